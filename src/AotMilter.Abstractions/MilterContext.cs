@@ -1,0 +1,71 @@
+using System.Text;
+using AotMilter.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace AotMilter;
+
+/// <summary>
+/// What a callback knows about its connection: macros, the negotiated protocol, a logger, and the custom reply to
+/// send with the next reject or tempfail. One instance per milter connection, reused for every message.
+/// </summary>
+public sealed class MilterContext
+{
+    internal MilterContext(ILogger logger)
+    {
+        Logger = logger;
+        Macros = new MacroStore();
+    }
+
+    /// <summary>The macros the MTA sent, per stage (see <see cref="GetMacro"/>).</summary>
+    public MacroStore Macros { get; }
+
+    /// <summary>Where a filter logs. Structured and cheap when the level is off.</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>A number that identifies the milter connection in the daemon's log.</summary>
+    public long ConnectionId { get; internal set; }
+
+    /// <summary>The protocol version agreed with the MTA (2–6).</summary>
+    public uint ProtocolVersion { get; internal set; }
+
+    /// <summary>The modifications the MTA allows on this connection.</summary>
+    public ActionFlags NegotiatedActions { get; internal set; }
+
+    /// <summary>The protocol options agreed with the MTA.</summary>
+    public ProtocolFlags NegotiatedProtocol { get; internal set; }
+
+    /// <summary>The reply set by <see cref="SetReply"/> and not yet used, or null.</summary>
+    public SmtpReply? PendingReply { get; private set; }
+
+    /// <summary>
+    /// The value of a macro (<c>"i"</c>, <c>"{auth_authen}"</c> or <c>"auth_authen"</c>), searched from the latest
+    /// stage back to connect; empty when the MTA did not send it.
+    /// </summary>
+    public ReadOnlySpan<byte> GetMacro(ReadOnlySpan<char> name)
+        => Macros.TryGet(name, out ReadOnlySpan<byte> value) ? value : default;
+
+    /// <summary>True when the MTA sent the macro.</summary>
+    public bool TryGetMacro(ReadOnlySpan<char> name, out ReadOnlySpan<byte> value) => Macros.TryGet(name, out value);
+
+    /// <summary>The value of a macro as a string, or null when the MTA did not send it. Allocates.</summary>
+    public string? GetMacroString(ReadOnlySpan<char> name)
+        => Macros.TryGet(name, out ReadOnlySpan<byte> value) ? Encoding.UTF8.GetString(value) : null;
+
+    /// <summary>
+    /// Sets the reply for the next reject (5xx) or tempfail (4xx) this connection sends, as smfi_setreply does.
+    /// A verdict that carries its own reply wins; a reply of the other class than the verdict is not used.
+    /// </summary>
+    public void SetReply(SmtpReply reply)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        PendingReply = reply;
+    }
+
+    /// <summary>Takes the pending reply (the connection calls this when it sends a verdict).</summary>
+    internal SmtpReply? TakeReply()
+    {
+        SmtpReply? reply = PendingReply;
+        PendingReply = null;
+        return reply;
+    }
+}

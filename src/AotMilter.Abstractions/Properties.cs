@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("AotMilter.Server")]
+[assembly: InternalsVisibleTo("AotMilter.Testing")]

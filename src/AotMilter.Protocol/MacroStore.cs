@@ -1,0 +1,181 @@
+namespace AotMilter.Protocol;
+
+/// <summary>
+/// The macros of one connection, one set per stage, as libmilter keeps them: storing a stage replaces that stage's
+/// set and clears every later stage, and a look-up searches from the latest stage back to connect. So connect and
+/// HELO macros live for the whole connection, MAIL macros for one message, RCPT macros for one recipient.
+/// Storage is reused: after warm-up, storing and looking up allocate nothing.
+/// </summary>
+public sealed class MacroStore
+{
+    // Chronological order of the stages; MacroStage numbers differ (EOM=5 < EOH=6 on the wire).
+    private static ReadOnlySpan<byte> Chronological => [0, 1, 2, 3, 4, 6, 5];
+
+    private readonly MacroSet[] _sets = new MacroSet[7];
+
+    public MacroStore()
+    {
+        for (int i = 0; i < _sets.Length; i++)
+        {
+            _sets[i] = new MacroSet();
+        }
+    }
+
+    /// <summary>Maps a macro command's stage letter to its slot; false for letters that have none (Postfix's L, B, U).</summary>
+    public static bool TryGetStage(byte letter, out MacroStage stage)
+    {
+        switch (letter)
+        {
+            case (byte)'C': stage = MacroStage.Connect; return true;
+            case (byte)'H': stage = MacroStage.Helo; return true;
+            case (byte)'M': stage = MacroStage.MailFrom; return true;
+            case (byte)'R': stage = MacroStage.RcptTo; return true;
+            case (byte)'T': stage = MacroStage.Data; return true;
+            case (byte)'N': stage = MacroStage.EndOfHeaders; return true;
+            case (byte)'E': stage = MacroStage.EndOfMessage; return true;
+            default: stage = default; return false;
+        }
+    }
+
+    /// <summary>Stores the pairs of a macro command. Letters without a slot are ignored, as libmilter does.</summary>
+    public void Store(MacroReader reader)
+    {
+        if (!TryGetStage(reader.Stage, out MacroStage stage))
+        {
+            return;
+        }
+
+        ClearFrom(stage);
+        MacroSet set = _sets[(int)stage];
+        while (reader.MoveNext())
+        {
+            set.Add(reader.Name, reader.Value);
+        }
+    }
+
+    /// <summary>Clears <paramref name="stage"/> and every stage after it.</summary>
+    public void ClearFrom(MacroStage stage)
+    {
+        int position = Chronological.IndexOf((byte)stage);
+        for (int i = position; i < Chronological.Length; i++)
+        {
+            _sets[Chronological[i]].Clear();
+        }
+    }
+
+    /// <summary>Clears every stage (a new SMTP connection on a reused milter connection).</summary>
+    public void Clear() => ClearFrom(MacroStage.Connect);
+
+    /// <summary>Looks a macro up by name; <c>x</c> and <c>{x}</c> are the same macro.</summary>
+    public bool TryGet(ReadOnlySpan<char> name, out ReadOnlySpan<byte> value)
+    {
+        name = StripBraces(name);
+        for (int i = Chronological.Length - 1; i >= 0; i--)
+        {
+            if (_sets[Chronological[i]].TryGet(name, out value))
+            {
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>Looks a macro up in one stage only.</summary>
+    public bool TryGet(MacroStage stage, ReadOnlySpan<char> name, out ReadOnlySpan<byte> value)
+        => _sets[(int)stage].TryGet(StripBraces(name), out value);
+
+    /// <summary>The number of macros stored for a stage.</summary>
+    public int Count(MacroStage stage) => _sets[(int)stage].Count;
+
+    /// <summary>The macro at <paramref name="index"/> of a stage, for listing (the log filter).</summary>
+    public void GetAt(MacroStage stage, int index, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+        => _sets[(int)stage].GetAt(index, out name, out value);
+
+    internal static ReadOnlySpan<char> StripBraces(ReadOnlySpan<char> name)
+        => name.Length >= 2 && name[0] == '{' && name[^1] == '}' ? name[1..^1] : name;
+
+    internal static ReadOnlySpan<byte> StripBraces(ReadOnlySpan<byte> name)
+        => name.Length >= 2 && name[0] == (byte)'{' && name[^1] == (byte)'}' ? name[1..^1] : name;
+
+    private sealed class MacroSet
+    {
+        private byte[] _data = new byte[256];
+        private Entry[] _entries = new Entry[8];
+        private int _used;
+
+        public int Count { get; private set; }
+
+        public void Clear()
+        {
+            Count = 0;
+            _used = 0;
+        }
+
+        public void Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        {
+            int needed = _used + name.Length + value.Length;
+            if (needed > _data.Length)
+            {
+                Array.Resize(ref _data, Math.Max(needed, _data.Length * 2));
+            }
+
+            if (Count == _entries.Length)
+            {
+                Array.Resize(ref _entries, _entries.Length * 2);
+            }
+
+            name.CopyTo(_data.AsSpan(_used));
+            value.CopyTo(_data.AsSpan(_used + name.Length));
+            _entries[Count++] = new Entry(_used, name.Length, value.Length);
+            _used = needed;
+        }
+
+        public bool TryGet(ReadOnlySpan<char> name, out ReadOnlySpan<byte> value)
+        {
+            // Later entries win: an MTA that repeats a name means the newer value.
+            for (int i = Count - 1; i >= 0; i--)
+            {
+                Entry e = _entries[i];
+                ReadOnlySpan<byte> stored = StripBraces(_data.AsSpan(e.Start, e.NameLength));
+                if (AsciiEquals(stored, name))
+                {
+                    value = _data.AsSpan(e.Start + e.NameLength, e.ValueLength);
+                    return true;
+                }
+            }
+
+            value = default;
+            return false;
+        }
+
+        public void GetAt(int index, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+            Entry e = _entries[index];
+            name = _data.AsSpan(e.Start, e.NameLength);
+            value = _data.AsSpan(e.Start + e.NameLength, e.ValueLength);
+        }
+
+        private static bool AsciiEquals(ReadOnlySpan<byte> bytes, ReadOnlySpan<char> chars)
+        {
+            if (bytes.Length != chars.Length)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                if (bytes[i] != chars[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private readonly record struct Entry(int Start, int NameLength, int ValueLength);
+    }
+}
