@@ -37,6 +37,19 @@ public sealed class MessageEditor
         _progress = progress;
     }
 
+    /// <summary>Where the edits stand now, so a filter that throws can have its own edits taken back.</summary>
+    internal EditorMark Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced);
+
+    internal void Rollback(EditorMark mark)
+    {
+        _edits.Truncate(mark.Edits);
+        _body.Truncate(mark.Body);
+        Count = mark.Count;
+        BodyReplaced = mark.BodyReplaced;
+    }
+
+    internal readonly record struct EditorMark(int Edits, int Body, int Count, bool BodyReplaced);
+
     internal void Reset()
     {
         _edits.Reset();

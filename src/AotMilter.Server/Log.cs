@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Logging;
+using ZLogger;
+
+namespace AotMilter.Server;
+
+/// <summary>The daemon's log lines, one method each (ZLogger source-generated, allocation-free when formatted).</summary>
+internal static partial class Log
+{
+    [ZLoggerMessage(LogLevel.Information, "listening on {socket} with filters {filters}")]
+    public static partial void Listening(ILogger logger, string socket, string filters);
+
+    [ZLoggerMessage(LogLevel.Information, "conn={connectionId} client={client} messages={messages} queue_id={queueId} verdict={verdict} duration_ms={durationMs:F1}")]
+    public static partial void ConnectionSummary(ILogger logger, long connectionId, string client, int messages, string queueId, string verdict, double durationMs);
+
+    [ZLoggerMessage(LogLevel.Error, "conn={connectionId} closed: protocol error {error}: {reason}")]
+    public static partial void ProtocolError(ILogger logger, long connectionId, string error, string reason);
+
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId} closed: {reason}")]
+    public static partial void ConnectionDropped(ILogger logger, long connectionId, string reason);
+
+    [ZLoggerMessage(LogLevel.Error, "filter {filter} failed in {callback} on conn={connectionId}; sending the fallback verdict")]
+    public static partial void FilterFailed(ILogger logger, string filter, AotMilter.MilterEvent callback, long connectionId, Exception exception);
+
+    [ZLoggerMessage(LogLevel.Debug, "conn={connectionId} negotiated: MTA v{offeredVersion} actions=0x{offeredActions:x} protocol=0x{offeredProtocol:x}; reply v{version} actions=0x{actions:x} protocol=0x{protocol:x}")]
+    public static partial void Negotiated(ILogger logger, long connectionId, uint offeredVersion, uint offeredActions, uint offeredProtocol, uint version, uint actions, uint protocol);
+
+    [ZLoggerMessage(LogLevel.Information, "shutting down: waiting up to {graceSeconds}s for {count} connection(s)")]
+    public static partial void Draining(ILogger logger, double graceSeconds, int count);
+
+    [ZLoggerMessage(LogLevel.Warning, "grace period over: cutting {count} connection(s)")]
+    public static partial void CuttingConnections(ILogger logger, int count);
+
+    [ZLoggerMessage(LogLevel.Information, "stopped listening on {socket}")]
+    public static partial void Stopped(ILogger logger, string socket);
+
+    [ZLoggerMessage(LogLevel.Error, "accept failed: {reason}")]
+    public static partial void AcceptFailed(ILogger logger, string reason);
+}

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace AotMilter.Server;
+
+/// <summary>
+/// Listens on one socket and runs a filter chain for every MTA connection. <see cref="Start"/> binds (so errors such
+/// as "address in use" surface before a daemon reports ready); <see cref="RunAsync"/> accepts until stopped, then lets
+/// in-flight connections finish within the grace period and removes the unix socket.
+/// </summary>
+public sealed class MilterServer : IAsyncDisposable
+{
+    private readonly FilterChain _chain;
+    private readonly MilterServerOptions _options;
+    private readonly ILogger _log;
+    private readonly ILogger _filterLog;
+    private readonly ConcurrentDictionary<long, Task> _connections = new();
+    private readonly CancellationTokenSource _cutConnections = new();
+    private Socket? _listener;
+    private long _nextConnectionId;
+
+    public MilterServer(FilterChain chain, MilterServerOptions options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _chain = chain ?? throw new ArgumentNullException(nameof(chain));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _log = loggerFactory.CreateLogger("aotmilter");
+        _filterLog = loggerFactory.CreateLogger("filter");
+    }
+
+    /// <summary>Connections accepted so far.</summary>
+    public long ConnectionsAccepted => Interlocked.Read(ref _nextConnectionId);
+
+    /// <summary>Connections open now.</summary>
+    public int ConnectionsOpen => _connections.Count;
+
+    /// <summary>Binds and listens.</summary>
+    /// <exception cref="IOException">The unix socket path is in use, not a socket, or its access cannot be set.</exception>
+    /// <exception cref="SocketException">The address cannot be bound.</exception>
+    public void Start()
+    {
+        SocketSpec spec = _options.Socket;
+        Socket socket;
+        if (spec.Kind == SocketKind.Unix)
+        {
+            UnixSocketFile.PrepareForBind(spec.Path!);
+            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        }
+        else
+        {
+            socket = new Socket(spec.Kind == SocketKind.Inet ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
+
+        try
+        {
+            socket.Bind(spec.ToEndPoint());
+            if (spec.Kind == SocketKind.Unix)
+            {
+                UnixSocketFile.SetAccess(spec.Path!, _options.SocketMode, _options.SocketGroup);
+            }
+
+            socket.Listen(_options.Backlog);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        _listener = socket;
+        Log.Listening(_log, spec.ToString(), _chain.Names);
+    }
+
+    /// <summary>Accepts connections until <paramref name="stopping"/> fires, then drains and cleans up.</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        Socket listener = _listener ?? throw new InvalidOperationException("Start must be called first");
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                Socket client;
+                try
+                {
+                    client = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    Log.AcceptFailed(_log, ex.SocketErrorCode.ToString());
+                    await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (client.AddressFamily != AddressFamily.Unix)
+                {
+                    client.NoDelay = true;
+                }
+
+                long id = Interlocked.Increment(ref _nextConnectionId);
+                var session = new MilterSession(_chain, _options, _log, _filterLog, id);
+                var connection = new MilterConnection(client, session, _options, _log);
+                _connections[id] = RunConnectionAsync(id, connection);
+            }
+        }
+        finally
+        {
+            listener.Dispose();
+            await DrainAsync().ConfigureAwait(false);
+            if (_options.Socket.Kind == SocketKind.Unix)
+            {
+                TryDeleteSocket(_options.Socket.Path!);
+            }
+
+            Log.Stopped(_log, _options.Socket.ToString());
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _listener?.Dispose();
+        await _cutConnections.CancelAsync().ConfigureAwait(false);
+        _cutConnections.Dispose();
+    }
+
+    private async Task RunConnectionAsync(long id, MilterConnection connection)
+    {
+        // Yield first so a burst of accepts is not serialised behind the first read of each connection.
+        await Task.Yield();
+        try
+        {
+            await connection.RunAsync(_cutConnections.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(id, out _);
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        if (_connections.IsEmpty)
+        {
+            return;
+        }
+
+        Log.Draining(_log, _options.ShutdownGrace.TotalSeconds, _connections.Count);
+        Task all = Task.WhenAll(_connections.Values);
+        if (await Task.WhenAny(all, Task.Delay(_options.ShutdownGrace)).ConfigureAwait(false) != all)
+        {
+            Log.CuttingConnections(_log, _connections.Count);
+            await _cutConnections.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        }
+    }
+
+    private static void TryDeleteSocket(string path)
+    {
+        try
+        {
+            if (UnixSocketFile.IsSocket(path))
+            {
+                File.Delete(path);
+            }
+        }
+        catch (IOException)
+        {
+            // Nothing to do: the next start removes a stale socket anyway.
+        }
+    }
+}
