@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# AotMilter build script.
+#   ./build.sh            restore, build (Release, zero warnings), publish artifacts/aotmilter (Native AOT, linux-x64)
+#   ./build.sh run [-- ARGS]   build if needed, then run aotmilter in the foreground (default socket and filters,
+#                         or ARGS), after printing the lines to paste into Postfix's main.cf
+#   ./build.sh test       build, install what the end-to-end tests need (Postfix, Sendmail's packages), run every
+#                         test suite; ends with "N passed, N failed"
+#   ./build.sh clean      remove build output
+# A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")" && pwd)"
+cd "$ROOT"
+ARTIFACTS="$ROOT/artifacts"
+BINARY="$ARTIFACTS/aotmilter"
+RID=linux-x64
+MAX_BINARY_BYTES=$((8 * 1024 * 1024))
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say() { echo "build.sh: $*" >&2; }
+die() { echo "build.sh: error: $*" >&2; exit 1; }
+
+require_dotnet() {
+  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (10.0 or later) is required: https://dot.net (Debian: apt-get install dotnet-sdk-10.0)"
+  local major; major=$(dotnet --version 2>/dev/null | cut -d. -f1)
+  [ "${major:-0}" -ge 10 ] || die ".NET SDK 10.0 or later is required; found $(dotnet --version 2>/dev/null || echo none)"
+}
+
+# Native AOT links with the system C toolchain.
+require_native_toolchain() {
+  local missing=()
+  command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || missing+=(gcc)
+  [ -e /usr/lib/x86_64-linux-gnu/libz.so ] || [ -e /usr/lib/x86_64-linux-gnu/libz.a ] || true
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}" || die "Native AOT needs a C compiler and linker: apt-get install ${missing[*]}"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    say "not root: cannot install $*; run as root: apt-get install -y --no-install-recommends $*"
+    return 1
+  fi
+  # Postfix must not ask questions or configure a system instance: the tests run their own.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+  if [ "$APT_UPDATED" = 0 ]; then
+    if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1; then return 0; fi
+    apt-get update -qq >/dev/null 2>&1 || true
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
+}
+
+# Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), and what Sendmail's unpacked binaries need.
+# Sendmail itself is not installed (it conflicts with Postfix): the tests unpack its .debs into a cache.
+ensure_test_packages() {
+  local need=() p
+  [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
+  for p in m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    say "installing test prerequisites: ${need[*]}"
+    apt_install "${need[@]}" || die "the end-to-end tests need: ${need[*]}"
+  fi
+}
+
+do_build() {
+  require_dotnet
+  require_native_toolchain
+  say "restoring and building (Release)"
+  dotnet build AotMilter.sln -c Release -warnaserror -nologo -clp:NoSummary -v:minimal
+  say "publishing $RID Native AOT binary"
+  local log="$ARTIFACTS/publish.log"
+  mkdir -p "$ARTIFACTS"
+  if ! dotnet publish src/aotmilter/aotmilter.csproj -c Release -r "$RID" -o "$ARTIFACTS/publish" -nologo -v:minimal >"$log" 2>&1; then
+    cat "$log" >&2
+    die "publish failed"
+  fi
+  if grep -E "warning (IL|CS|AOT|NU)[0-9]+" "$log" >/dev/null; then
+    grep -E "warning (IL|CS|AOT|NU)[0-9]+" "$log" | sort -u >&2
+    die "publish produced warnings (trim/AOT analysis must be clean)"
+  fi
+  cp "$ARTIFACTS/publish/aotmilter" "$BINARY"
+  local size; size=$(stat -c %s "$BINARY")
+  say "built $BINARY: $size bytes ($(awk "BEGIN{printf \"%.2f\", $size/1048576}") MiB)"
+  [ "$size" -lt "$MAX_BINARY_BYTES" ] || die "binary is $size bytes; the limit is $MAX_BINARY_BYTES"
+}
+
+needs_build() {
+  [ -x "$BINARY" ] || return 0
+  [ -n "$(find src filters generators Directory.Build.props Directory.Packages.props -newer "$BINARY" -type f \
+        \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]
+}
+
+do_run() {
+  needs_build && do_build
+  local args=("$@")
+  if [ ${#args[@]} -eq 0 ]; then
+    local sock
+    if [ "$(id -u)" = 0 ]; then sock=/run/aotmilter/aotmilter.sock; else sock="$ARTIFACTS/run/aotmilter.sock"; mkdir -p "$ARTIFACTS/run"; fi
+    args=(-p "unix:$sock" -f log)
+    cat <<EOM
+Postfix: add to main.cf, then 'postfix reload':
+    smtpd_milters = unix:$sock
+    non_smtpd_milters = \$smtpd_milters
+    milter_protocol = 6
+    milter_default_action = tempfail
+Sendmail: add to sendmail.mc, then rebuild sendmail.cf:
+    INPUT_MAIL_FILTER(\`aotmilter', \`S=unix:$sock, F=T, T=S:30s;R:1m;E:5m')
+Stop with Ctrl-C.
+EOM
+  fi
+  exec "$BINARY" "${args[@]}"
+}
+
+do_test() {
+  do_build
+  ensure_test_packages
+  local log="$ARTIFACTS/test.log"
+  say "running tests"
+  set +e
+  dotnet test AotMilter.sln -c Release --no-build -nologo -v:minimal 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  # dotnet test prints one summary per test assembly; CI reads one plain line for the whole run.
+  awk '
+    /(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ {
+      line=$0; gsub(/,/, "", line); n=split(line, w, /[ \t]+/)
+      for (i=1;i<n;i++) { if (w[i]=="Failed:") f+=w[i+1]; if (w[i]=="Passed:") p+=w[i+1]; if (w[i]=="Skipped:") s+=w[i+1] }
+    }
+    END { printf "%d passed, %d failed, %d skipped\n", p, f, s; if (p == 0) exit 1 }' "$log" || { say "no test ran"; rc=1; }
+  return "$rc"
+}
+
+cmd="${1:-build}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build) do_build ;;
+  run) [ "${1:-}" = "--" ] && shift; do_run "$@" ;;
+  test) do_test ;;
+  clean) rm -rf "$ARTIFACTS"; find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
+  -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$cmd' (build, run, test, clean)" ;;
+esac

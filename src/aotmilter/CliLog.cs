@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+using ZLogger;
+
+namespace AotMilter.Cli;
+
+internal static partial class CliLog
+{
+    [ZLoggerMessage(LogLevel.Critical, "{reason}")]
+    public static partial void StartFailed(ILogger logger, string reason);
+
+    [ZLoggerMessage(LogLevel.Information, "{signal}: stopping")]
+    public static partial void StopRequested(ILogger logger, string signal);
+
+    [ZLoggerMessage(LogLevel.Information, "SIGHUP ignored: {reason}")]
+    public static partial void HangupIgnored(ILogger logger, string reason);
+}

@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using AotMilter.Server;
+using Microsoft.Extensions.Logging;
+
+namespace AotMilter.Cli;
+
+/// <summary>The command line: options, their validation, and what each invocation runs.</summary>
+public static class CommandLine
+{
+    public const string DefaultSocket = "unix:/run/aotmilter/aotmilter.sock";
+    public const string DefaultFilter = "log";
+
+    public static int Run(string[] args, IReadOnlyList<MilterRegistration> filters)
+    {
+        var socket = new Option<string>("--socket", "-p")
+        {
+            Description = "Where to listen: unix:/path, local:/path, /path, inet:PORT@HOST, inet:PORT, inet6:PORT@HOST",
+            DefaultValueFactory = _ => DefaultSocket,
+            HelpName = "SPEC",
+        };
+        socket.Validators.Add(r =>
+        {
+            if (!SocketSpec.TryParse(r.GetValueOrDefault<string>(), out _, out string? error))
+            {
+                r.AddError(error);
+            }
+        });
+
+        var filter = new Option<string[]>("--filter", "-f")
+        {
+            Description = $"A filter to run; repeat to chain filters, run in the given order (default: {DefaultFilter})",
+            HelpName = "NAME",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        filter.Validators.Add(r =>
+        {
+            foreach (string name in r.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (!filters.Any(f => f.Name == name))
+                {
+                    r.AddError($"unknown filter '{name}'; available: {string.Join(", ", filters.Select(f => f.Name))}");
+                }
+            }
+        });
+
+        var daemon = new Option<bool>("--daemon", "-D") { Description = "Detach and run in the background once listening" };
+        var pidFile = new Option<string?>("--pid-file") { Description = "Write the daemon's process id to this file (removed at exit)", HelpName = "PATH" };
+        var socketMode = new Option<string?>("--socket-mode") { Description = "Mode of a unix socket, in octal (default 0660)", HelpName = "MODE" };
+        socketMode.Validators.Add(r =>
+        {
+            string? text = r.GetValueOrDefault<string?>();
+            if (text is not null && !TryParseMode(text, out _))
+            {
+                r.AddError($"--socket-mode '{text}' is not an octal file mode such as 0660");
+            }
+        });
+        var socketGroup = new Option<string?>("--socket-group") { Description = "Group of a unix socket (default: postfix, if that group exists)", HelpName = "GROUP" };
+        var listFilters = new Option<bool>("--list-filters") { Description = "List the filters compiled into this binary and exit" };
+        var logLevel = new Option<LogLevel>("--log-level")
+        {
+            Description = "Least severe level logged: Trace, Debug, Information, Warning, Error, Critical, None",
+            DefaultValueFactory = _ => LogLevel.Information,
+            HelpName = "LEVEL",
+        };
+        var logFile = new Option<string?>("--log-file") { Description = "Append the log to this file instead of standard error", HelpName = "PATH" };
+        var fallback = new Option<string>("--fallback")
+        {
+            Description = "Verdict when a filter throws: tempfail, reject, accept or continue (default tempfail)",
+            DefaultValueFactory = _ => "tempfail",
+            HelpName = "VERDICT",
+        };
+        fallback.AcceptOnlyFromAmong("tempfail", "reject", "accept", "continue");
+        var maxPacket = new Option<int>("--max-packet-size")
+        {
+            Description = "Largest packet accepted from the MTA, in bytes (default 1048576; Postfix may send headers over 64 KiB)",
+            DefaultValueFactory = _ => 1024 * 1024,
+            HelpName = "BYTES",
+        };
+        maxPacket.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v < 65535 || v > 256 * 1024 * 1024)
+            {
+                r.AddError($"--max-packet-size {v} is out of range: 65535 to 268435456");
+            }
+        });
+        var timeout = new Option<int>("--timeout")
+        {
+            Description = "Seconds to wait for the MTA's next command before closing the connection (default 7210)",
+            DefaultValueFactory = _ => 7210,
+            HelpName = "SECONDS",
+        };
+        timeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError("--timeout must be at least 1 second");
+            }
+        });
+        var grace = new Option<int>("--shutdown-grace")
+        {
+            Description = "Seconds in-flight connections may take to finish after SIGTERM (default 10)",
+            DefaultValueFactory = _ => 10,
+            HelpName = "SECONDS",
+        };
+        grace.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--shutdown-grace must not be negative");
+            }
+        });
+        var alwaysReply = new Option<bool>("--always-reply")
+        {
+            Description = "Ask the MTA to wait for a reply to every event, even where the filters cannot change the outcome (as libmilter does by default)",
+        };
+
+        var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
+        {
+            socket, filter, daemon, pidFile, socketMode, socketGroup, listFilters, logLevel, logFile, fallback, maxPacket, timeout, grace, alwaysReply,
+        };
+
+        root.SetAction(parse =>
+        {
+            if (parse.GetValue(listFilters))
+            {
+                foreach (MilterRegistration f in filters)
+                {
+                    Console.Out.WriteLine($"{f.Name,-16} {f.Description}");
+                }
+
+                return 0;
+            }
+
+            string[] names = parse.GetValue(filter) is { Length: > 0 } given ? given : [DefaultFilter];
+            TryParseMode(parse.GetValue(socketMode) ?? "0660", out UnixFileMode mode);
+            var settings = new DaemonSettings
+            {
+                Server = new MilterServerOptions
+                {
+                    Socket = SocketSpec.Parse(parse.GetValue(socket)!),
+                    SocketMode = mode,
+                    SocketGroup = parse.GetValue(socketGroup),
+                    MaxPacketSize = parse.GetValue(maxPacket),
+                    FallbackVerdict = parse.GetValue(fallback) switch
+                    {
+                        "reject" => VerdictKind.Reject,
+                        "accept" => VerdictKind.Accept,
+                        "continue" => VerdictKind.Continue,
+                        _ => VerdictKind.TempFail,
+                    },
+                    ReadTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                    ShutdownGrace = TimeSpan.FromSeconds(parse.GetValue(grace)),
+                    UseNoReplyFlags = !parse.GetValue(alwaysReply),
+                },
+                Filters = names.Select(n => filters.First(f => f.Name == n)).ToArray(),
+                Detach = parse.GetValue(daemon),
+                PidFile = parse.GetValue(pidFile),
+                LogLevel = parse.GetValue(logLevel),
+                LogFile = parse.GetValue(logFile),
+            };
+            return Daemon.Run(settings, args);
+        });
+
+        return root.Parse(args).Invoke();
+    }
+
+    private static bool TryParseMode(string text, out UnixFileMode mode)
+    {
+        mode = default;
+        if (text.Length is < 3 or > 4 || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            return false;
+        }
+
+        int value = 0;
+        foreach (char c in text)
+        {
+            if (c is < '0' or > '7')
+            {
+                return false;
+            }
+
+            value = (value * 8) + (c - '0');
+        }
+
+        mode = (UnixFileMode)value;
+        return true;
+    }
+}

@@ -1,0 +1,20 @@
+using AotMilter.Server;
+using Microsoft.Extensions.Logging;
+
+namespace AotMilter.Cli;
+
+/// <summary>Everything the command line decided, for <see cref="Daemon.Run"/>.</summary>
+public sealed record DaemonSettings
+{
+    public required MilterServerOptions Server { get; init; }
+
+    public required IReadOnlyList<MilterRegistration> Filters { get; init; }
+
+    public bool Detach { get; init; }
+
+    public string? PidFile { get; init; }
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    public string? LogFile { get; init; }
+}
