@@ -181,13 +181,10 @@ public sealed partial class MilterGenerator
             };
 
             string call = $"_filter.{callback.MethodName}({string.Join(", ", callback.Parameters.Select(p => ArgumentName(callback.Kind, p)))})";
-            if (voidBase)
+            if (voidBase || !callback.ReturnsVoid)
             {
-                writer.WriteLine($"public override void {signature} => {call};");
-            }
-            else if (!callback.ReturnsVoid)
-            {
-                writer.WriteLine($"public override {Verdict} {signature} => {call};");
+                writer.WriteLine($"public override {(voidBase ? "void" : Verdict)} {signature}");
+                writer.WriteLine($"    => {call};");
             }
             else
             {
