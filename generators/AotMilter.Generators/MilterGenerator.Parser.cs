@@ -525,7 +525,7 @@ public sealed partial class MilterGenerator
                 return "it is abstract";
             }
 
-            if (type.IsGenericType)
+            if (type.TypeParameters.Length > 0)
             {
                 return "it is generic";
             }
@@ -542,7 +542,7 @@ public sealed partial class MilterGenerator
 
             for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
-                if (outer.IsGenericType)
+                if (outer.TypeParameters.Length > 0)
                 {
                     return "it is nested in the generic type '" + outer.ToDisplayString(s_typeNameFormat) + "'";
                 }
