@@ -1,0 +1,86 @@
+using Microsoft.CodeAnalysis;
+
+namespace AotMilter.Generators.Tests;
+
+public class GeneratedCodeTests
+{
+    public static TheoryData<string> SampleSets => [.. SampleSet.All.Keys];
+
+    [Theory]
+    [MemberData(nameof(SampleSets))]
+    public void The_generated_code_compiles_with_no_errors_or_warnings(string sampleSet)
+    {
+        GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(SampleSet.All[sampleSet]));
+
+        Assert.Null(run.Result.Results[0].Exception);
+        Assert.Empty(run.AllProblems);
+        Assert.Contains("MilterCatalog.g.cs", run.HintNames);
+    }
+
+    [Fact]
+    public void Each_filter_gets_its_own_file_and_the_assembly_one_catalog()
+    {
+        GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(SampleSet.All["everything"]));
+
+        Assert.Equal(
+            [
+                "MilterCatalog.g.cs",
+                "Samples.Deeper.Outer.HelperEditsFilter.Milter.g.cs",
+                "Samples.EndOfMessageOnlyFilter.Milter.g.cs",
+                "Samples.EveryCallbackFilter.Milter.g.cs",
+                "Samples.OddShapesFilter.Milter.g.cs",
+            ],
+            run.HintNames.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_catalog_lists_filters_sorted_by_name_whatever_the_source_order()
+    {
+        GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(Samples.OddShapes, Samples.EveryCallback, Samples.EndOfMessageOnly));
+
+        string catalog = run.Source("MilterCatalog.g.cs");
+        Assert.Contains("public const string FilterNames = \"eom-only every odd_shapes-2\";", catalog, StringComparison.Ordinal);
+        int eom = catalog.IndexOf("Create_Samples_EndOfMessageOnlyFilter()", StringComparison.Ordinal);
+        int every = catalog.IndexOf("Create_Samples_EveryCallbackFilter()", StringComparison.Ordinal);
+        int odd = catalog.IndexOf("Create_Samples_OddShapesFilter()", StringComparison.Ordinal);
+        Assert.True(eom < every && every < odd, catalog);
+    }
+
+    [Fact]
+    public void A_class_library_without_filters_gets_no_generated_files()
+    {
+        GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("namespace Plain; public class NotAFilter { }"));
+
+        Assert.Empty(run.HintNames);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Fact]
+    public void A_compilation_without_AotMilter_gets_nothing_even_as_an_executable()
+    {
+        var compilation = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create(
+            "Bare",
+            [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("public static class P { public static void Main() { } }", TestCompiler.ParseOptions)],
+            TestCompiler.References.Where(r => !(r.Display ?? "").Contains("AotMilter", StringComparison.Ordinal)),
+            new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.ConsoleApplication));
+
+        GeneratorRun run = TestCompiler.Run(compilation);
+
+        Assert.Empty(run.HintNames);
+        Assert.Empty(run.AllProblems);
+    }
+}
+
+/// <summary>Named sets of sources that are compiled together.</summary>
+internal static class SampleSet
+{
+    public static readonly IReadOnlyDictionary<string, string[]> All = new Dictionary<string, string[]>
+    {
+        ["every-callback"] = [Samples.EveryCallback],
+        ["end-of-message-only"] = [Samples.EndOfMessageOnly],
+        ["helper-edits"] = [Samples.HelperEdits],
+        ["odd-shapes"] = [Samples.OddShapes],
+        ["bundled"] = Samples.Bundled,
+        ["everything"] = [Samples.EveryCallback, Samples.EndOfMessageOnly, Samples.HelperEdits, Samples.OddShapes],
+    };
+}

@@ -1,0 +1,164 @@
+using System.Runtime.CompilerServices;
+using AotMilter.Protocol;
+
+namespace AotMilter.Generators.Tests;
+
+/// <summary>The negotiation each filter's registration carries, derived at compile time, read back at run time.</summary>
+public class NegotiationTests
+{
+    private const ProtocolFlags AllSkips = ProtocolFlags.AllSkips;
+
+    [Fact]
+    public void A_filter_handling_every_event_skips_nothing_and_derives_every_action()
+    {
+        using Loaded loaded = Loaded.Library("Every", Samples.EveryCallback);
+        MilterRegistration r = loaded.Registration("Every", "every");
+
+        // void RcptTo and Header: no reply; the body names Verdict.Skip.
+        Assert.Equal(ProtocolFlags.NoReplyRcpt | ProtocolFlags.NoReplyHeader | ProtocolFlags.Skip, r.Protocol);
+        Assert.Equal(
+            ActionFlags.AddHeaders | ActionFlags.ChangeHeaders | ActionFlags.AddRecipient | ActionFlags.AddRecipientWithArgs
+                | ActionFlags.DeleteRecipient | ActionFlags.ChangeBody | ActionFlags.ChangeSender | ActionFlags.Quarantine,
+            r.Actions);
+        Assert.Equal("Samples.EveryCallbackFilter", r.TypeName);
+        Assert.Equal("Handles every event \"quoted\"", r.Description);
+    }
+
+    [Fact]
+    public void A_filter_with_only_end_of_message_skips_every_other_event()
+    {
+        using Loaded loaded = Loaded.Library("EomOnly", Samples.EndOfMessageOnly);
+        MilterRegistration r = loaded.Registration("EomOnly", "eom-only");
+
+        Assert.Equal(AllSkips, r.Protocol);
+        Assert.Equal((ProtocolFlags)0x37Fu, r.Protocol);
+        Assert.Equal(ActionFlags.None, r.Actions);
+        Assert.Equal("", r.Description);
+    }
+
+    [Fact]
+    public void Edits_made_in_helper_methods_and_nested_types_of_the_class_count_and_a_body_that_never_skips_asks_for_no_skip()
+    {
+        using Loaded loaded = Loaded.Library("Helpers", Samples.HelperEdits);
+        MilterRegistration r = loaded.Registration("Helpers", "helpers");
+
+        Assert.Equal(AllSkips & ~ProtocolFlags.NoBody, r.Protocol);
+        Assert.Equal(ActionFlags.AddHeaders | ActionFlags.ChangeHeaders, r.Actions);
+        Assert.Equal("Samples.Deeper.Outer.HelperEditsFilter", r.TypeName);
+    }
+
+    [Fact]
+    public void One_method_can_handle_two_events_and_a_void_end_of_message_still_replies()
+    {
+        using Loaded loaded = Loaded.Library("Odd", Samples.OddShapes);
+        MilterRegistration r = loaded.Registration("Odd", "odd_shapes-2");
+
+        Assert.Equal(AllSkips & ~(ProtocolFlags.NoMail | ProtocolFlags.NoRcpt), r.Protocol);
+        Assert.Equal(ActionFlags.None, r.Actions);
+
+        FilterDispatcher dispatcher = r.CreateDispatcher();
+        Assert.Equal(VerdictKind.Discard, dispatcher.MailFrom(new EnvelopeAddress("<X@example.com>"u8, default), null!).Kind);
+        Assert.Equal(VerdictKind.Continue, dispatcher.RcptTo(new EnvelopeAddress("<y@example.com>"u8, default), null!).Kind);
+        Assert.Equal(VerdictKind.Continue, dispatcher.EndOfMessage(null!, null!).Kind);
+    }
+
+    [Fact]
+    public void The_bundled_bench_filter_skips_what_it_does_not_handle_and_does_not_reply_to_headers_or_mail_from()
+    {
+        using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
+        MilterRegistration r = loaded.Registration("Bundled", "bench");
+
+        Assert.Equal(
+            ProtocolFlags.NoConnect | ProtocolFlags.NoHelo | ProtocolFlags.NoData | ProtocolFlags.NoEndOfHeaders
+                | ProtocolFlags.NoBody | ProtocolFlags.NoUnknown | ProtocolFlags.NoReplyHeader | ProtocolFlags.NoReplyMail,
+            r.Protocol);
+        Assert.Equal((ProtocolFlags)0x43D3u, r.Protocol);
+        Assert.Equal(ActionFlags.AddHeaders, r.Actions);
+        Assert.Equal("AotMilter.Filters.BenchFilter", r.TypeName);
+    }
+
+    [Fact]
+    public void The_bundled_log_filter_handles_every_event_without_replies_except_end_of_message()
+    {
+        using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
+        MilterRegistration r = loaded.Registration("Bundled", "log");
+
+        Assert.Equal(ProtocolFlags.AllNoReplies, r.Protocol);
+        Assert.Equal((ProtocolFlags)0xFF080u, r.Protocol);
+        Assert.Equal(ActionFlags.AddHeaders, r.Actions);
+        Assert.False(string.IsNullOrEmpty(r.Description));
+    }
+
+    [Fact]
+    public void The_bundled_bench_filter_rejects_its_recipient_counts_headers_and_resets_at_mail_from_and_abort()
+    {
+        using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
+        FilterDispatcher bench = loaded.Registration("Bundled", "bench").CreateDispatcher();
+
+        Verdict rejected = bench.RcptTo(new EnvelopeAddress("<Reject@Example.COM>"u8, default), null!);
+        Assert.Equal(VerdictKind.Reject, rejected.Kind);
+        Assert.Equal("550 5.7.1 Recipient rejected by bench filter", rejected.Reply?.ToString());
+        Assert.True(bench.RcptTo(new EnvelopeAddress("<ok@example.com>"u8, default), null!).IsContinue);
+
+        Assert.Equal("X-Bench\u00003\u0000", EndOfMessageHeader(bench, headers: 3));
+        Assert.Equal("X-Bench\u000012\u0000", EndOfMessageHeader(bench, headers: 12));
+
+        for (int i = 0; i < 5; i++)
+        {
+            bench.Header(new HeaderField("A"u8, "b"u8), null!);
+        }
+
+        bench.Abort(null!);
+        Assert.Equal("X-Bench\u00000\u0000", EndOfMessageHeader(bench, headers: 0));
+    }
+
+    [Fact]
+    public void The_flag_names_the_generator_writes_match_the_protocol_enums()
+    {
+        foreach (KeyValuePair<uint, string> bit in MilterBits.ProtocolNames)
+        {
+            Assert.Equal((uint)Enum.Parse<ProtocolFlags>(bit.Value), bit.Key);
+        }
+
+        foreach (KeyValuePair<uint, string> bit in MilterBits.ActionNames)
+        {
+            Assert.Equal((uint)Enum.Parse<ActionFlags>(bit.Value), bit.Key);
+        }
+
+        Assert.Equal((uint)ProtocolFlags.AllVersion6, MilterBits.ProtocolNames.Aggregate(0u, (a, b) => a | b.Key));
+        Assert.Equal((uint)ActionFlags.AllVersion6, MilterBits.ActionNames.Aggregate(0u, (a, b) => a | b.Key));
+    }
+
+    /// <summary>Runs one message (MAIL FROM, headers, end of message) and returns the payload of the header it added.</summary>
+    private static string EndOfMessageHeader(FilterDispatcher bench, int headers)
+    {
+        Assert.True(bench.MailFrom(new EnvelopeAddress("<s@example.com>"u8, default), null!).IsContinue);
+        for (int i = 0; i < headers; i++)
+        {
+            Assert.True(bench.Header(new HeaderField("Name"u8, "value"u8), null!).IsContinue);
+        }
+
+        MessageEditor editor = EditorAccess.Create();
+        EditorAccess.Configure(editor, ActionFlags.AddHeaders, headerLeadingSpace: false, progress: null);
+        Assert.Equal(VerdictKind.Accept, bench.EndOfMessage(editor, null!).Kind);
+        Assert.Equal(1, editor.Count);
+
+        // One SMFIR_ADDHEADER frame: 4-byte length, 'h', then "name\0value\0".
+        ReadOnlySpan<byte> frame = EditorAccess.EditFrames(editor);
+        Assert.Equal((byte)'h', frame[4]);
+        return System.Text.Encoding.ASCII.GetString(frame[5..]);
+    }
+
+    /// <summary>The editor's constructor and buffers are internal to the server; the test reaches them directly.</summary>
+    private static class EditorAccess
+    {
+        [UnsafeAccessor(UnsafeAccessorKind.Constructor)]
+        public static extern MessageEditor Create();
+
+        [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "Configure")]
+        public static extern void Configure(MessageEditor editor, ActionFlags allowed, bool headerLeadingSpace, IProgressSender? progress);
+
+        [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_EditFrames")]
+        public static extern ReadOnlySpan<byte> EditFrames(MessageEditor editor);
+    }
+}

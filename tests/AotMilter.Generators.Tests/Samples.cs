@@ -1,0 +1,202 @@
+using System.Text.RegularExpressions;
+
+namespace AotMilter.Generators.Tests;
+
+/// <summary>Sample filters, and the bundled filters' sources read from the repository.</summary>
+internal static partial class Samples
+{
+    /// <summary>Every callback, every parameter type, parameters in unusual orders, void and Verdict returns, every edit.</summary>
+    public const string EveryCallback = """
+        using System;
+        using AotMilter;
+
+        namespace Samples;
+
+        [Milter("every", Description = "Handles every event \"quoted\"")]
+        public sealed class EveryCallbackFilter
+        {
+            [OnConnect]
+            public Verdict Connect(MilterContext context, ConnectInfo info) => info.Port == 0 ? Verdict.Accept : Verdict.Continue;
+
+            [OnHelo]
+            public Verdict Helo(ReadOnlySpan<byte> name, MilterContext context) => name.IsEmpty ? Verdict.Reject : Verdict.Continue;
+
+            [OnMailFrom]
+            public Verdict MailFrom(EnvelopeAddress sender) => sender.Address.IsEmpty ? Verdict.TempFail : Verdict.Continue;
+
+            [OnRcptTo]
+            public void RcptTo(MilterContext context, EnvelopeAddress recipient)
+            {
+            }
+
+            [OnData]
+            public Verdict Data(MilterContext context) => Verdict.Continue;
+
+            [OnHeader]
+            public void Header(HeaderField header)
+            {
+            }
+
+            [OnEndOfHeaders]
+            public Verdict EndOfHeaders() => Verdict.Continue;
+
+            [OnBody]
+            public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context) => chunk.Length > 1000 ? Verdict.Skip : Verdict.Continue;
+
+            [OnEndOfMessage]
+            public Verdict EndOfMessage(MilterContext context, MessageEditor editor)
+            {
+                editor.AddHeader("X-A", "1");
+                editor.ChangeHeader("Subject", 1, "changed");
+                editor.AddRecipient("a@example.com");
+                editor.AddRecipient("b@example.com", "NOTIFY=NEVER");
+                editor.DeleteRecipient("<c@example.com>");
+                editor.ReplaceBody("body\r\n"u8);
+                editor.ChangeSender("d@example.com");
+                editor.Quarantine("held");
+                editor.Progress();
+                return Verdict.Accept;
+            }
+
+            [OnAbort]
+            public void Abort(MilterContext context)
+            {
+            }
+
+            [OnClose]
+            internal void Close()
+            {
+            }
+
+            [OnUnknown]
+            public Verdict Unknown(ReadOnlySpan<byte> command, MilterContext context) => Verdict.Reject;
+        }
+        """;
+
+    /// <summary>Only end of message, no parameters, no edits.</summary>
+    public const string EndOfMessageOnly = """
+        using AotMilter;
+
+        namespace Samples;
+
+        [Milter("eom-only")]
+        internal sealed class EndOfMessageOnlyFilter
+        {
+            [OnEndOfMessage]
+            public Verdict Done() => Verdict.Accept;
+        }
+        """;
+
+    /// <summary>Edits made in helper methods of the class (and a nested helper type), and a body that never skips.</summary>
+    public const string HelperEdits = """
+        using System;
+        using AotMilter;
+
+        namespace Samples.Deeper;
+
+        public class Outer
+        {
+            [Milter("helpers")]
+            public sealed class HelperEditsFilter
+            {
+                [OnBody]
+                public Verdict Body(ReadOnlySpan<byte> chunk) => Verdict.Continue;
+
+                [OnEndOfMessage]
+                public void Done(MessageEditor editor)
+                {
+                    Stamp(editor);
+                    new Remover(editor).Run();
+                }
+
+                private static void Stamp(MessageEditor editor) => editor.InsertHeader(0, "X-Stamp", "yes");
+
+                private readonly struct Remover(MessageEditor editor)
+                {
+                    public void Run() => editor?.DeleteHeader("X-Old");
+                }
+            }
+        }
+        """;
+
+    /// <summary>A record class with an internal constructor, a keyword-named method and a void end of message.</summary>
+    public const string OddShapes = """
+        using AotMilter;
+
+        namespace Samples;
+
+        [Milter("odd_shapes-2")]
+        internal record OddShapesFilter
+        {
+            internal OddShapesFilter()
+            {
+            }
+
+            [OnRcptTo]
+            [OnMailFrom]
+            public Verdict @event(EnvelopeAddress address) => address.Is("x@example.com") ? Verdict.Discard : Verdict.Continue;
+
+            [OnEndOfMessage]
+            protected internal void Done()
+            {
+            }
+        }
+        """;
+
+    /// <summary>A console application with no filters of its own.</summary>
+    public const string Program = """
+        namespace App;
+
+        public static class Program
+        {
+            public static int Main() => AotMilter.Generated.LinkedFilters.All.Length;
+        }
+        """;
+
+    /// <summary>The global usings the SDK adds to a net10.0 project (ImplicitUsings), which the bundled filters rely on.</summary>
+    public const string ImplicitUsings = """
+        global using System;
+        global using System.Collections.Generic;
+        global using System.IO;
+        global using System.Linq;
+        global using System.Net.Http;
+        global using System.Threading;
+        global using System.Threading.Tasks;
+        """;
+
+    /// <summary>The bundled filters as the Filters project compiles them (with the log messages stubbed).</summary>
+    public static string[] Bundled => [ImplicitUsings, BenchFilter, LogFilter, LogFilterLogStub];
+
+    /// <summary>The bundled bench filter's source.</summary>
+    public static string BenchFilter => ReadBundled("BenchFilter.cs");
+
+    /// <summary>The bundled log filter's source.</summary>
+    public static string LogFilter => ReadBundled("LogFilter.cs");
+
+    /// <summary>
+    /// The log filter's messages with bodies instead of [LoggerMessage] partial declarations (the logging generator does
+    /// not run here), so the bundled sources compile.
+    /// </summary>
+    public static string LogFilterLogStub
+        => PartialLogMethod().Replace(ReadBundled("LogFilterLog.cs"), "public static void $1($2) { }");
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    private static string ReadBundled(string file) => File.ReadAllText(Path.Combine(RepositoryRoot, "filters", "AotMilter.Filters", file));
+
+    private static string FindRepositoryRoot()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "AotMilter.sln")))
+            {
+                return d.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"AotMilter.sln not found above {AppContext.BaseDirectory}");
+    }
+
+    [GeneratedRegex(@"public static partial void (\w+)\(([^;]*)\);")]
+    private static partial Regex PartialLogMethod();
+}
