@@ -67,14 +67,14 @@ public static class CommandLine
         var logFile = new Option<string?>("--log-file") { Description = "Append the log to this file instead of standard error", HelpName = "PATH" };
         var fallback = new Option<string>("--fallback")
         {
-            Description = "Verdict when a filter throws: tempfail, reject, accept or continue (default tempfail)",
+            Description = "Verdict when a filter throws: tempfail, reject, accept or continue",
             DefaultValueFactory = _ => "tempfail",
             HelpName = "VERDICT",
         };
         fallback.AcceptOnlyFromAmong("tempfail", "reject", "accept", "continue");
         var maxPacket = new Option<int>("--max-packet-size")
         {
-            Description = "Largest packet accepted from the MTA, in bytes (default 1048576; Postfix may send headers over 64 KiB)",
+            Description = "Largest packet accepted from the MTA, in bytes (Postfix may send headers over 64 KiB)",
             DefaultValueFactory = _ => 1024 * 1024,
             HelpName = "BYTES",
         };
@@ -88,7 +88,7 @@ public static class CommandLine
         });
         var timeout = new Option<int>("--timeout")
         {
-            Description = "Seconds to wait for the MTA's next command before closing the connection (default 7210)",
+            Description = "Seconds to wait for the MTA's next command before closing the connection",
             DefaultValueFactory = _ => 7210,
             HelpName = "SECONDS",
         };
@@ -101,7 +101,7 @@ public static class CommandLine
         });
         var grace = new Option<int>("--shutdown-grace")
         {
-            Description = "Seconds in-flight connections may take to finish after SIGTERM (default 10)",
+            Description = "Seconds in-flight connections may take to finish after SIGTERM",
             DefaultValueFactory = _ => 10,
             HelpName = "SECONDS",
         };
@@ -164,7 +164,20 @@ public static class CommandLine
             return Daemon.Run(settings, args);
         });
 
-        return root.Parse(args).Invoke();
+        ParseResult result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            // Say what is wrong, not the whole help text.
+            foreach (ParseError error in result.Errors)
+            {
+                Console.Error.WriteLine($"aotmilter: {error.Message}");
+            }
+
+            Console.Error.WriteLine("Try 'aotmilter --help'.");
+            return 2;
+        }
+
+        return result.Invoke();
     }
 
     private static bool TryParseMode(string text, out UnixFileMode mode)

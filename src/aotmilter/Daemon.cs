@@ -36,8 +36,9 @@ public static class Daemon
             string reason = $"cannot listen on {settings.Server.Socket}: {ex.Message}";
             CliLog.StartFailed(log, reason);
             ready.Fail(reason);
-            if (!ready.IsConnected)
+            if (!ready.IsConnected && settings.LogFile is not null)
             {
+                // In the foreground the log is on standard error already, unless it goes to a file.
                 Console.Error.WriteLine($"aotmilter: {reason}");
             }
 
