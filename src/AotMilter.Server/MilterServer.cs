@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace AotMilter.Server;
