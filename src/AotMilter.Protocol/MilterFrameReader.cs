@@ -20,15 +20,20 @@ public static class MilterFrameReader
     /// <summary>Size of the length field plus the command byte.</summary>
     public const int HeaderSize = LengthSize + 1;
 
+    /// <summary>The largest payload any frame may announce, whatever the configured maximum: a whole frame must fit in an array.</summary>
+    public const int MaxPayloadLimit = int.MaxValue - 64;
+
     /// <summary>
     /// Reads one frame from the start of <paramref name="buffer"/>. Returns false when the buffer does not yet hold a
     /// whole frame (nothing is consumed). The declared length is checked against <paramref name="maxPayloadSize"/>
     /// before any payload is awaited, so an oversized frame fails as soon as its length field arrives.
     /// </summary>
     /// <param name="requiredLength">When false is returned: how many bytes the buffer must hold to make progress.</param>
+    /// <param name="maxPayloadSize">The largest payload accepted (at most <see cref="MaxPayloadLimit"/> is used).</param>
     /// <exception cref="MilterProtocolException">The length field is zero, or larger than allowed.</exception>
     public static bool TryReadFrame(ReadOnlySpan<byte> buffer, int maxPayloadSize, out MilterFrame frame, out int frameLength, out int requiredLength)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxPayloadSize);
         frame = default;
         frameLength = 0;
         if (buffer.Length < LengthSize)
@@ -43,10 +48,11 @@ public static class MilterFrameReader
             MilterProtocolException.Throw(MilterProtocolError.EmptyFrame, "frame length is 0; a frame must carry at least its command byte");
         }
 
-        if (length - 1 > (uint)maxPayloadSize)
+        uint max = Math.Min((uint)maxPayloadSize, MaxPayloadLimit);
+        if (length - 1 > max)
         {
             MilterProtocolException.Throw(MilterProtocolError.FrameTooLarge,
-                $"frame announces {length - 1} payload bytes; the maximum is {maxPayloadSize}");
+                $"frame announces {length - 1} payload bytes; the maximum is {max}");
         }
 
         int total = LengthSize + (int)length;

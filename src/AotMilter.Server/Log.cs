@@ -15,6 +15,9 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Error, "conn={connectionId} closed: protocol error {error}: {reason}")]
     public static partial void ProtocolError(ILogger logger, long connectionId, string error, string reason);
 
+    [ZLoggerMessage(LogLevel.Error, "conn={connectionId} closed: internal error")]
+    public static partial void ConnectionFailed(ILogger logger, long connectionId, Exception exception);
+
     [ZLoggerMessage(LogLevel.Warning, "conn={connectionId} closed: {reason}")]
     public static partial void ConnectionDropped(ILogger logger, long connectionId, string reason);
 

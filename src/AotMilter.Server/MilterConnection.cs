@@ -131,6 +131,9 @@ internal sealed class MilterConnection : IProgressSender
             // One huge frame should not pin a huge buffer for the rest of the connection.
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+            _start = 0;
+            _end = 0;
+            return;
         }
         else if (wanted > _buffer.Length)
         {

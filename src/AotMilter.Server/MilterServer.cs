@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace AotMilter.Server;
@@ -105,7 +106,11 @@ public sealed class MilterServer : IAsyncDisposable
                 long id = Interlocked.Increment(ref _nextConnectionId);
                 var session = new MilterSession(_chain, _options, _log, _filterLog, id);
                 var connection = new MilterConnection(client, session, _options, _log);
-                _connections[id] = RunConnectionAsync(id, connection);
+
+                // Registered before it starts, so a connection that ends at once cannot be removed before it is added.
+                var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _connections[id] = finished.Task;
+                _ = RunConnectionAsync(id, connection, finished);
             }
         }
         finally
@@ -128,7 +133,7 @@ public sealed class MilterServer : IAsyncDisposable
         _cutConnections.Dispose();
     }
 
-    private async Task RunConnectionAsync(long id, MilterConnection connection)
+    private async Task RunConnectionAsync(long id, MilterConnection connection, TaskCompletionSource finished)
     {
         // Yield first so a burst of accepts is not serialised behind the first read of each connection.
         await Task.Yield();
@@ -136,9 +141,15 @@ public sealed class MilterServer : IAsyncDisposable
         {
             await connection.RunAsync(_cutConnections.Token).ConfigureAwait(false);
         }
+        catch (Exception ex)
+        {
+            // A bug, not bad input (that is handled inside): close this connection, say so, keep serving the others.
+            Log.ConnectionFailed(_log, id, ex);
+        }
         finally
         {
             _connections.TryRemove(id, out _);
+            finished.SetResult();
         }
     }
 

@@ -1,3 +1,5 @@
+using AotMilter.Protocol;
+
 namespace AotMilter.Server;
 
 /// <summary>How the daemon listens and behaves. Defaults are what a mail admin would expect.</summary>

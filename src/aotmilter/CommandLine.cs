@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using AotMilter.Protocol;
 using AotMilter.Server;
 using Microsoft.Extensions.Logging;
 

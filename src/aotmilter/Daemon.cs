@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using AotMilter.Protocol;
 using AotMilter.Server;
 using Microsoft.Extensions.Logging;
 

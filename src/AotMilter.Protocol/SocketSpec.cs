@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace AotMilter.Server;
+namespace AotMilter.Protocol;
 
 /// <summary>The kinds of listening socket a milter can use.</summary>
 public enum SocketKind
@@ -12,7 +12,7 @@ public enum SocketKind
 }
 
 /// <summary>
-/// A listening socket in Sendmail's syntax: <c>unix:/path</c>, <c>local:/path</c>, a bare <c>/path</c>,
+/// A milter socket in Sendmail's syntax (both the daemon that listens and an MTA-side client that connects use it): <c>unix:/path</c>, <c>local:/path</c>, a bare <c>/path</c>,
 /// <c>inet:PORT@HOST</c>, <c>inet:PORT</c> (all IPv4 addresses), <c>inet6:PORT@HOST</c>, <c>inet6:PORT</c>.
 /// </summary>
 public sealed record SocketSpec(SocketKind Kind, string? Path, string? Host, int Port)
@@ -102,6 +102,20 @@ public sealed record SocketSpec(SocketKind Kind, string? Path, string? Host, int
             "localhost" => Kind == SocketKind.Inet ? IPAddress.Loopback : IPAddress.IPv6Loopback,
             _ => IPAddress.Parse(Host),
         };
+        return new IPEndPoint(address, Port);
+    }
+
+    /// <summary>The endpoint a client on this host connects to (see <see cref="ConnectHost"/>).</summary>
+    public EndPoint ToConnectEndPoint()
+    {
+        if (Kind == SocketKind.Unix)
+        {
+            return new UnixDomainSocketEndPoint(Path!);
+        }
+
+        IPAddress address = ConnectHost == "localhost"
+            ? (Kind == SocketKind.Inet ? IPAddress.Loopback : IPAddress.IPv6Loopback)
+            : IPAddress.Parse(ConnectHost);
         return new IPEndPoint(address, Port);
     }
 
