@@ -440,12 +440,14 @@ public sealed partial class MilterGenerator
 
                 void InspectArgument(ArgumentSyntax argument)
                 {
-                    if (!SymbolEqualityComparer.Default.Equals(model.GetTypeInfo(argument.Expression, cancellationToken).Type, known.MessageEditor))
+                    // Arguments of calls and object creations (not tuple elements or indexers).
+                    if (argument.Parent is not ArgumentListSyntax
+                        || !SymbolEqualityComparer.Default.Equals(model.GetTypeInfo(argument.Expression, cancellationToken).Type, known.MessageEditor))
                     {
                         return;
                     }
 
-                    SyntaxNode? call = argument.Parent?.Parent;
+                    SyntaxNode? call = argument.Parent.Parent;
                     if (call is null || model.GetSymbolInfo(call, cancellationToken).Symbol is not IMethodSymbol target)
                     {
                         return; // nameof(editor), or code that does not compile
