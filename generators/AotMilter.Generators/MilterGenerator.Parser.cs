@@ -125,6 +125,15 @@ public sealed partial class MilterGenerator
                 && ReferencesVerdictSkip(body, known, context.SemanticModel, cancellationToken);
 
             string sanitized = SanitizeIdentifier(typeName);
+            string hint = SanitizeHintName(typeName);
+            if (hint != typeName)
+            {
+                // Characters were replaced: a hash of the real name keeps two such names from colliding.
+                string hash = StableHash(typeName);
+                sanitized += "_" + hash;
+                hint += "_" + hash;
+            }
+
             var filter = new FilterModel(
                 name!,
                 description,
@@ -132,7 +141,7 @@ public sealed partial class MilterGenerator
                 type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 type.Name + "Dispatcher",
                 "Create_" + sanitized,
-                SanitizeHintName(typeName) + ".Milter.g.cs",
+                hint + ".Milter.g.cs",
                 callbacks.Where(static c => c is not null).Select(static c => c!).ToEquatableArray(),
                 DeriveProtocol(callbacks, bodySkips),
                 actions);
@@ -431,12 +440,14 @@ public sealed partial class MilterGenerator
 
                 void InspectArgument(ArgumentSyntax argument)
                 {
-                    if (!SymbolEqualityComparer.Default.Equals(model.GetTypeInfo(argument.Expression, cancellationToken).Type, known.MessageEditor))
+                    // Arguments of calls and object creations (not tuple elements or indexers).
+                    if (argument.Parent is not ArgumentListSyntax
+                        || !SymbolEqualityComparer.Default.Equals(model.GetTypeInfo(argument.Expression, cancellationToken).Type, known.MessageEditor))
                     {
                         return;
                     }
 
-                    SyntaxNode? call = argument.Parent?.Parent;
+                    SyntaxNode? call = argument.Parent.Parent;
                     if (call is null || model.GetSymbolInfo(call, cancellationToken).Symbol is not IMethodSymbol target)
                     {
                         return; // nameof(editor), or code that does not compile
@@ -739,105 +750,22 @@ public sealed partial class MilterGenerator
             return result.ToString();
         }
 
+        /// <summary>FNV-1a over the UTF-16 code units, as 8 hex digits: the same on every machine and run.</summary>
+        private static string StableHash(string text)
+        {
+            uint hash = 2166136261;
+            foreach (char c in text)
+            {
+                hash = unchecked((hash ^ c) * 16777619);
+            }
+
+            return hash.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         private static bool IsAsciiLetterOrDigit(char c)
             => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 
         private static string EscapeIdentifier(string name)
             => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
-
-        /// <summary>The Abstractions types, looked up once per parse.</summary>
-        private sealed class KnownTypes
-        {
-            private readonly INamedTypeSymbol?[] _callbackAttributes;
-
-            public KnownTypes(Compilation compilation)
-            {
-                Context = compilation.GetTypeByMetadataName(KnownNames.MilterContext);
-                ConnectInfo = compilation.GetTypeByMetadataName(KnownNames.ConnectInfo);
-                EnvelopeAddress = compilation.GetTypeByMetadataName(KnownNames.EnvelopeAddress);
-                HeaderField = compilation.GetTypeByMetadataName(KnownNames.HeaderField);
-                MessageEditor = compilation.GetTypeByMetadataName(KnownNames.MessageEditor);
-                Verdict = compilation.GetTypeByMetadataName(KnownNames.Verdict);
-                ReadOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
-                _callbackAttributes = new INamedTypeSymbol?[KnownNames.CallbackAttributes.Length];
-                for (int i = 0; i < _callbackAttributes.Length; i++)
-                {
-                    _callbackAttributes[i] = compilation.GetTypeByMetadataName(KnownNames.CallbackAttributes[i]);
-                }
-            }
-
-            public INamedTypeSymbol? Context { get; }
-
-            public INamedTypeSymbol? ConnectInfo { get; }
-
-            public INamedTypeSymbol? EnvelopeAddress { get; }
-
-            public INamedTypeSymbol? HeaderField { get; }
-
-            public INamedTypeSymbol? MessageEditor { get; }
-
-            public INamedTypeSymbol? Verdict { get; }
-
-            public INamedTypeSymbol? ReadOnlySpan { get; }
-
-            /// <summary>The <see cref="CallbackKind"/> an attribute class stands for, or -1.</summary>
-            public int CallbackIndex(INamedTypeSymbol? attributeClass)
-            {
-                if (attributeClass is null)
-                {
-                    return -1;
-                }
-
-                for (int i = 0; i < _callbackAttributes.Length; i++)
-                {
-                    if (SymbolEqualityComparer.Default.Equals(attributeClass, _callbackAttributes[i]))
-                    {
-                        return i;
-                    }
-                }
-
-                return -1;
-            }
-
-            public ParameterKind? Classify(ITypeSymbol type)
-            {
-                if (Is(type, Context))
-                {
-                    return ParameterKind.Context;
-                }
-
-                if (Is(type, ConnectInfo))
-                {
-                    return ParameterKind.ConnectInfo;
-                }
-
-                if (Is(type, EnvelopeAddress))
-                {
-                    return ParameterKind.EnvelopeAddress;
-                }
-
-                if (Is(type, HeaderField))
-                {
-                    return ParameterKind.HeaderField;
-                }
-
-                if (Is(type, MessageEditor))
-                {
-                    return ParameterKind.MessageEditor;
-                }
-
-                if (type is INamedTypeSymbol { IsGenericType: true } named
-                    && Is(named.OriginalDefinition, ReadOnlySpan)
-                    && named.TypeArguments[0].SpecialType == SpecialType.System_Byte)
-                {
-                    return ParameterKind.Bytes;
-                }
-
-                return null;
-            }
-
-            private static bool Is(ITypeSymbol type, INamedTypeSymbol? known)
-                => known is not null && SymbolEqualityComparer.Default.Equals(type, known);
-        }
     }
 }

@@ -221,6 +221,7 @@ public class DiagnosticTests
     [InlineData("Helpers.Stamp(editor);", "'Helpers.Stamp'")]
     [InlineData("editor.StampExtension();", "'Helpers.StampExtension'")]
     [InlineData("_ = new Holder(editor);", "'new Holder'")]
+    [InlineData("Action<MessageEditor> act = Helpers.Stamp; act(editor);", "'Action<MessageEditor>.Invoke'")]
     public void AOTM010_warns_when_the_MessageEditor_leaves_the_filter_class(string statement, string target)
     {
         GeneratorRun run = RunBroken($$"""

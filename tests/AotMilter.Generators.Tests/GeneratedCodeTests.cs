@@ -47,6 +47,51 @@ public class GeneratedCodeTests
     }
 
     [Fact]
+    public void Filters_whose_names_need_escaping_get_distinct_files_and_compile()
+    {
+        GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("""
+            using AotMilter;
+
+            [Milter("global")]
+            public sealed class GlobalFilter
+            {
+                [OnData]
+                public void Data() { }
+            }
+
+            namespace Ünicode
+            {
+                [Milter("one")]
+                public sealed class Fïlter
+                {
+                    [OnData]
+                    public void Data() { }
+                }
+
+                [Milter("two")]
+                public sealed class Fîlter
+                {
+                    [OnData]
+                    public void Data() { }
+                }
+
+                [Milter("three")]
+                public sealed class @event
+                {
+                    [OnData]
+                    public void @class() { }
+                }
+            }
+            """));
+
+        Assert.Null(run.Result.Results[0].Exception);
+        Assert.Empty(run.AllProblems);
+        Assert.Equal(5, run.HintNames.Distinct().Count());
+        Assert.Contains("GlobalFilter.Milter.g.cs", run.HintNames);
+        Assert.Contains("_filter.@class()", string.Concat(run.HintNames.Select(run.Source)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_class_library_without_filters_gets_no_generated_files()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("namespace Plain; public class NotAFilter { }"));
