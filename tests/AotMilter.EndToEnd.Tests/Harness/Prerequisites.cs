@@ -163,20 +163,16 @@ public static class Prerequisites
         Directory.Move(staging, root);
     }
 
-    private static async Task<List<string>> MissingPackagesAsync(IEnumerable<string> packages)
+    private static async Task<List<string>> MissingPackagesAsync(IReadOnlyList<string> packages)
     {
-        var missing = new List<string>();
-        foreach (var package in packages)
-        {
-            var status = await ProcessRunner.RunAsync(
-                "dpkg-query", ["-W", "-f=${Status}", package], TimeSpan.FromSeconds(30));
-            if (!status.StdOut.Contains("ok installed", StringComparison.Ordinal))
-            {
-                missing.Add(package);
-            }
-        }
-
-        return missing;
+        // One line per known package; unknown ones only produce an error on stderr (and count as missing).
+        var query = await ProcessRunner.RunAsync(
+            "dpkg-query", ["-W", "-f=${Package} ${Status}\n", .. packages], TimeSpan.FromSeconds(30));
+        var installed = query.StdOut.Split('\n')
+            .Where(line => line.EndsWith(" ok installed", StringComparison.Ordinal))
+            .Select(line => line.Split(' ')[0].Split(':')[0])
+            .ToHashSet();
+        return [.. packages.Where(p => !installed.Contains(p))];
     }
 
     private static Task AptInstallAsync(IReadOnlyList<string> packages) =>

@@ -45,6 +45,7 @@ public sealed class SendmailInstance : IAsyncDisposable
     public static async Task<SendmailInstance> StartAsync(SendmailOptions options)
     {
         var tools = await Prerequisites.SendmailAsync();
+        await StaleInstances.CleanUpOnceAsync();
         var state = new TempDirectory("sendmail");
         var instance = new SendmailInstance(tools, state, options, SmtpSink.Start());
         try

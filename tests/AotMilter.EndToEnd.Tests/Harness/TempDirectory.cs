@@ -15,6 +15,7 @@ public sealed class TempDirectory : IDisposable
     {
         Path = Directory.CreateTempSubdirectory($"aotmilter-{prefix}-").FullName;
         File.SetUnixFileMode(Path, Mode0755);
+        File.WriteAllText(Combine(StaleInstances.OwnerFile), $"{Environment.ProcessId}\n");
     }
 
     public string Path { get; }
