@@ -1,0 +1,28 @@
+using AotMilter.EndToEnd.Tests.Harness;
+
+namespace AotMilter.EndToEnd.Tests.Fixtures;
+
+/// <summary>aotmilter with one filter, and a Sendmail configuration whose -bs sessions pass through it.</summary>
+public abstract class SendmailMilterFixture(string filter, bool useInet) : MtaFixture
+{
+    private SendmailInstance? _sendmail;
+
+    public SendmailInstance Sendmail => _sendmail ?? throw new InvalidOperationException("Sendmail was not started");
+
+    public override async Task InitializeAsync()
+    {
+        var endpoint = useInet ? MilterEndpoint.Inet(Ports.GetFree()) : UnixSocket();
+        Milter = await MilterDaemon.StartAsync(filter, endpoint);
+        _sendmail = await SendmailInstance.StartAsync(new SendmailOptions { Milter = Milter.Endpoint, DefaultAction = "tempfail" });
+    }
+
+    protected override string DescribeMta() => _sendmail?.Describe() ?? "--- Sendmail not started ---";
+
+    protected override ValueTask DisposeMtaAsync() => _sendmail?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
+
+/// <summary>The log filter over a unix socket.</summary>
+public sealed class SendmailLogFixture() : SendmailMilterFixture("log", useInet: false);
+
+/// <summary>The bench filter over TCP (inet:PORT@127.0.0.1), so both socket kinds are exercised with Sendmail.</summary>
+public sealed class SendmailBenchFixture() : SendmailMilterFixture("bench", useInet: true);
