@@ -123,6 +123,12 @@ public static class CommandLine
             socket, filter, daemon, pidFile, socketMode, socketGroup, listFilters, logLevel, logFile, fallback, maxPacket, timeout, grace, alwaysReply,
         };
 
+        // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
+        foreach (Command tool in Tools.Create(filters))
+        {
+            root.Subcommands.Add(tool);
+        }
+
         root.SetAction(parse =>
         {
             if (parse.GetValue(listFilters))

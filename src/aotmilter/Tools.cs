@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace AotMilter.Cli;
+
+/// <summary>The subcommands beside the daemon. Each lives in its own file and is listed here once.</summary>
+internal static class Tools
+{
+    public static IEnumerable<Command> Create(IReadOnlyList<MilterRegistration> filters)
+    {
+        _ = filters;
+        return [];
+    }
+}
