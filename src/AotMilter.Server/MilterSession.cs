@@ -394,8 +394,9 @@ public sealed class MilterSession
     {
         if ((_protocol & noReplyBit) != 0)
         {
-            // The MTA does not wait for an answer. A failure is kept for the next point where we can answer.
-            if (!verdict.IsContinue && _inMessage)
+            // The MTA does not wait for an answer. A failure is kept for the next point where we can answer; a skip
+            // has nothing to answer (the MTA keeps sending), and kept it would end the message with 's'.
+            if (verdict.Kind is not (VerdictKind.Continue or VerdictKind.Skip) && _inMessage)
             {
                 _pendingFailure ??= verdict;
             }

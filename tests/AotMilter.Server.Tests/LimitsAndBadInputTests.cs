@@ -124,6 +124,20 @@ public class LimitsAndBadInputTests
     }
 
     [Fact]
+    public async Task AnMtaThatSendsNothingForTheReadTimeoutIsDisconnected()
+    {
+        var probe = new Probe();
+        await using TestServer server = TestServer.Start(o => o with { ReadTimeout = TimeSpan.FromMilliseconds(300) }, probe.Register());
+        await using MilterClient silent = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(silent, MilterEvent.MailFrom);
+
+        Assert.True(await silent.WaitForCloseAsync());
+        await server.Logs.WaitForAsync("no command from the MTA");
+        await probe.WaitForEventAsync("close");
+        Assert.Equal(["abort", "close"], probe.Events.TakeLast(2));
+    }
+
+    [Fact]
     public async Task PipelinedCommandsInOneWriteAreAllAnsweredInOrder()
     {
         var probe = new Probe { Decide = (e, arg, _) => e == MilterEvent.RcptTo && arg.Contains("no", StringComparison.Ordinal) ? Verdict.Reject : Verdict.Continue };
