@@ -63,6 +63,20 @@ public sealed class MacroStore
         }
     }
 
+    /// <summary>
+    /// Clears every stage after <paramref name="stage"/>. libmilter does this when the command of a stage arrives
+    /// (connect, HELO, MAIL, RCPT), so macros of an earlier message never show through when the MTA sends no macros
+    /// for a stage.
+    /// </summary>
+    public void ClearAfter(MacroStage stage)
+    {
+        int position = Chronological.IndexOf((byte)stage);
+        for (int i = position + 1; i < Chronological.Length; i++)
+        {
+            _sets[Chronological[i]].Clear();
+        }
+    }
+
     /// <summary>Clears every stage (a new SMTP connection on a reused milter connection).</summary>
     public void Clear() => ClearFrom(MacroStage.Connect);
 

@@ -72,6 +72,7 @@ public sealed class MilterSession
             case MilterCommand.Helo:
             {
                 RequireNegotiated(frame.Command);
+                Context.Macros.ClearAfter(MacroStage.Helo);
                 ReadOnlySpan<byte> payload = frame.Payload;
                 var data = new EventData { Bytes = NulString.Read(ref payload, "HELO name") };
                 Reply(MilterEvent.Helo, RunChain(MilterEvent.Helo, data), ProtocolFlags.NoReplyHelo);
@@ -84,6 +85,7 @@ public sealed class MilterSession
             case MilterCommand.Rcpt:
             {
                 RequireNegotiated(frame.Command);
+                Context.Macros.ClearAfter(MacroStage.RcptTo);
                 var data = new EventData { Envelope = EnvelopeAddress.Parse(frame.Payload) };
                 Reply(MilterEvent.RcptTo, RunChain(MilterEvent.RcptTo, data), ProtocolFlags.NoReplyRcpt);
                 break;
@@ -209,6 +211,7 @@ public sealed class MilterSession
     private void OnConnect(ReadOnlySpan<byte> payload)
     {
         RequireNegotiated((byte)MilterCommand.Connect);
+        Context.Macros.ClearAfter(MacroStage.Connect);
         ConnectCommand connect = ConnectCommand.Parse(payload);
         Client = System.Text.Encoding.UTF8.GetString(connect.Address.IsEmpty ? connect.HostName : connect.Address);
 
@@ -225,6 +228,7 @@ public sealed class MilterSession
     private void OnMail(ReadOnlySpan<byte> payload)
     {
         RequireNegotiated((byte)MilterCommand.Mail);
+        Context.Macros.ClearAfter(MacroStage.MailFrom);
         if (_inMessage && !_messageDecided)
         {
             // Sendmail sends no ABORT after a message it finished; Postfix does. Either way a new MAIL starts afresh.
@@ -390,8 +394,9 @@ public sealed class MilterSession
     {
         if ((_protocol & noReplyBit) != 0)
         {
-            // The MTA does not wait for an answer. A failure is kept for the next point where we can answer.
-            if (!verdict.IsContinue && _inMessage)
+            // The MTA does not wait for an answer. A failure is kept for the next point where we can answer; a skip
+            // has nothing to answer (the MTA keeps sending), and kept it would end the message with 's'.
+            if (verdict.Kind is not (VerdictKind.Continue or VerdictKind.Skip) && _inMessage)
             {
                 _pendingFailure ??= verdict;
             }

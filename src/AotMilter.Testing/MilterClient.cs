@@ -324,6 +324,12 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
 
             if (TryParseReply(frame, out MilterReply? reply))
             {
+                if (reply.Kind == MilterReplyKind.Skip)
+                {
+                    throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand,
+                        "the milter answered end of message with skip ('s'); it needs a final verdict");
+                }
+
                 return new EndOfMessageResult(modifications, reply, progress);
             }
 

@@ -136,6 +136,38 @@ public class MacroStoreTests
     }
 
     [Fact]
+    public void ClearAfterKeepsTheStageAndEverythingBeforeIt()
+    {
+        var store = new MacroStore();
+        Store(store, 'C', ("j", "mx"));
+        Store(store, 'M', ("{mail_addr}", "a@example.org"));
+        Store(store, 'R', ("{rcpt_addr}", "b@example.org"));
+        Store(store, 'N', ("{eoh}", "1"));
+        Store(store, 'E', ("{msg_id}", "<1@x>"));
+
+        store.ClearAfter(MacroStage.MailFrom);
+
+        Assert.Equal("mx", Get(store, "j"));
+        Assert.Equal("a@example.org", Get(store, "mail_addr"));
+        Assert.Null(Get(store, "rcpt_addr"));
+        Assert.Null(Get(store, "eoh"));
+        Assert.Null(Get(store, "msg_id"));
+    }
+
+    [Fact]
+    public void ClearAfterEndOfHeadersClearsOnlyEndOfMessage()
+    {
+        var store = new MacroStore();
+        Store(store, 'N', ("{eoh}", "1"));
+        Store(store, 'E', ("{msg_id}", "<1@x>"));
+
+        store.ClearAfter(MacroStage.EndOfHeaders);
+
+        Assert.Equal("1", Get(store, "eoh"));
+        Assert.Null(Get(store, "msg_id"));
+    }
+
+    [Fact]
     public void AnEmptyMacroPacketClearsItsStage()
     {
         var store = new MacroStore();

@@ -142,6 +142,18 @@ public class EventAndVerdictTests
     }
 
     [Fact]
+    public async Task SkipFromABodyCallbackWithoutReplyIsNotKeptAsTheMessagesVerdict()
+    {
+        var probe = new Probe { Decide = (e, _, _) => e == MilterEvent.Body ? Verdict.Skip : Verdict.Continue };
+        await using TestServer server = TestServer.Start(probe.Register(ProtocolFlags.Skip | ProtocolFlags.NoReplyBody));
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(mta, MilterEvent.EndOfHeaders);
+
+        Assert.Equal(MilterReply.NoReply, await mta.BodyAsync("chunk\r\n"));
+        Assert.Equal(MilterReply.Continue, (await mta.EndOfMessageAsync()).Reply);
+    }
+
+    [Fact]
     public async Task RejectingARecipientAffectsOnlyThatRecipient()
     {
         var probe = new Probe { Decide = (e, arg, _) => e == MilterEvent.RcptTo && arg.Contains("bad", StringComparison.Ordinal) ? Verdict.Reject : Verdict.Continue };

@@ -1,0 +1,95 @@
+using AotMilter.Protocol;
+using AotMilter.Testing;
+
+namespace AotMilter.Server.Tests;
+
+public class FilterChainTests
+{
+    private static MilterRegistration Filter(string name, ProtocolFlags protocol, ActionFlags actions = ActionFlags.None)
+        => new Probe().Register(protocol, actions, name);
+
+    [Fact]
+    public void AnEventIsSkippedOrLeftWithoutReplyOnlyWhenNoFilterNeedsIt()
+    {
+        var chain = new FilterChain(
+        [
+            Filter("a", ProtocolFlags.NoHelo | ProtocolFlags.NoBody | ProtocolFlags.NoReplyHeader | ProtocolFlags.NoReplyConnect),
+            Filter("b", ProtocolFlags.NoHelo | ProtocolFlags.NoUnknown | ProtocolFlags.NoReplyHeader),
+        ]);
+
+        Assert.Equal(ProtocolFlags.NoHelo | ProtocolFlags.NoReplyHeader, chain.Protocol);
+    }
+
+    [Fact]
+    public void TheActionsAreTheUnionAndCapabilitiesAreKept()
+    {
+        var chain = new FilterChain(
+        [
+            Filter("a", ProtocolFlags.HeaderLeadingSpace, ActionFlags.AddHeaders),
+            Filter("b", ProtocolFlags.RejectedRecipients, ActionFlags.Quarantine),
+        ]);
+
+        Assert.Equal(ActionFlags.AddHeaders | ActionFlags.Quarantine, chain.Actions);
+        Assert.Equal(ProtocolFlags.HeaderLeadingSpace | ProtocolFlags.RejectedRecipients, chain.Protocol);
+        Assert.Equal("a,b", chain.Names);
+    }
+
+    [Fact]
+    public void SkipIsOnlyUsedByAChainOfOneFilter()
+    {
+        Assert.Equal(ProtocolFlags.Skip, new FilterChain([Filter("a", ProtocolFlags.Skip)]).Protocol);
+        Assert.Equal(ProtocolFlags.None, new FilterChain([Filter("a", ProtocolFlags.Skip), Filter("b", ProtocolFlags.Skip)]).Protocol);
+    }
+
+    [Fact]
+    public void AnEmptyChainIsRefused()
+    {
+        Assert.Throws<ArgumentException>(() => new FilterChain([]));
+    }
+
+    [Fact]
+    public void EachConnectionGetsNewFilterInstances()
+    {
+        var probe = new Probe();
+        var chain = new FilterChain([probe.Register(), probe.Register()]);
+
+        FilterDispatcher[] first = chain.CreateDispatchers();
+        FilterDispatcher[] second = chain.CreateDispatchers();
+
+        Assert.Equal(4, probe.Instances);
+        Assert.NotSame(first[0], second[0]);
+    }
+
+    [Fact]
+    public async Task ASkipFromOneFilterOfAChainIsSentAsContinue()
+    {
+        var skipper = new Probe { Decide = (e, _, _) => e == MilterEvent.Body ? Verdict.Skip : Verdict.Continue };
+        var reader = new Probe();
+        await using TestServer server = TestServer.Start(skipper.Register(ProtocolFlags.Skip, name: "skipper"), reader.Register(name: "reader"));
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+
+        Assert.Equal(MilterReply.Continue, await Transcript.RunUntilAsync(mta, MilterEvent.Body));
+        Assert.Contains("body 8 bytes", reader.Events);
+    }
+
+    [Theory]
+    [InlineData(1u)]
+    [InlineData(0u)]
+    public void NegotiatorRefusesVersionsBelowTwo(uint version)
+    {
+        MilterProtocolException ex = Assert.Throws<MilterProtocolException>(
+            () => Negotiator.Negotiate(new OptionNegotiation(version, ActionFlags.AllVersion6, ProtocolFlags.AllVersion6), ProtocolFlags.None, ActionFlags.None));
+
+        Assert.Equal(MilterProtocolError.UnsupportedVersion, ex.Error);
+    }
+
+    [Fact]
+    public void NegotiatorNamesTheMissingActions()
+    {
+        MilterProtocolException ex = Assert.Throws<MilterProtocolException>(
+            () => Negotiator.Negotiate(new OptionNegotiation(6, (ActionFlags)0x3F, ProtocolFlags.AllVersion6), ProtocolFlags.None, ActionFlags.ChangeSender | ActionFlags.AddHeaders));
+
+        Assert.Equal(MilterProtocolError.ActionsNotOffered, ex.Error);
+        Assert.Contains("ChangeSender", ex.Message, StringComparison.Ordinal);
+    }
+}

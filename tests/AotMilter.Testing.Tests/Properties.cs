@@ -1,0 +1,2 @@
+// The fake milter listens on unix sockets in a temporary directory.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
