@@ -7,7 +7,7 @@ namespace AotMilter.Testing.Tests;
 
 /// <summary>
 /// The milter end of a real unix socket, scripted by the test: it reads what the client sends and writes whatever
-/// frames the test wants, including wrong ones. Every read has a timeout.
+/// frames the test wants, including wrong ones. Every read and write has a timeout.
 /// </summary>
 internal sealed class FakeMilter : IAsyncDisposable
 {
@@ -99,9 +99,10 @@ internal sealed class FakeMilter : IAsyncDisposable
 
     public async Task SendAsync(params byte[][] frames)
     {
+        using var deadline = new CancellationTokenSource(ReadTimeout);
         foreach (byte[] frame in frames)
         {
-            await _socket.SendAsync(frame, SocketFlags.None);
+            await _socket.SendAsync(frame, SocketFlags.None, deadline.Token);
         }
     }
 
