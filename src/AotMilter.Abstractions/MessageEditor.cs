@@ -14,6 +14,7 @@ public sealed class MessageEditor
     private IProgressSender? _progress;
     private ActionFlags _allowed;
     private bool _leadingSpace;
+    private bool _freshBody = true;
     private char[] _scratch = new char[128];
 
     internal MessageEditor()
@@ -38,20 +39,32 @@ public sealed class MessageEditor
     }
 
     /// <summary>Where the edits stand now, so a filter that throws can have its own edits taken back.</summary>
-    internal EditorMark Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced);
+    internal EditorMark Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced, _freshBody);
 
     internal void Rollback(EditorMark mark)
     {
         _edits.Truncate(mark.Edits);
-        _body.Truncate(mark.Body);
+        if (_body.WrittenCount >= mark.Body)
+        {
+            _body.Truncate(mark.Body);
+        }
+
         Count = mark.Count;
         BodyReplaced = mark.BodyReplaced;
+        _freshBody = mark.FreshBody;
     }
 
-    internal readonly record struct EditorMark(int Edits, int Body, int Count, bool BodyReplaced);
+    internal readonly record struct EditorMark(int Edits, int Body, int Count, bool BodyReplaced, bool FreshBody);
+
+    /// <summary>The next filter of a chain starts: its first ReplaceBody starts a new body.</summary>
+    internal void BeginFilter() => _freshBody = true;
+
+    /// <summary>True when the current filter replaced the body (since <see cref="BeginFilter"/>).</summary>
+    internal bool CurrentFilterReplacedBody => !_freshBody;
 
     internal void Reset()
     {
+        _freshBody = true;
         _edits.Reset();
         _body.Reset();
         _edits.ShrinkTo(64 * 1024);
@@ -163,6 +176,13 @@ public sealed class MessageEditor
     public void ReplaceBody(ReadOnlySpan<byte> content)
     {
         Require(ActionFlags.ChangeBody, nameof(ReplaceBody));
+        if (_freshBody)
+        {
+            // In a chain each filter replaces the body it was shown, which already has the earlier filters' changes.
+            _body.Reset();
+            _freshBody = false;
+        }
+
         content.CopyTo(_body.GetSpan(content.Length));
         _body.Advance(content.Length);
         if (!BodyReplaced)

@@ -38,4 +38,7 @@ internal static partial class Log
 
     [ZLoggerMessage(LogLevel.Error, "accept failed: {reason}")]
     public static partial void AcceptFailed(ILogger logger, string reason);
+
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: message body exceeds {limit} bytes, more than a filter chain keeps to show later filters; sending the fallback verdict")]
+    public static partial void ChainMessageTooLarge(ILogger logger, long connectionId, long limit);
 }

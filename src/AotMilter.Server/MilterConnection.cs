@@ -20,7 +20,11 @@ internal sealed class MilterConnection : IProgressSender
     private readonly MilterSession _session;
     private readonly MilterServerOptions _options;
     private readonly ILogger _log;
+    private const int FramePending = -1;
+
+    private readonly SemaphoreSlim _sendGate = new(1, 1);
     private byte[] _buffer;
+    private bool _resumeFrame;
     private int _start;
     private int _end;
 
@@ -46,6 +50,13 @@ internal sealed class MilterConnection : IProgressSender
                 if (_session.Output.WrittenCount > 0)
                 {
                     await SendOutputAsync(stopping).ConfigureAwait(false);
+                }
+
+                if (required == FramePending)
+                {
+                    // A callback is still running; the frame stays in the buffer until it is resumed.
+                    await WaitForCallbackAsync(stopping).ConfigureAwait(false);
+                    continue;
                 }
 
                 if (_session.IsQuit)
@@ -93,17 +104,21 @@ internal sealed class MilterConnection : IProgressSender
         }
         finally
         {
-            _session.CloseSession();
+            await CloseSessionAsync().ConfigureAwait(false);
             Log.ConnectionSummary(_log, _session.Context.ConnectionId, _session.Client ?? "-", _session.Messages,
                 _session.QueueId ?? "-", _session.LastVerdict.ToString().ToLowerInvariant(),
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _socket.Dispose();
+            _sendGate.Dispose();
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
         }
     }
 
-    /// <summary>Processes every complete frame in the buffer; returns how many bytes the next frame needs in all.</summary>
+    /// <summary>
+    /// Processes every complete frame in the buffer; returns how many bytes the next frame needs in all, or
+    /// <see cref="FramePending"/> when a callback of the frame at the front is still running.
+    /// </summary>
     private int ProcessBufferedFrames()
     {
         while (!_session.IsQuit)
@@ -114,11 +129,52 @@ internal sealed class MilterConnection : IProgressSender
                 return required;
             }
 
-            _session.Process(frame);
+            bool done = _resumeFrame ? _session.Resume(frame) : _session.Process(frame);
+            _resumeFrame = !done;
+            if (!done)
+            {
+                return FramePending;
+            }
+
             _start += length;
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Awaits the running callback. At end of message, progress frames keep the MTA's timeout from expiring
+    /// (Sendmail accepts them only there, so only there are they sent).
+    /// </summary>
+    private async ValueTask WaitForCallbackAsync(CancellationToken stopping)
+    {
+        ValueTask wait = _session.CompletePendingAsync();
+        if (wait.IsCompleted || !_session.IsWaitingForEndOfMessage || _options.ProgressInterval <= TimeSpan.Zero)
+        {
+            await wait.ConfigureAwait(false);
+            return;
+        }
+
+        Task running = wait.AsTask();
+        while (await Task.WhenAny(running, Task.Delay(_options.ProgressInterval, stopping)).ConfigureAwait(false) != running)
+        {
+            stopping.ThrowIfCancellationRequested();
+            ((IProgressSender)this).SendProgress();
+        }
+
+        await running.ConfigureAwait(false);
+    }
+
+    private async ValueTask CloseSessionAsync()
+    {
+        try
+        {
+            await _session.CloseSessionAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_log, _session.Context.ConnectionId, ex);
+        }
     }
 
     /// <summary>Moves the unparsed tail to the front and grows (or shrinks back) the buffer for the next frame.</summary>
@@ -156,27 +212,45 @@ internal sealed class MilterConnection : IProgressSender
 
     private async ValueTask SendOutputAsync(CancellationToken stopping)
     {
-        ReadOnlyMemory<byte> data = _session.Output.WrittenMemory;
-        while (!data.IsEmpty)
+        await _sendGate.WaitAsync(stopping).ConfigureAwait(false);
+        try
         {
-            int sent = await _socket.SendAsync(data, SocketFlags.None, stopping).ConfigureAwait(false);
-            data = data[sent..];
-        }
+            ReadOnlyMemory<byte> data = _session.Output.WrittenMemory;
+            while (!data.IsEmpty)
+            {
+                int sent = await _socket.SendAsync(data, SocketFlags.None, stopping).ConfigureAwait(false);
+                data = data[sent..];
+            }
 
-        _session.Output.Reset();
-        _session.Output.ShrinkTo(RetainedBufferSize);
+            _session.Output.Reset();
+            _session.Output.ShrinkTo(RetainedBufferSize);
+        }
+        finally
+        {
+            _sendGate.Release();
+        }
     }
 
     /// <summary>Sends what is buffered plus a progress frame now (a filter is still working at end of message).</summary>
     void IProgressSender.SendProgress()
     {
-        MilterFrameWriter.WriteEmpty(_session.Output, (byte)MilterResponse.Progress);
-        ReadOnlySpan<byte> data = _session.Output.WrittenSpan;
-        while (!data.IsEmpty)
+        // A filter's own Progress() (from any thread) and the connection's timer may both send while a callback
+        // runs; replies already buffered go first, so the MTA never mistakes the progress frame for one of them.
+        _sendGate.Wait();
+        try
         {
-            data = data[_socket.Send(data)..];
-        }
+            MilterFrameWriter.WriteEmpty(_session.Output, (byte)MilterResponse.Progress);
+            ReadOnlySpan<byte> data = _session.Output.WrittenSpan;
+            while (!data.IsEmpty)
+            {
+                data = data[_socket.Send(data)..];
+            }
 
-        _session.Output.Reset();
+            _session.Output.Reset();
+        }
+        finally
+        {
+            _sendGate.Release();
+        }
     }
 }

@@ -32,4 +32,10 @@ public sealed record MilterServerOptions
     /// the filters' callbacks cannot change the outcome.</summary>
     public bool UseNoReplyFlags { get; init; } = true;
 
+
+    /// <summary>The largest message body a chain of filters keeps in memory to show its later filters.</summary>
+    public long MaxChainMessageSize { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>How often to send progress while an end-of-message callback is still running (zero: never).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
 }

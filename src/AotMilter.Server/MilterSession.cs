@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -6,15 +7,18 @@ namespace AotMilter.Server;
 
 /// <summary>
 /// The server side of one milter connection as a state machine: frames in, reply frames out (into
-/// <see cref="Output"/>), filters called in between. No I/O happens here except progress frames, which the
-/// connection sends through <see cref="IProgressSender"/> at once. Everything is reused from message to message.
+/// <see cref="Output"/>), filters called in between. It does no I/O: when a filter's callback has not completed
+/// synchronously, <see cref="Process"/> returns false, the connection awaits <see cref="CompletePendingAsync"/> and
+/// hands the same frame to <see cref="Resume"/>. Synchronous filters never leave the fast path, which allocates
+/// nothing per message. Everything is reused from message to message.
 /// </summary>
-public sealed class MilterSession
+public sealed partial class MilterSession
 {
     private readonly FilterChain _chain;
     private readonly MilterServerOptions _options;
     private readonly ILogger _log;
     private readonly MessageEditor _editor = new();
+    private readonly MessageCopy? _copy;
     private FilterDispatcher[] _dispatchers = [];
     private ProtocolFlags _protocol;
     private bool _negotiated;
@@ -23,12 +27,50 @@ public sealed class MilterSession
     private bool _messageDecided;
     private Verdict? _pendingFailure;
 
+    // Where a frame stands when a callback did not complete synchronously.
+    private Pending _pending;
+    private ValueTask<Verdict> _pendingDecision;
+    private Task? _pendingObservers;
+    private int _pendingFilter;
+    private MilterEvent _pendingEvent;
+    private Verdict _resumeVerdict;
+    private bool _resuming;
+    private Step _step;
+    private MessageEditor.EditorMark _endOfMessageMark;
+
     public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId)
     {
         _chain = chain;
         _options = options;
         _log = serverLog;
         Context = new MilterContext(filterLog) { ConnectionId = connectionId };
+        if (chain.Filters.Count > 1)
+        {
+            _copy = new MessageCopy(options.MaxChainMessageSize);
+        }
+    }
+
+    private enum Pending : byte
+    {
+        None,
+        Decision,
+        EndOfMessage,
+        Observers,
+    }
+
+    // The steps of a frame that runs more than one group of callbacks.
+    private enum Step : byte
+    {
+        Start,
+        AbortBeforeMail,
+        MailFrom,
+        CloseBeforeNegotiation,
+        QuitAbort,
+        QuitClose,
+        Abort,
+        EndOfMessageBody,
+        EndOfMessageStart,
+        EndOfMessageWait,
     }
 
     /// <summary>Reply frames not yet sent.</summary>
@@ -54,147 +96,208 @@ public sealed class MilterSession
     /// <summary>Where progress frames go; set by the connection.</summary>
     public IProgressSender? Progress { get; set; }
 
-    /// <summary>Handles one frame from the MTA.</summary>
+    /// <summary>True while an end-of-message callback is still running (the MTA accepts progress frames then).</summary>
+    public bool IsWaitingForEndOfMessage => _pending == Pending.EndOfMessage;
+
+    /// <summary>Handles one frame from the MTA. False: a callback is still running; see the class summary.</summary>
     /// <exception cref="MilterProtocolException">The frame is malformed or out of place.</exception>
-    public void Process(MilterFrame frame)
+    public bool Process(MilterFrame frame)
     {
         switch ((MilterCommand)frame.Command)
         {
             case MilterCommand.OptionNegotiation:
-                Negotiate(frame.Payload);
-                break;
+                return OnNegotiate(frame.Payload);
             case MilterCommand.Macro:
                 Context.Macros.Store(MacroReader.Parse(frame.Payload));
-                break;
+                return true;
             case MilterCommand.Connect:
-                OnConnect(frame.Payload);
-                break;
+                return OnConnect(frame.Payload);
             case MilterCommand.Helo:
             {
-                RequireNegotiated(frame.Command);
-                Context.Macros.ClearAfter(MacroStage.Helo);
+                Begin(frame.Command, MacroStage.Helo);
                 ReadOnlySpan<byte> payload = frame.Payload;
                 var data = new EventData { Bytes = NulString.Read(ref payload, "HELO name") };
-                Reply(MilterEvent.Helo, RunChain(MilterEvent.Helo, data), ProtocolFlags.NoReplyHelo);
-                break;
+                return Decide(MilterEvent.Helo, data, ProtocolFlags.NoReplyHelo);
             }
 
             case MilterCommand.Mail:
-                OnMail(frame.Payload);
-                break;
+                return OnMail(frame.Payload);
             case MilterCommand.Rcpt:
             {
-                RequireNegotiated(frame.Command);
-                Context.Macros.ClearAfter(MacroStage.RcptTo);
+                Begin(frame.Command, MacroStage.RcptTo);
                 var data = new EventData { Envelope = EnvelopeAddress.Parse(frame.Payload) };
-                Reply(MilterEvent.RcptTo, RunChain(MilterEvent.RcptTo, data), ProtocolFlags.NoReplyRcpt);
-                break;
+                return Decide(MilterEvent.RcptTo, data, ProtocolFlags.NoReplyRcpt);
             }
 
             case MilterCommand.Data:
-                RequireNegotiated(frame.Command);
-                Reply(MilterEvent.Data, RunChain(MilterEvent.Data, default), ProtocolFlags.NoReplyData);
-                break;
+                Begin(frame.Command, null);
+                return Decide(MilterEvent.Data, default, ProtocolFlags.NoReplyData);
             case MilterCommand.Header:
             {
-                RequireNegotiated(frame.Command);
+                Begin(frame.Command, null);
                 HeaderCommand header = HeaderCommand.Parse(frame.Payload);
+                if (!_resuming)
+                {
+                    _copy?.AddHeader(header.Name, header.Value);
+                }
+
                 var data = new EventData { Header = new HeaderField(header.Name, header.Value) };
-                Reply(MilterEvent.Header, RunChain(MilterEvent.Header, data), ProtocolFlags.NoReplyHeader);
-                break;
+                return Decide(MilterEvent.Header, data, ProtocolFlags.NoReplyHeader);
             }
 
             case MilterCommand.EndOfHeaders:
-                RequireNegotiated(frame.Command);
-                Reply(MilterEvent.EndOfHeaders, RunChain(MilterEvent.EndOfHeaders, default), ProtocolFlags.NoReplyEndOfHeaders);
-                break;
+                Begin(frame.Command, null);
+                return Decide(MilterEvent.EndOfHeaders, default, ProtocolFlags.NoReplyEndOfHeaders);
             case MilterCommand.Body:
-                RequireNegotiated(frame.Command);
-                Reply(MilterEvent.Body, RunChain(MilterEvent.Body, new EventData { Bytes = frame.Payload }), ProtocolFlags.NoReplyBody);
-                break;
+                Begin(frame.Command, null);
+                if (!_resuming)
+                {
+                    _copy?.AppendBody(frame.Payload);
+                }
+
+                return Decide(MilterEvent.Body, new EventData { Bytes = frame.Payload }, ProtocolFlags.NoReplyBody);
             case MilterCommand.EndOfMessage:
-                OnEndOfMessage(frame.Payload);
-                break;
+                return OnEndOfMessage(frame.Payload);
             case MilterCommand.Abort:
-                RequireNegotiated(frame.Command);
-                AbortMessage();
-                break;
+                Begin(frame.Command, null);
+                return OnAbort();
             case MilterCommand.Unknown:
             {
-                RequireNegotiated(frame.Command);
+                Begin(frame.Command, null);
                 ReadOnlySpan<byte> payload = frame.Payload;
                 var data = new EventData { Bytes = NulString.ReadLenient(ref payload) };
-                Reply(MilterEvent.Unknown, RunChain(MilterEvent.Unknown, data), ProtocolFlags.NoReplyUnknown);
-                break;
+                return Decide(MilterEvent.Unknown, data, ProtocolFlags.NoReplyUnknown);
             }
 
             case MilterCommand.Quit:
-                CloseSession();
-                IsQuit = true;
-                break;
+                return OnQuit(newConnection: false);
             case MilterCommand.QuitNewConnection:
-                // The MTA keeps this milter connection for its next SMTP connection; no new negotiation follows.
-                CloseSession();
-                OpenSession();
-                break;
+                return OnQuit(newConnection: true);
             default:
                 MilterProtocolException.Throw(MilterProtocolError.UnknownCommand,
                     $"unknown command 0x{frame.Command:x2}{(frame.Command is >= 0x20 and < 0x7f ? $" ('{(char)frame.Command}')" : "")}");
-                break;
+                return true;
         }
     }
 
-    /// <summary>Ends the SMTP connection's filters (close callback), if they are still open: EOF, errors, shutdown.</summary>
-    public void CloseSession()
+    /// <summary>Goes on with the frame whose callback was pending, after <see cref="CompletePendingAsync"/>.</summary>
+    public bool Resume(MilterFrame frame)
+    {
+        if (!_resuming)
+        {
+            throw new InvalidOperationException("nothing to resume: CompletePendingAsync was not awaited");
+        }
+
+        return Process(frame);
+    }
+
+    /// <summary>Waits for the callback that made <see cref="Process"/> return false. A failure becomes the fallback verdict.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask CompletePendingAsync()
+    {
+        switch (_pending)
+        {
+            case Pending.Decision:
+            case Pending.EndOfMessage:
+                try
+                {
+                    _resumeVerdict = await _pendingDecision.ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    if (_pending == Pending.EndOfMessage && _copy is null)
+                    {
+                        _editor.Rollback(_endOfMessageMark);
+                    }
+
+                    _resumeVerdict = Fail(_pendingFilter, _pendingEvent, ex);
+                }
+
+                break;
+            case Pending.Observers:
+                // Each observer logs its own failure (see ObserveAsync).
+                await _pendingObservers!.ConfigureAwait(false);
+                break;
+            default:
+                throw new InvalidOperationException("no callback is pending");
+        }
+
+        _pendingDecision = default;
+        _pendingObservers = null;
+        _pending = Pending.None;
+        _resuming = true;
+    }
+
+    /// <summary>Ends the SMTP connection's filters (abort, then close), if still open: EOF, errors, shutdown.</summary>
+    public async ValueTask CloseSessionAsync()
     {
         if (!_sessionOpen)
         {
             return;
         }
 
-        if (_inMessage && !_messageDecided)
+        if (_inMessage && !_messageDecided && !RunObservers(MilterEvent.Abort))
         {
-            AbortMessage();
+            await CompletePendingAsync().ConfigureAwait(false);
         }
 
-        _sessionOpen = false;
-        foreach (FilterDispatcher d in _dispatchers)
+        _inMessage = false;
+        if (!RunObservers(MilterEvent.Close))
         {
-            try
-            {
-                d.Close(Context);
-            }
-            catch (Exception ex)
-            {
-                Log.FilterFailed(_log, FilterName(d), MilterEvent.Close, Context.ConnectionId, ex);
-            }
+            await CompletePendingAsync().ConfigureAwait(false);
         }
+
+        _resuming = false;
+        _sessionOpen = false;
     }
 
-    private void Negotiate(ReadOnlySpan<byte> payload)
+    private bool OnNegotiate(ReadOnlySpan<byte> payload)
     {
         OptionNegotiation offered = OptionNegotiation.Parse(payload);
+        if (_step == Step.Start && _sessionOpen)
+        {
+            // A second negotiation on one connection starts a new SMTP connection's filters.
+            _step = Step.CloseBeforeNegotiation;
+            if (!RunObservers(MilterEvent.Close))
+            {
+                return false;
+            }
+        }
+
+        _step = Step.Start;
+        _resuming = false;
         ProtocolFlags wanted = _chain.Protocol;
         if (!_options.UseNoReplyFlags)
         {
             wanted &= ~ProtocolFlags.AllNoReplies;
         }
 
-        OptionNegotiation reply = Negotiator.Negotiate(offered, wanted, _chain.Actions);
+        ReadOnlySpan<byte> symbolLists = _chain.SymbolLists.Span;
+        ActionFlags actions = _chain.Actions;
+        if (!symbolLists.IsEmpty)
+        {
+            // Macro requests travel in the negotiation reply; an MTA that cannot take them sends its defaults.
+            if (offered.Version >= 6 && (offered.Actions & ActionFlags.SetSymbolList) != 0)
+            {
+                actions |= ActionFlags.SetSymbolList;
+            }
+            else
+            {
+                symbolLists = default;
+            }
+        }
+
+        OptionNegotiation reply = Negotiator.Negotiate(offered, wanted, actions);
         _protocol = reply.Protocol;
         Context.ProtocolVersion = reply.Version;
         Context.NegotiatedActions = reply.Actions;
         Context.NegotiatedProtocol = reply.Protocol;
         _editor.Configure(reply.Actions, (reply.Protocol & ProtocolFlags.HeaderLeadingSpace) != 0, Progress);
-        MilterFrameWriter.WriteNegotiation(Output, reply, default);
+        MilterFrameWriter.WriteNegotiation(Output, reply, symbolLists);
         Log.Negotiated(_log, Context.ConnectionId, offered.Version, (uint)offered.Actions, (uint)offered.Protocol, reply.Version, (uint)reply.Actions, (uint)reply.Protocol);
-        if (_sessionOpen)
-        {
-            CloseSession();
-        }
-
         _negotiated = true;
         OpenSession();
+        return true;
     }
 
     private void OpenSession()
@@ -208,187 +311,313 @@ public sealed class MilterSession
         _pendingFailure = null;
     }
 
-    private void OnConnect(ReadOnlySpan<byte> payload)
+    private bool OnQuit(bool newConnection)
     {
-        RequireNegotiated((byte)MilterCommand.Connect);
-        Context.Macros.ClearAfter(MacroStage.Connect);
+        if (_step == Step.Start)
+        {
+            _step = Step.QuitAbort;
+            if (_sessionOpen && _inMessage && !_messageDecided)
+            {
+                _inMessage = false;
+                if (!RunObservers(MilterEvent.Abort))
+                {
+                    return false;
+                }
+            }
+        }
+
+        if (_step == Step.QuitAbort)
+        {
+            _resuming = false;
+            _step = Step.QuitClose;
+            if (_sessionOpen && !RunObservers(MilterEvent.Close))
+            {
+                return false;
+            }
+        }
+
+        _resuming = false;
+        _step = Step.Start;
+        _sessionOpen = false;
+        if (newConnection)
+        {
+            // The MTA keeps this milter connection for its next SMTP connection; no new negotiation follows.
+            OpenSession();
+        }
+        else
+        {
+            IsQuit = true;
+        }
+
+        return true;
+    }
+
+    private bool OnConnect(ReadOnlySpan<byte> payload)
+    {
+        Begin((byte)MilterCommand.Connect, MacroStage.Connect);
         ConnectCommand connect = ConnectCommand.Parse(payload);
-        Client = System.Text.Encoding.UTF8.GetString(connect.Address.IsEmpty ? connect.HostName : connect.Address);
+        if (!_resuming)
+        {
+            Client = System.Text.Encoding.UTF8.GetString(connect.Address.IsEmpty ? connect.HostName : connect.Address);
+        }
 
         var data = new EventData { Connect = new ConnectInfo(connect.HostName, connect.Family, connect.Port, connect.Address) };
-        Verdict verdict = RunChain(MilterEvent.Connect, data);
-        if (!verdict.IsContinue)
+        return Decide(MilterEvent.Connect, data, ProtocolFlags.NoReplyConnect);
+    }
+
+    private bool OnMail(ReadOnlySpan<byte> payload)
+    {
+        if (_step == Step.Start)
+        {
+            Begin((byte)MilterCommand.Mail, MacroStage.MailFrom);
+            _step = Step.AbortBeforeMail;
+            if (_inMessage && !_messageDecided)
+            {
+                // Sendmail sends no ABORT after a message it finished; Postfix does. Either way a new MAIL starts afresh.
+                _inMessage = false;
+                if (!RunObservers(MilterEvent.Abort))
+                {
+                    return false;
+                }
+            }
+        }
+
+        if (_step == Step.AbortBeforeMail)
+        {
+            _resuming = false;
+            _step = Step.MailFrom;
+            _inMessage = true;
+            _messageDecided = false;
+            _pendingFailure = null;
+            _editor.Reset();
+            _copy?.Clear();
+            Messages++;
+            LastVerdict = VerdictKind.Continue;
+        }
+
+        var data = new EventData { Envelope = EnvelopeAddress.Parse(payload) };
+        bool done = Decide(MilterEvent.MailFrom, data, ProtocolFlags.NoReplyMail);
+        if (done)
+        {
+            _step = Step.Start;
+        }
+
+        return done;
+    }
+
+    private bool OnAbort()
+    {
+        if (_step == Step.Start && _inMessage && !_messageDecided)
+        {
+            _step = Step.Abort;
+            _inMessage = false;
+            if (!RunObservers(MilterEvent.Abort))
+            {
+                return false;
+            }
+        }
+
+        _resuming = false;
+        _step = Step.Start;
+        _inMessage = false;
+        _pendingFailure = null;
+        _editor.Reset();
+        return true;
+    }
+
+    /// <summary>Checks the state and clears later macro stages, unless the frame is being resumed.</summary>
+    private void Begin(byte command, MacroStage? stage)
+    {
+        if (_resuming)
+        {
+            return;
+        }
+
+        if (!_negotiated)
+        {
+            MilterProtocolException.Throw(MilterProtocolError.UnexpectedCommand,
+                $"command '{(char)command}' arrived before option negotiation");
+        }
+
+        if (stage is { } s)
+        {
+            Context.Macros.ClearAfter(s);
+        }
+    }
+
+    /// <summary>Runs the event through the chain and replies; false when a callback is still running.</summary>
+    private bool Decide(MilterEvent e, scoped EventData data, ProtocolFlags noReplyBit)
+    {
+        if (!RunChain(e, data, out Verdict verdict))
+        {
+            return false;
+        }
+
+        if (e == MilterEvent.Connect && !verdict.IsContinue)
         {
             LastVerdict = verdict.Kind;
         }
 
-        Reply(MilterEvent.Connect, verdict, ProtocolFlags.NoReplyConnect);
+        Reply(e, verdict, noReplyBit);
+        return true;
     }
 
-    private void OnMail(ReadOnlySpan<byte> payload)
-    {
-        RequireNegotiated((byte)MilterCommand.Mail);
-        Context.Macros.ClearAfter(MacroStage.MailFrom);
-        if (_inMessage && !_messageDecided)
-        {
-            // Sendmail sends no ABORT after a message it finished; Postfix does. Either way a new MAIL starts afresh.
-            AbortMessage();
-        }
-
-        _inMessage = true;
-        _messageDecided = false;
-        _pendingFailure = null;
-        _editor.Reset();
-        Messages++;
-        LastVerdict = VerdictKind.Continue;
-        var data = new EventData { Envelope = EnvelopeAddress.Parse(payload) };
-        Reply(MilterEvent.MailFrom, RunChain(MilterEvent.MailFrom, data), ProtocolFlags.NoReplyMail);
-    }
-
-    private void OnEndOfMessage(ReadOnlySpan<byte> payload)
-    {
-        RequireNegotiated((byte)MilterCommand.EndOfMessage);
-        if (!payload.IsEmpty)
-        {
-            // libmilter delivers body bytes that arrive with end-of-message as one more body chunk; so do we.
-            Verdict bodyVerdict = RunChain(MilterEvent.Body, new EventData { Bytes = payload });
-            if (!bodyVerdict.IsContinue && bodyVerdict.Kind != VerdictKind.Skip)
-            {
-                FinishMessage(bodyVerdict);
-                return;
-            }
-        }
-
-        Verdict verdict = Verdict.Continue;
-        if (_pendingFailure is { } failure)
-        {
-            verdict = failure;
-        }
-        else
-        {
-            foreach (FilterDispatcher d in _dispatchers)
-            {
-                MessageEditor.EditorMark mark = _editor.Mark();
-                Verdict v;
-                try
-                {
-                    v = d.EndOfMessage(_editor, Context);
-                }
-                catch (Exception ex)
-                {
-                    _editor.Rollback(mark);
-                    v = Fail(d, MilterEvent.EndOfMessage, ex);
-                }
-
-                if (v.Kind == VerdictKind.Skip)
-                {
-                    v = Verdict.Continue;
-                }
-
-                if (!v.IsContinue)
-                {
-                    verdict = v;
-                    break;
-                }
-            }
-        }
-
-        FinishMessage(verdict);
-    }
-
-    private void FinishMessage(Verdict verdict)
-    {
-        if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard))
-        {
-            // Edits only make sense for a message that is delivered.
-            Output.Write(_editor.EditFrames);
-            MilterFrameWriter.WriteChunked(Output, (byte)MilterResponse.ReplaceBody, _editor.BodyContent);
-        }
-
-        QueueId = Context.GetMacroString("i") ?? QueueId;
-        LastVerdict = verdict.IsContinue ? VerdictKind.Accept : verdict.Kind;
-        WriteVerdict(verdict);
-        _inMessage = false;
-        _messageDecided = true;
-        _editor.Reset();
-    }
-
-    private void AbortMessage()
-    {
-        if (_inMessage && !_messageDecided)
-        {
-            foreach (FilterDispatcher d in _dispatchers)
-            {
-                try
-                {
-                    d.Abort(Context);
-                }
-                catch (Exception ex)
-                {
-                    Log.FilterFailed(_log, FilterName(d), MilterEvent.Abort, Context.ConnectionId, ex);
-                }
-            }
-        }
-
-        _inMessage = false;
-        _pendingFailure = null;
-        _editor.Reset();
-    }
-
-    private Verdict RunChain(MilterEvent e, scoped EventData data)
+    /// <summary>
+    /// Calls the event's callback of each filter (content events: the first filter only, in a chain) until one
+    /// decides. False when a callback did not complete synchronously; the chain goes on from the next filter on resume.
+    /// </summary>
+    private bool RunChain(MilterEvent e, scoped EventData data, out Verdict verdict)
     {
         FilterDispatcher[] dispatchers = _dispatchers;
-        for (int i = 0; i < dispatchers.Length; i++)
+        int count = _copy is not null && e is MilterEvent.Header or MilterEvent.EndOfHeaders or MilterEvent.Body ? 1 : dispatchers.Length;
+        int start = 0;
+        if (_resuming)
+        {
+            _resuming = false;
+            Verdict resumed = Normalize(e, _resumeVerdict);
+            if (!resumed.IsContinue)
+            {
+                verdict = resumed;
+                return true;
+            }
+
+            start = _pendingFilter + 1;
+        }
+
+        for (int i = start; i < count; i++)
         {
             FilterDispatcher d = dispatchers[i];
-            Verdict v;
+            ValueTask<Verdict> call;
             try
             {
-                v = e switch
+                call = e switch
                 {
-                    MilterEvent.Connect => d.Connect(data.Connect, Context),
-                    MilterEvent.Helo => d.Helo(data.Bytes, Context),
-                    MilterEvent.MailFrom => d.MailFrom(data.Envelope, Context),
-                    MilterEvent.RcptTo => d.RcptTo(data.Envelope, Context),
-                    MilterEvent.Data => d.Data(Context),
-                    MilterEvent.Header => d.Header(data.Header, Context),
-                    MilterEvent.EndOfHeaders => d.EndOfHeaders(Context),
-                    MilterEvent.Body => d.Body(data.Bytes, Context),
-                    MilterEvent.Unknown => d.Unknown(data.Bytes, Context),
-                    _ => Verdict.Continue,
+                    MilterEvent.Connect => d.ConnectAsync(data.Connect, Context),
+                    MilterEvent.Helo => d.HeloAsync(data.Bytes, Context),
+                    MilterEvent.MailFrom => d.MailFromAsync(data.Envelope, Context),
+                    MilterEvent.RcptTo => d.RcptToAsync(data.Envelope, Context),
+                    MilterEvent.Data => d.DataAsync(Context),
+                    MilterEvent.Header => d.HeaderAsync(data.Header, Context),
+                    MilterEvent.EndOfHeaders => d.EndOfHeadersAsync(Context),
+                    MilterEvent.Body => d.BodyAsync(data.Bytes, Context),
+                    MilterEvent.Unknown => d.UnknownAsync(data.Bytes, Context),
+                    _ => default,
                 };
             }
             catch (Exception ex)
             {
-                v = Fail(d, e, ex);
+                call = new ValueTask<Verdict>(Fail(i, e, ex));
             }
 
-            if (v.Kind == VerdictKind.Skip && (e != MilterEvent.Body || dispatchers.Length > 1))
+            if (!call.IsCompleted)
             {
-                v = Verdict.Continue;
+                _pending = Pending.Decision;
+                _pendingDecision = call;
+                _pendingFilter = i;
+                _pendingEvent = e;
+                verdict = default;
+                return false;
             }
 
+            Verdict v = Result(call, i, e);
+            v = Normalize(e, v);
             if (!v.IsContinue)
             {
-                return v;
+                verdict = v;
+                return true;
             }
         }
 
-        return Verdict.Continue;
+        verdict = Verdict.Continue;
+        return true;
     }
 
-    private Verdict Fail(FilterDispatcher d, MilterEvent e, Exception ex)
+    /// <summary>Skip means something only for body chunks of a single filter; elsewhere it is continue.</summary>
+    private Verdict Normalize(MilterEvent e, Verdict v)
+        => v.Kind == VerdictKind.Skip && (e != MilterEvent.Body || _dispatchers.Length > 1) ? Verdict.Continue : v;
+
+    private Verdict Result(ValueTask<Verdict> completed, int filter, MilterEvent e)
     {
-        Log.FilterFailed(_log, FilterName(d), e, Context.ConnectionId, ex);
-        return _options.FallbackVerdict switch
+        if (completed.IsCompletedSuccessfully)
         {
-            VerdictKind.Reject => Verdict.Reject,
-            VerdictKind.Accept => Verdict.Accept,
-            VerdictKind.Discard => Verdict.Discard,
-            VerdictKind.Continue => Verdict.Continue,
-            _ => Verdict.TempFail,
-        };
+            return completed.Result;
+        }
+
+        try
+        {
+            return completed.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            return Fail(filter, e, ex);
+        }
     }
+
+    /// <summary>
+    /// Runs abort or close for every filter. Callbacks that do not complete synchronously run on; false means the
+    /// connection must await them (<see cref="CompletePendingAsync"/>) before going on.
+    /// </summary>
+    private bool RunObservers(MilterEvent e)
+    {
+        List<Task>? running = null;
+        for (int i = 0; i < _dispatchers.Length; i++)
+        {
+            FilterDispatcher d = _dispatchers[i];
+            ValueTask call;
+            try
+            {
+                call = e == MilterEvent.Abort ? d.AbortAsync(Context) : d.CloseAsync(Context);
+            }
+            catch (Exception ex)
+            {
+                Log.FilterFailed(_log, _chain.Filters[i].Name, e, Context.ConnectionId, ex);
+                continue;
+            }
+
+            if (call.IsCompletedSuccessfully)
+            {
+                continue;
+            }
+
+            (running ??= []).Add(ObserveAsync(call, i, e));
+        }
+
+        if (running is null)
+        {
+            return true;
+        }
+
+        _pending = Pending.Observers;
+        _pendingObservers = Task.WhenAll(running);
+        return false;
+    }
+
+    private async Task ObserveAsync(ValueTask call, int filter, MilterEvent e)
+    {
+        try
+        {
+            await call.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.FilterFailed(_log, _chain.Filters[filter].Name, e, Context.ConnectionId, ex);
+        }
+    }
+
+    private Verdict Fail(int filter, MilterEvent e, Exception ex)
+    {
+        Log.FilterFailed(_log, _chain.Filters[filter].Name, e, Context.ConnectionId, ex);
+        return Fallback;
+    }
+
+    private Verdict Fallback => _options.FallbackVerdict switch
+    {
+        VerdictKind.Reject => Verdict.Reject,
+        VerdictKind.Accept => Verdict.Accept,
+        VerdictKind.Discard => Verdict.Discard,
+        VerdictKind.Continue => Verdict.Continue,
+        _ => Verdict.TempFail,
+    };
 
     private void Reply(MilterEvent e, Verdict verdict, ProtocolFlags noReplyBit)
     {
@@ -458,21 +687,6 @@ public sealed class MilterSession
 
                 break;
         }
-    }
-
-    private void RequireNegotiated(byte command)
-    {
-        if (!_negotiated)
-        {
-            MilterProtocolException.Throw(MilterProtocolError.UnexpectedCommand,
-                $"command '{(char)command}' arrived before option negotiation");
-        }
-    }
-
-    private string FilterName(FilterDispatcher d)
-    {
-        int i = Array.IndexOf(_dispatchers, d);
-        return i >= 0 ? _chain.Filters[i].Name : d.GetType().Name;
     }
 
     /// <summary>The arguments of one event, whatever its kind.</summary>

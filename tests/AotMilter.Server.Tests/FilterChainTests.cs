@@ -17,7 +17,9 @@ public class FilterChainTests
             Filter("b", ProtocolFlags.NoHelo | ProtocolFlags.NoUnknown | ProtocolFlags.NoReplyHeader),
         ]);
 
-        Assert.Equal(ProtocolFlags.NoHelo | ProtocolFlags.NoReplyHeader, chain.Protocol);
+        // Body is not skipped: b reads it. Only the first filter sees content live (b is shown it at end of
+        // message), and a does not handle the body, so nobody answers body chunks live.
+        Assert.Equal(ProtocolFlags.NoHelo | ProtocolFlags.NoReplyHeader | ProtocolFlags.NoReplyBody, chain.Protocol);
     }
 
     [Fact]
@@ -69,6 +71,10 @@ public class FilterChainTests
         await using MilterClient mta = await server.ConnectAndNegotiateAsync();
 
         Assert.Equal(MilterReply.Continue, await Transcript.RunUntilAsync(mta, MilterEvent.Body));
+        Assert.DoesNotContain("body 8 bytes", reader.Events);
+
+        // The later filter is shown the whole body at end of message, although the first one skipped it.
+        Assert.Equal(MilterReply.Continue, await Transcript.SendAsync(mta, MilterEvent.EndOfMessage));
         Assert.Contains("body 8 bytes", reader.Events);
     }
 

@@ -1,0 +1,267 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using AotMilter.Protocol;
+
+namespace AotMilter.Server;
+
+/// <summary>End of message: the filters' last word, their modifications, and (for a chain) the replay.</summary>
+public sealed partial class MilterSession
+{
+    private bool OnEndOfMessage(ReadOnlySpan<byte> payload)
+    {
+        if (_step == Step.Start)
+        {
+            Begin((byte)MilterCommand.EndOfMessage, null);
+            _step = payload.IsEmpty ? Step.EndOfMessageStart : Step.EndOfMessageBody;
+            if (!payload.IsEmpty)
+            {
+                _copy?.AppendBody(payload);
+            }
+        }
+
+        if (_step == Step.EndOfMessageBody)
+        {
+            // libmilter delivers body bytes that arrive with end-of-message as one more body chunk; so do we.
+            if (!RunChain(MilterEvent.Body, new EventData { Bytes = payload }, out Verdict bodyVerdict))
+            {
+                return false;
+            }
+
+            _step = Step.EndOfMessageStart;
+            if (!bodyVerdict.IsContinue && bodyVerdict.Kind != VerdictKind.Skip)
+            {
+                FinishMessage(bodyVerdict);
+                return true;
+            }
+        }
+
+        Verdict verdict;
+        if (_step == Step.EndOfMessageStart)
+        {
+            _resuming = false;
+            if (_pendingFailure is { } failure)
+            {
+                FinishMessage(failure);
+                return true;
+            }
+
+            ValueTask<Verdict> call = StartEndOfMessage();
+            _step = Step.EndOfMessageWait;
+            if (!call.IsCompleted)
+            {
+                _pending = Pending.EndOfMessage;
+                _pendingDecision = call;
+                _pendingFilter = 0;
+                _pendingEvent = MilterEvent.EndOfMessage;
+                return false;
+            }
+
+            verdict = call.IsCompletedSuccessfully ? call.Result : EndOfMessageFailed(call);
+        }
+        else
+        {
+            _resuming = false;
+            verdict = _resumeVerdict;
+        }
+
+        FinishMessage(verdict.Kind == VerdictKind.Skip ? Verdict.Continue : verdict);
+        return true;
+    }
+
+    private ValueTask<Verdict> StartEndOfMessage()
+    {
+        if (_copy is not null)
+        {
+            return RunChainEndOfMessageAsync();
+        }
+
+        _editor.BeginFilter();
+        _endOfMessageMark = _editor.Mark();
+        try
+        {
+            return _dispatchers[0].EndOfMessageAsync(_editor, Context);
+        }
+        catch (Exception ex)
+        {
+            _editor.Rollback(_endOfMessageMark);
+            return new ValueTask<Verdict>(Fail(0, MilterEvent.EndOfMessage, ex));
+        }
+    }
+
+    private Verdict EndOfMessageFailed(ValueTask<Verdict> completed)
+    {
+        try
+        {
+            return completed.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            _editor.Rollback(_endOfMessageMark);
+            return Fail(0, MilterEvent.EndOfMessage, ex);
+        }
+    }
+
+    private void FinishMessage(Verdict verdict)
+    {
+        _step = Step.Start;
+        if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard))
+        {
+            // Edits only make sense for a message that is delivered. The body goes last: Postfix refuses a body
+            // replacement interleaved with other edits.
+            Output.Write(_editor.EditFrames);
+            ReadOnlySpan<byte> body = _copy is null ? _editor.BodyContent : _copy.BodyReplaced ? _copy.Body : default;
+            if (_copy is null ? _editor.BodyReplaced : _copy.BodyReplaced)
+            {
+                if (body.IsEmpty)
+                {
+                    // An empty replacement still has to reach the MTA to empty the body.
+                    MilterFrameWriter.WriteEmpty(Output, (byte)MilterResponse.ReplaceBody);
+                }
+                else
+                {
+                    MilterFrameWriter.WriteChunked(Output, (byte)MilterResponse.ReplaceBody, body);
+                }
+            }
+        }
+
+        QueueId = Context.GetMacroString("i") ?? QueueId;
+        LastVerdict = verdict.IsContinue ? VerdictKind.Accept : verdict.Kind;
+        WriteVerdict(verdict);
+        _inMessage = false;
+        _messageDecided = true;
+        _editor.Reset();
+    }
+
+    /// <summary>
+    /// End of message for a chain: the first filter saw the content live; each later filter is shown the headers and
+    /// body with the earlier filters' changes applied, then its own end of message. The first decision wins.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Verdict> RunChainEndOfMessageAsync()
+    {
+        MessageCopy copy = _copy!;
+        if (copy.Overflowed)
+        {
+            Log.ChainMessageTooLarge(_log, Context.ConnectionId, copy.MaxBodySize);
+            return Fallback;
+        }
+
+        for (int i = 0; i < _dispatchers.Length; i++)
+        {
+            if (i > 0)
+            {
+                Verdict shown = await ReplayContentAsync(i).ConfigureAwait(false);
+                if (!shown.IsContinue)
+                {
+                    return shown;
+                }
+            }
+
+            _editor.BeginFilter();
+            MessageEditor.EditorMark mark = _editor.Mark();
+            Verdict v;
+            try
+            {
+                v = await _dispatchers[i].EndOfMessageAsync(_editor, Context).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _editor.Rollback(mark);
+                v = Fail(i, MilterEvent.EndOfMessage, ex);
+            }
+
+            if (v.Kind == VerdictKind.Skip)
+            {
+                v = Verdict.Continue;
+            }
+
+            if (!v.IsContinue)
+            {
+                return v;
+            }
+
+            // What the next filter sees: this filter's header edits and body.
+            copy.ApplyHeaderEdits(_editor.EditFrames[mark.Edits..]);
+            if (_editor.CurrentFilterReplacedBody)
+            {
+                copy.ReplaceBody(_editor.BodyContent);
+            }
+        }
+
+        return Verdict.Continue;
+    }
+
+    /// <summary>Shows filter <paramref name="index"/> the message as it stands: headers, end of headers, body.</summary>
+    private async ValueTask<Verdict> ReplayContentAsync(int index)
+    {
+        ProtocolFlags wants = _chain.Filters[index].Protocol;
+        if ((wants & ProtocolFlags.NoHeaders) == 0)
+        {
+            for (int h = 0; h < _copy!.HeaderCount; h++)
+            {
+                Verdict v = await Shown(index, MilterEvent.Header, h).ConfigureAwait(false);
+                if (!v.IsContinue)
+                {
+                    return v;
+                }
+            }
+        }
+
+        if ((wants & ProtocolFlags.NoEndOfHeaders) == 0)
+        {
+            Verdict v = await Shown(index, MilterEvent.EndOfHeaders, 0).ConfigureAwait(false);
+            if (!v.IsContinue)
+            {
+                return v;
+            }
+        }
+
+        if ((wants & ProtocolFlags.NoBody) == 0)
+        {
+            for (int offset = 0; offset < _copy!.BodyLength; offset += MilterFrameWriter.MaxChunkSize)
+            {
+                Verdict v = await Shown(index, MilterEvent.Body, offset).ConfigureAwait(false);
+                if (v.Kind == VerdictKind.Skip)
+                {
+                    break;
+                }
+
+                if (!v.IsContinue)
+                {
+                    return v;
+                }
+            }
+        }
+
+        return Verdict.Continue;
+    }
+
+    /// <summary>One replayed event; spans over the copy exist only inside this synchronous call.</summary>
+    private async ValueTask<Verdict> Shown(int index, MilterEvent e, int position)
+    {
+        try
+        {
+            return await Call(index, e, position).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            return Fail(index, e, ex);
+        }
+    }
+
+    private ValueTask<Verdict> Call(int index, MilterEvent e, int position)
+    {
+        FilterDispatcher d = _dispatchers[index];
+        switch (e)
+        {
+            case MilterEvent.Header:
+                _copy!.GetHeader(position, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value);
+                return d.HeaderAsync(new HeaderField(name, value), Context);
+            case MilterEvent.EndOfHeaders:
+                return d.EndOfHeadersAsync(Context);
+            default:
+                ReadOnlySpan<byte> body = _copy!.Body;
+                return d.BodyAsync(body.Slice(position, Math.Min(MilterFrameWriter.MaxChunkSize, body.Length - position)), Context);
+        }
+    }
+}
