@@ -118,9 +118,16 @@ public static class CommandLine
             Description = "Ask the MTA to wait for a reply to every event, even where the filters cannot change the outcome (as libmilter does by default)",
         };
 
+        var printConfig = new Option<string?>("--print-config")
+        {
+            Description = "Print the Postfix (main.cf) or Sendmail (sendmail.mc) lines for this command line and exit",
+            HelpName = "MTA",
+        };
+        printConfig.AcceptOnlyFromAmong("postfix", "sendmail");
+
         var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
         {
-            socket, filter, daemon, pidFile, socketMode, socketGroup, listFilters, logLevel, logFile, fallback, maxPacket, timeout, grace, alwaysReply,
+            socket, filter, daemon, pidFile, socketMode, socketGroup, listFilters, printConfig, logLevel, logFile, fallback, maxPacket, timeout, grace, alwaysReply,
         };
 
         // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
@@ -168,6 +175,13 @@ public static class CommandLine
                 LogLevel = parse.GetValue(logLevel),
                 LogFile = parse.GetValue(logFile),
             };
+            if (parse.GetValue(printConfig) is { } mta)
+            {
+                string commandLine = "aotmilter " + string.Join(' ', args.Where((a, i) => a != "--print-config" && (i == 0 || args[i - 1] != "--print-config")));
+                Console.Out.Write(MtaConfiguration.Render(mta, settings.Server.Socket, new FilterChain(settings.Filters), settings.Server.FallbackVerdict, commandLine.TrimEnd()));
+                return 0;
+            }
+
             return Daemon.Run(settings, args);
         });
 
