@@ -55,7 +55,7 @@ apt_install() {
 ensure_test_packages() {
   local need=() p
   [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
-  for p in m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux; do
+  for p in m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -99,6 +99,8 @@ do_run() {
     local sock
     if [ "$(id -u)" = 0 ]; then sock=/run/aotmilter/aotmilter.sock; else sock="$ARTIFACTS/run/aotmilter.sock"; mkdir -p "$ARTIFACTS/run"; fi
     args=(-p "unix:$sock" -f log)
+    # As root the daemon drops to an unprivileged user once its socket is bound.
+    if [ "$(id -u)" = 0 ]; then args+=(-u nobody); fi
     cat <<EOM
 Postfix: add to main.cf, then 'postfix reload':
     smtpd_milters = unix:$sock

@@ -41,4 +41,7 @@ internal static partial class Log
 
     [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: message body exceeds {limit} bytes, more than a filter chain keeps to show later filters; sending the fallback verdict")]
     public static partial void ChainMessageTooLarge(ILogger logger, long connectionId, long limit);
+
+    [ZLoggerMessage(LogLevel.Warning, "could not remove {path} at exit ({reason}); the next start replaces it")]
+    public static partial void SocketNotRemoved(ILogger logger, string path, string reason);
 }

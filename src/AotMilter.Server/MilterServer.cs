@@ -19,6 +19,8 @@ public sealed class MilterServer : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Task> _connections = new();
     private readonly CancellationTokenSource _cutConnections = new();
     private Socket? _listener;
+    private bool _inherited;
+    private string? _inheritedPath;
     private long _nextConnectionId;
 
     public MilterServer(FilterChain chain, MilterServerOptions options, ILoggerFactory loggerFactory)
@@ -39,8 +41,29 @@ public sealed class MilterServer : IAsyncDisposable
     /// <summary>Binds and listens.</summary>
     /// <exception cref="IOException">The unix socket path is in use, not a socket, or its access cannot be set.</exception>
     /// <exception cref="SocketException">The address cannot be bound.</exception>
-    public void Start()
+    public void Start() => Start(inherited: null);
+
+    /// <summary>
+    /// Listens on a socket the service manager opened and passed down (systemd socket activation): nothing is bound;
+    /// a unix socket still gets the configured mode and group, and is left in place at exit (it belongs to systemd).
+    /// </summary>
+    public void Start(Socket? inherited)
     {
+        if (inherited is not null)
+        {
+            if (inherited.LocalEndPoint is UnixDomainSocketEndPoint { } unix && unix.ToString() is { Length: > 0 } path && path[0] == '/')
+            {
+                UnixSocketFile.SetAccess(path, _options.SocketMode, _options.SocketGroup);
+                _inheritedPath = path;
+            }
+
+            inherited.Listen(_options.Backlog);
+            _listener = inherited;
+            _inherited = true;
+            Log.Listening(_log, $"{DescribeEndPoint(inherited)} (passed by the service manager)", _chain.Names);
+            return;
+        }
+
         SocketSpec spec = _options.Socket;
         Socket socket;
         if (spec.Kind == SocketKind.Unix)
@@ -117,12 +140,12 @@ public sealed class MilterServer : IAsyncDisposable
         {
             listener.Dispose();
             await DrainAsync().ConfigureAwait(false);
-            if (_options.Socket.Kind == SocketKind.Unix)
+            if (_options.Socket.Kind == SocketKind.Unix && !_inherited)
             {
                 TryDeleteSocket(_options.Socket.Path!);
             }
 
-            Log.Stopped(_log, _options.Socket.ToString());
+            Log.Stopped(_log, _inherited ? _inheritedPath ?? "the inherited socket" : _options.Socket.ToString());
         }
     }
 
@@ -170,7 +193,15 @@ public sealed class MilterServer : IAsyncDisposable
         }
     }
 
-    private static void TryDeleteSocket(string path)
+    private static string DescribeEndPoint(Socket socket) => socket.LocalEndPoint switch
+    {
+        UnixDomainSocketEndPoint unix => $"unix:{unix}",
+        System.Net.IPEndPoint ip when ip.AddressFamily == AddressFamily.InterNetworkV6 => $"inet6:{ip.Port}@{ip.Address}",
+        System.Net.IPEndPoint ip => $"inet:{ip.Port}@{ip.Address}",
+        var other => other?.ToString() ?? "?",
+    };
+
+    private void TryDeleteSocket(string path)
     {
         try
         {
@@ -179,9 +210,11 @@ public sealed class MilterServer : IAsyncDisposable
                 File.Delete(path);
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Nothing to do: the next start removes a stale socket anyway.
+            // Not fatal: the next start replaces a socket nobody listens on.
+            Log.SocketNotRemoved(_log, path, ex.Message);
         }
     }
+
 }

@@ -13,4 +13,10 @@ internal static partial class CliLog
 
     [ZLoggerMessage(LogLevel.Information, "SIGHUP ignored: {reason}")]
     public static partial void HangupIgnored(ILogger logger, string reason);
+
+    [ZLoggerMessage(LogLevel.Warning, "the service manager passed {count} more socket(s); only the first is used")]
+    public static partial void ExtraSockets(ILogger logger, int count);
+
+    [ZLoggerMessage(LogLevel.Information, "running as {user} (uid {uid}, gid {gid})")]
+    public static partial void RunningAs(ILogger logger, string user, uint uid, uint gid);
 }

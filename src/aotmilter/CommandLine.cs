@@ -58,6 +58,12 @@ public static class CommandLine
             }
         });
         var socketGroup = new Option<string?>("--socket-group") { Description = "Group of a unix socket (default: postfix, if that group exists)", HelpName = "GROUP" };
+        var user = new Option<string?>("--user", "-u")
+        {
+            Description = "When started as root: bind the socket, then run as this user (and group)",
+            HelpName = "USER[:GROUP]",
+        };
+        var allowRoot = new Option<bool>("--allow-root") { Description = "Keep running as root (without -u, a daemon started as root refuses to run)" };
         var listFilters = new Option<bool>("--list-filters") { Description = "List the filters compiled into this binary and exit" };
         var logLevel = new Option<LogLevel>("--log-level")
         {
@@ -127,7 +133,7 @@ public static class CommandLine
 
         var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
         {
-            socket, filter, daemon, pidFile, socketMode, socketGroup, listFilters, printConfig, logLevel, logFile, fallback, maxPacket, timeout, grace, alwaysReply,
+            socket, filter, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile, fallback, maxPacket, timeout, grace, alwaysReply,
         };
 
         // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
@@ -171,6 +177,8 @@ public static class CommandLine
                 },
                 Filters = names.Select(n => filters.First(f => f.Name == n)).ToArray(),
                 Detach = parse.GetValue(daemon),
+                User = parse.GetValue(user),
+                AllowRoot = parse.GetValue(allowRoot),
                 PidFile = parse.GetValue(pidFile),
                 LogLevel = parse.GetValue(logLevel),
                 LogFile = parse.GetValue(logFile),

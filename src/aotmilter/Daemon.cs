@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using AotMilter.Protocol;
@@ -21,15 +22,44 @@ public static class Daemon
         using ILoggerFactory loggerFactory = Logging.Create(settings.LogLevel, settings.LogFile);
         ILogger log = loggerFactory.CreateLogger("aotmilter");
 
+        if (!CheckIdentity(settings, out uint uid, out uint gid, out bool drop, out string? identityError))
+        {
+            CliLog.StartFailed(log, identityError);
+            ready.Fail(identityError);
+            if (!ready.IsConnected && settings.LogFile is not null)
+            {
+                Console.Error.WriteLine($"aotmilter: {identityError}");
+            }
+
+            return 2;
+        }
+
+        using Systemd systemd = Systemd.FromEnvironment();
         var chain = new FilterChain(settings.Filters);
         var server = new MilterServer(chain, settings.Server, loggerFactory);
         try
         {
-            EnsureSocketDirectory(settings.Server.Socket);
-            server.Start();
+            Socket? inherited = Systemd.TakeListenSocket(out int passed);
+            if (passed > 1)
+            {
+                CliLog.ExtraSockets(log, passed - 1);
+            }
+
+            if (inherited is null)
+            {
+                EnsureSocketDirectory(settings.Server.Socket);
+            }
+
+            server.Start(inherited);
             if (settings.PidFile is not null)
             {
                 File.WriteAllText(settings.PidFile, $"{Environment.ProcessId}\n");
+            }
+
+            if (drop)
+            {
+                DropPrivileges(settings, inherited is not null, uid, gid);
+                CliLog.RunningAs(log, settings.User!, uid, gid);
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
@@ -47,8 +77,8 @@ public static class Daemon
         }
 
         using var stopping = new CancellationTokenSource();
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, stopping, log));
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, stopping, log));
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, stopping, log, systemd));
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, stopping, log, systemd));
         using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             // Settings come from the command line only, so there is nothing to re-read; never die on SIGHUP.
@@ -57,6 +87,7 @@ public static class Daemon
         });
 
         ready.Succeed();
+        systemd.Ready();
         try
         {
             server.RunAsync(stopping.Token).GetAwaiter().GetResult();
@@ -72,9 +103,77 @@ public static class Daemon
         return 0;
     }
 
-    private static void Stop(PosixSignalContext context, CancellationTokenSource stopping, ILogger log)
+    /// <summary>Root needs -u (or --allow-root); -u needs root, unless the daemon already is that user.</summary>
+    private static bool CheckIdentity(DaemonSettings settings, out uint uid, out uint gid, out bool drop, [NotNullWhen(false)] out string? error)
+    {
+        uid = gid = 0;
+        drop = false;
+        error = null;
+        if (settings.User is not null)
+        {
+            if (!Privileges.TryResolve(settings.User, out uid, out gid, out string? problem))
+            {
+                error = $"-u {settings.User}: {problem}";
+                return false;
+            }
+
+            if (Privileges.IsRoot)
+            {
+                drop = uid != 0 || settings.AllowRoot;
+                if (uid == 0 && !settings.AllowRoot)
+                {
+                    error = $"-u {settings.User} is root; give an unprivileged user, or --allow-root";
+                    return false;
+                }
+
+                return true;
+            }
+
+            if (Privileges.EffectiveUserId != uid)
+            {
+                error = $"-u {settings.User} needs the daemon to be started as root";
+                return false;
+            }
+
+            return true;
+        }
+
+        if (Privileges.IsRoot && !settings.AllowRoot)
+        {
+            error = "refusing to run as root: give -u USER (for example -u postfix) to drop privileges after binding, or --allow-root";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>After binding: hand the files the daemon removes at exit to the user, then become that user.</summary>
+    private static void DropPrivileges(DaemonSettings settings, bool inherited, uint uid, uint gid)
+    {
+        SocketSpec socket = settings.Server.Socket;
+        if (!inherited && socket.Kind == SocketKind.Unix)
+        {
+            Privileges.GiveTo(socket.Path!, uid, uint.MaxValue);
+            string? dir = Path.GetDirectoryName(socket.Path);
+            if (dir is not null && dir.StartsWith("/run/aotmilter", StringComparison.Ordinal))
+            {
+                // The daemon's own runtime directory: the socket can only be removed at exit from inside it.
+                Privileges.GiveTo(dir, uid, gid);
+            }
+        }
+
+        if (settings.PidFile is not null)
+        {
+            Privileges.GiveTo(settings.PidFile, uid, gid);
+        }
+
+        Privileges.Drop(uid, gid, []);
+    }
+
+    private static void Stop(PosixSignalContext context, CancellationTokenSource stopping, ILogger log, Systemd systemd)
     {
         context.Cancel = true;
+        systemd.Stopping();
         CliLog.StopRequested(log, context.Signal.ToString());
         stopping.Cancel();
     }

@@ -12,6 +12,12 @@ public sealed record DaemonSettings
 
     public bool Detach { get; init; }
 
+    /// <summary>USER[:GROUP] to become after binding, when started as root.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Keep running as root when no user is given.</summary>
+    public bool AllowRoot { get; init; }
+
     public string? PidFile { get; init; }
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;

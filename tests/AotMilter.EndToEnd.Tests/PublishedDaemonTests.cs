@@ -64,7 +64,7 @@ public class PublishedDaemonTests
     {
         using var dir = new TempDirectory("aotmilter-term");
         string socket = dir.Combine("m.sock");
-        using Process daemon = Start("-p", $"unix:{socket}", "-f", "log");
+        using Process daemon = Start("-p", $"unix:{socket}", "-f", "log", "--allow-root");
         await WaitForSocketAsync(socket, daemon);
 
         Native.Signal(daemon.Id, Native.SIGTERM);
@@ -84,7 +84,7 @@ public class PublishedDaemonTests
             s.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(stale));
         }
 
-        using (Process daemon = Start("-p", $"unix:{stale}", "-f", "log"))
+        using (Process daemon = Start("-p", $"unix:{stale}", "-f", "log", "--allow-root"))
         {
             await WaitForSocketAsync(stale, daemon);
             Native.Signal(daemon.Id, Native.SIGTERM);
@@ -93,7 +93,7 @@ public class PublishedDaemonTests
 
         string file = dir.Combine("precious.txt");
         await File.WriteAllTextAsync(file, "keep me");
-        (int code, string output) = await RunAsync("-p", $"unix:{file}", "-f", "log");
+        (int code, string output) = await RunAsync("-p", $"unix:{file}", "-f", "log", "--allow-root");
 
         Assert.NotEqual(0, code);
         Assert.Contains("is not a socket; refusing to delete it", output);
@@ -107,7 +107,7 @@ public class PublishedDaemonTests
         string socket = dir.Combine("m.sock");
         string pidFile = dir.Combine("aotmilter.pid");
 
-        (int code, string output) = await RunAsync("-D", "-p", $"unix:{socket}", "-f", "log", "--pid-file", pidFile, "--log-file", dir.Combine("log"));
+        (int code, string output) = await RunAsync("-D", "-p", $"unix:{socket}", "-f", "log", "--pid-file", pidFile, "--log-file", dir.Combine("log"), "--allow-root");
         Assert.Equal(0, code);
         Assert.True(File.Exists(socket), $"listening when -D returns; output: {output}");
         int pid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
@@ -118,7 +118,7 @@ public class PublishedDaemonTests
             string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             Assert.Equal(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), fields[3]);
 
-            (int second, string reason) = await RunAsync("-D", "-p", $"unix:{socket}", "-f", "log");
+            (int second, string reason) = await RunAsync("-D", "-p", $"unix:{socket}", "-f", "log", "--allow-root");
             Assert.Equal(1, second);
             Assert.Contains("is in use", reason);
         }
@@ -132,6 +132,54 @@ public class PublishedDaemonTests
         }
 
         Assert.False(File.Exists(pidFile), "the pid file is removed at exit");
+    }
+
+    [Fact]
+    public async Task StartedAsRootWithUserTheDaemonRunsAsThatUserAndStillServes()
+    {
+        Assert.True(Native.IsRoot, "this test starts the daemon as root");
+        using var dir = new TempDirectory("aotmilter-user");
+
+        // Like /tmp: the unprivileged daemon may remove the socket it was given, nothing else.
+        File.SetUnixFileMode(dir.Path, (UnixFileMode)Convert.ToInt32("1777", 8));
+        string socket = dir.Combine("m.sock");
+        using Process daemon = Start("-p", $"unix:{socket}", "-f", "bench", "-u", "nobody", "--socket-mode", "0666");
+        try
+        {
+            await WaitForSocketAsync(socket, daemon);
+            await Task.Delay(200);
+            string status = await File.ReadAllTextAsync($"/proc/{daemon.Id}/status");
+            string uids = status.Split('\n').First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+            string gids = status.Split('\n').First(l => l.StartsWith("Gid:", StringComparison.Ordinal));
+            Assert.Equal(["65534", "65534", "65534", "65534"], uids.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1..]);
+            Assert.Equal(["65534", "65534", "65534", "65534"], gids.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1..]);
+
+            await using MilterClient mta = await MilterClient.ConnectAsync($"unix:{socket}");
+            await mta.NegotiateAsync();
+            await mta.MailFromAsync("<a@example.org>");
+            Assert.Equal(MilterReply.Continue, await mta.RcptToAsync("<b@example.org>"));
+            Assert.Equal(MilterReply.Accept, (await mta.EndOfMessageAsync()).Reply);
+        }
+        finally
+        {
+            Native.Signal(daemon.Id, Native.SIGTERM);
+            await daemon.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        }
+
+        Assert.Equal(0, daemon.ExitCode);
+        Assert.False(File.Exists(socket), "the unprivileged daemon can still remove its socket: it was given to it");
+    }
+
+    [Fact]
+    public async Task StartedAsRootWithoutUserTheDaemonRefusesToRun()
+    {
+        Assert.True(Native.IsRoot, "this test starts the daemon as root");
+        using var dir = new TempDirectory("aotmilter-root");
+        (int code, string output) = await RunAsync("-p", $"unix:{dir.Combine("m.sock")}", "-f", "log");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("refusing to run as root", output);
+        Assert.False(File.Exists(dir.Combine("m.sock")));
     }
 
     [Theory]

@@ -49,7 +49,8 @@ public sealed class MilterDaemon : IAsyncDisposable
     public static async Task<MilterDaemon> StartAsync(string filter, MilterEndpoint endpoint, params string[] extraArguments)
     {
         var binary = RepoPaths.AotMilterBinary();
-        List<string> arguments = ["-p", endpoint.ForAotMilter, "-f", filter];
+        // The tests run as root; the daemon refuses that unless told (a test of -u covers dropping privileges).
+        List<string> arguments = ["-p", endpoint.ForAotMilter, "-f", filter, "--allow-root"];
         if (endpoint is UnixMilterEndpoint)
         {
             arguments.AddRange(["--socket-mode", "0666"]);
