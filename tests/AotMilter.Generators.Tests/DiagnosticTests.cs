@@ -119,12 +119,13 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("OnHelo", "string name", "'name'", "'string'", "MilterContext, ReadOnlySpan<byte>")]
+    [InlineData("OnHelo", "int length", "'length'", "'int'", "MilterContext, ReadOnlySpan<byte>, string")]
+    [InlineData("OnHeader", "string header", "'header'", "'string'", "MilterContext, HeaderField")]
     [InlineData("OnHeader", "EnvelopeAddress address", "'address'", "'EnvelopeAddress'", "MilterContext, HeaderField")]
     [InlineData("OnData", "ReadOnlySpan<byte> bytes", "'bytes'", "'ReadOnlySpan<byte>'", "allowed types: MilterContext")]
     [InlineData("OnConnect", "ref MilterContext context", "'context'", "'ref MilterContext'", "MilterContext, ConnectInfo")]
     [InlineData("OnBody", "ReadOnlySpan<char> text", "'text'", "'ReadOnlySpan<char>'", "MilterContext, ReadOnlySpan<byte>")]
-    [InlineData("OnMailFrom", "MessageEditor editor", "'editor'", "'MessageEditor'", "MilterContext, EnvelopeAddress")]
+    [InlineData("OnMailFrom", "MessageEditor editor", "'editor'", "'MessageEditor'", "MilterContext, EnvelopeAddress, string")]
     public void AOTM005_is_reported_for_a_parameter_the_callback_cannot_bind(string attribute, string parameter, params string[] expected)
     {
         Diagnostic d = AssertOnly("AOTM005", $$"""
@@ -143,11 +144,13 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("OnAbort", "Verdict", "Verdict.Continue", "must return void")]
-    [InlineData("OnClose", "Verdict", "Verdict.Continue", "must return void")]
-    [InlineData("OnHelo", "int", "0", "must return Verdict or void")]
-    [InlineData("OnData", "Task<Verdict>", "Task.FromResult(Verdict.Continue)", "must return Verdict or void")]
-    [InlineData("OnEndOfMessage", "VerdictKind", "VerdictKind.Accept", "must return Verdict or void")]
+    [InlineData("OnAbort", "Verdict", "Verdict.Continue", "must return void or ValueTask")]
+    [InlineData("OnClose", "ValueTask<Verdict>", "default", "must return void or ValueTask")]
+    [InlineData("OnHelo", "int", "0", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnData", "Task<Verdict>", "Task.FromResult(Verdict.Continue)", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnData", "Task", "Task.CompletedTask", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnEndOfMessage", "VerdictKind", "VerdictKind.Accept", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnHeader", "async void", "await Task.Yield()", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
     public void AOTM006_is_reported_for_an_unsupported_return_type(string attribute, string returnType, string value, string expected)
     {
         Diagnostic d = AssertOnly("AOTM006", $$"""
