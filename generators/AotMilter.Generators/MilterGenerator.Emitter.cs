@@ -107,7 +107,8 @@ public sealed partial class MilterGenerator
             {
                 string parse = $"{SettingsHelper}.Parse<{settings}>";
                 writer.WriteLine($"""
-                    create: static settings => new {filter.DispatcherName}(({settings})(settings ?? {parse}({ConfigSection}.Empty({Literal(filter.Name)})))),
+                    create: static settings => new {filter.DispatcherName}(
+                        ({settings})(settings ?? {parse}({ConfigSection}.Empty({Literal(filter.Name)})))),
                     parseSettings: static section => {parse}(section));
                     """);
             }
