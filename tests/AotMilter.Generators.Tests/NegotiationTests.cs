@@ -77,7 +77,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void The_bundled_log_filter_handles_every_event_without_replies_except_end_of_message()
+    public void The_bundled_log_filter_handles_every_event_without_replies_except_end_of_message_and_asks_for_the_macros_it_logs()
     {
         using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
         MilterRegistration r = loaded.Registration("Bundled", "log");
@@ -86,6 +86,10 @@ public class NegotiationTests
         Assert.Equal((ProtocolFlags)0xFF080u, r.Protocol);
         Assert.Equal(ActionFlags.AddHeaders, r.Actions);
         Assert.False(string.IsNullOrEmpty(r.Description));
+        Assert.Equal(
+            ["Connect: {daemon_name}", "MailFrom: {auth_authen}", "EndOfMessage: i"],
+            r.Macros.Select(m => $"{m.Stage}: {string.Join(" ", m.Names)}"));
+        Assert.False(r.HasSettings);
     }
 
     [Fact]

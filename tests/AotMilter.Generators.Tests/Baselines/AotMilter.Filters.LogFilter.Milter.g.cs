@@ -15,7 +15,12 @@ public static partial class MilterCatalog
             (global::AotMilter.Protocol.ProtocolFlags)0x000FF080u,
             // AddHeaders
             (global::AotMilter.Protocol.ActionFlags)0x00000001u,
-            macros: [],
+            macros:
+            [
+                new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.Connect, ["{daemon_name}"]),
+                new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.MailFrom, ["{auth_authen}"]),
+                new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.EndOfMessage, ["i"]),
+            ],
             create: static _ => new LogFilterDispatcher(),
             parseSettings: null);
 }
@@ -27,7 +32,7 @@ file sealed class LogFilterDispatcher : global::AotMilter.FilterDispatcher
 
     public override global::AotMilter.Verdict Connect(global::AotMilter.ConnectInfo info, global::AotMilter.MilterContext context)
     {
-        _filter.Connect(info, context);
+        _filter.Connect(info, context.GetMacro("{daemon_name}"), context);
         return global::AotMilter.Verdict.Continue;
     }
 
@@ -39,7 +44,7 @@ file sealed class LogFilterDispatcher : global::AotMilter.FilterDispatcher
 
     public override global::AotMilter.Verdict MailFrom(global::AotMilter.EnvelopeAddress sender, global::AotMilter.MilterContext context)
     {
-        _filter.MailFrom(sender, context);
+        _filter.MailFrom(sender, context.GetMacro("{auth_authen}"), context);
         return global::AotMilter.Verdict.Continue;
     }
 
@@ -74,7 +79,7 @@ file sealed class LogFilterDispatcher : global::AotMilter.FilterDispatcher
     }
 
     public override global::AotMilter.Verdict EndOfMessage(global::AotMilter.MessageEditor editor, global::AotMilter.MilterContext context)
-        => _filter.EndOfMessage(editor, context);
+        => _filter.EndOfMessage(editor, context.GetMacro("i"), context);
 
     public override void Abort(global::AotMilter.MilterContext context)
         => _filter.Abort(context);
