@@ -21,7 +21,7 @@ public sealed class MacroStore
         }
     }
 
-    /// <summary>Maps a macro command's stage letter to its slot; false for letters that have none (Postfix's L, B, U).</summary>
+    /// <summary>Maps a macro command's stage letter to its slot; false for letters that have none (Postfix's U).</summary>
     public static bool TryGetStage(byte letter, out MacroStage stage)
     {
         switch (letter)
@@ -33,6 +33,11 @@ public sealed class MacroStore
             case (byte)'T': stage = MacroStage.Data; return true;
             case (byte)'N': stage = MacroStage.EndOfHeaders; return true;
             case (byte)'E': stage = MacroStage.EndOfMessage; return true;
+
+            // Postfix sends the end-of-headers list before every header and the end-of-message list before every
+            // body chunk; keeping them lets header and body callbacks read the macros they ask for.
+            case (byte)'L': stage = MacroStage.EndOfHeaders; return true;
+            case (byte)'B': stage = MacroStage.EndOfMessage; return true;
             default: stage = default; return false;
         }
     }

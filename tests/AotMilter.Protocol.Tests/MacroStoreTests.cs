@@ -179,8 +179,6 @@ public class MacroStoreTests
     }
 
     [Theory]
-    [InlineData('L')]
-    [InlineData('B')]
     [InlineData('U')]
     [InlineData('Z')]
     public void PacketsForStagesWithoutASlotAreIgnored(char stage)
@@ -193,6 +191,21 @@ public class MacroStoreTests
 
         Assert.Equal("mx", Get(store, "j"));
         Assert.Equal("Q1", Get(store, "i"));
+    }
+
+    [Fact]
+    public void PostfixHeaderAndBodyPacketsFillTheEndOfHeadersAndEndOfMessageSlots()
+    {
+        var store = new MacroStore();
+        Store(store, 'C', ("j", "mx"));
+
+        Store(store, 'L', ("{hdr_macro}", "before a header"));
+        Assert.Equal("before a header", Get(store, "hdr_macro"));
+
+        Store(store, 'B', ("{body_macro}", "before a chunk"));
+        Assert.True(store.TryGet(MacroStage.EndOfMessage, "body_macro", out _));
+        Assert.Equal("before a header", Get(store, "hdr_macro"));
+        Assert.Equal("mx", Get(store, "j"));
     }
 
     [Fact]
