@@ -119,6 +119,32 @@ public static class CommandLine
                 r.AddError("--shutdown-grace must not be negative");
             }
         });
+        var progress = new Option<int>("--progress-interval")
+        {
+            Description = "Seconds between progress messages while an end-of-message callback is still running (0: none)",
+            DefaultValueFactory = _ => 5,
+            HelpName = "SECONDS",
+        };
+        progress.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--progress-interval must not be negative");
+            }
+        });
+        var chainLimit = new Option<long>("--max-chain-message-size")
+        {
+            Description = "Largest message body a chain of filters keeps to show its later filters, in bytes",
+            DefaultValueFactory = _ => 64L * 1024 * 1024,
+            HelpName = "BYTES",
+        };
+        chainLimit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long>() < 65536)
+            {
+                r.AddError("--max-chain-message-size must be at least 65536");
+            }
+        });
         var alwaysReply = new Option<bool>("--always-reply")
         {
             Description = "Ask the MTA to wait for a reply to every event, even where the filters cannot change the outcome (as libmilter does by default)",
@@ -133,7 +159,7 @@ public static class CommandLine
 
         var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
         {
-            socket, filter, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile, fallback, maxPacket, timeout, grace, alwaysReply,
+            socket, filter, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile, fallback, maxPacket, timeout, grace, progress, chainLimit, alwaysReply,
         };
 
         // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
@@ -174,6 +200,8 @@ public static class CommandLine
                     ReadTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                     ShutdownGrace = TimeSpan.FromSeconds(parse.GetValue(grace)),
                     UseNoReplyFlags = !parse.GetValue(alwaysReply),
+                    ProgressInterval = TimeSpan.FromSeconds(parse.GetValue(progress)),
+                    MaxChainMessageSize = parse.GetValue(chainLimit),
                 },
                 Filters = names.Select(n => filters.First(f => f.Name == n)).ToArray(),
                 Detach = parse.GetValue(daemon),

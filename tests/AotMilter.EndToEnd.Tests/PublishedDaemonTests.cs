@@ -208,6 +208,22 @@ public class PublishedDaemonTests
         Assert.Contains("log", filters);
     }
 
+    [Fact]
+    public async Task TheManPageDescribesEveryOptionOfHelp()
+    {
+        (int code, string help) = await RunAsync("--help");
+        Assert.Equal(0, code);
+        string manPage = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "dist", "aotmilter.8"));
+
+        string[] options = System.Text.RegularExpressions.Regex.Matches(help, @"(?<=[\s,])--[a-z][a-z0-9-]*")
+            .Select(m => m.Value).Distinct().ToArray();
+        Assert.NotEmpty(options);
+        foreach (string option in options)
+        {
+            Assert.True(manPage.Contains(option.Replace("-", "\\-", StringComparison.Ordinal), StringComparison.Ordinal), $"dist/aotmilter.8 does not describe {option}");
+        }
+    }
+
     private static Process Start(params string[] arguments)
     {
         var start = new ProcessStartInfo(RepoPaths.AotMilterBinary()) { RedirectStandardError = true, RedirectStandardOutput = true };
