@@ -124,7 +124,7 @@ public sealed partial class MilterSession
             }
         }
 
-        QueueId = Context.GetMacroString("i") ?? QueueId;
+        RememberQueueId();
         LastVerdict = verdict.IsContinue ? VerdictKind.Accept : verdict.Kind;
         WriteVerdict(verdict);
         _inMessage = false;

@@ -91,7 +91,26 @@ public sealed partial class MilterSession
     public string? Client { get; private set; }
 
     /// <summary>The queue id (macro i) of the latest message, for the log.</summary>
-    public string? QueueId { get; private set; }
+    public string? QueueId => _queueIdLength < 0 ? null : System.Text.Encoding.UTF8.GetString(_queueId, 0, _queueIdLength);
+
+    // The latest queue id, kept as bytes: turning it into a string for every message would be the only allocation
+    // of a message; the log needs it once per connection.
+    private byte[] _queueId = new byte[16];
+    private int _queueIdLength = -1;
+
+    private void RememberQueueId()
+    {
+        if (Context.TryGetMacro("i", out ReadOnlySpan<byte> id))
+        {
+            if (id.Length > _queueId.Length)
+            {
+                _queueId = new byte[id.Length];
+            }
+
+            id.CopyTo(_queueId);
+            _queueIdLength = id.Length;
+        }
+    }
 
     /// <summary>Where progress frames go; set by the connection.</summary>
     public IProgressSender? Progress { get; set; }
@@ -649,7 +668,7 @@ public sealed partial class MilterSession
             _messageDecided = true;
             _inMessage = false;
             LastVerdict = verdict.Kind;
-            QueueId = Context.GetMacroString("i") ?? QueueId;
+            RememberQueueId();
         }
 
         WriteVerdict(verdict);
