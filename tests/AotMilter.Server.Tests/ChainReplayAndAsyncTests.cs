@@ -53,7 +53,7 @@ public class ChainReplayAndAsyncTests
     [Fact]
     public async Task AnEndOfMessageThatAwaitsIsAnsweredWhenItCompletesWithProgressMeanwhile()
     {
-        MilterRegistration slow = Register("slow", ActionFlags.AddHeaders, () => new SlowEnd(TimeSpan.FromMilliseconds(700)));
+        MilterRegistration slow = Register("slow", ActionFlags.AddHeaders, () => new SlowEnd(TimeSpan.FromMilliseconds(1000)));
         await using TestServer server = TestServer.Start(o => o with { ProgressInterval = TimeSpan.FromMilliseconds(100) }, slow);
         await using MilterClient mta = await server.ConnectAndNegotiateAsync();
 
@@ -62,7 +62,8 @@ public class ChainReplayAndAsyncTests
 
         Assert.Equal(MilterReply.Accept, result.Reply);
         Assert.Equal([new Modification.AddHeader("X-Slow", "done")], result.Modifications);
-        Assert.InRange(result.ProgressCount, 3, 20);
+        // About ten; a loaded machine may fire the timer late, so only require that progress kept coming.
+        Assert.InRange(result.ProgressCount, 2, 20);
     }
 
     [Fact]
