@@ -6,7 +6,9 @@ namespace AotMilter.Filters;
 /// <summary>
 /// The classic example filter: logs every event with its arguments at Information level, and marks each message
 /// with "X-AotMilter: &lt;version&gt;". Every callback but end of message only observes (returns void), so the MTA is
-/// told not to wait for replies. Nothing is converted to text unless Information is enabled.
+/// told not to wait for replies. A few macros come in through [Macro] parameters, which also makes the MTA send them:
+/// the receiving daemon's name at connect, the SMTP AUTH login at MAIL FROM and the queue id at end of message.
+/// Nothing is converted to text unless Information is enabled.
 /// </summary>
 [Milter("log", Description = "Logs every milter event with its arguments and adds X-AotMilter to each message")]
 public sealed class LogFilter
@@ -14,11 +16,11 @@ public sealed class LogFilter
     private const string VersionHeader = "X-AotMilter";
 
     [OnConnect]
-    public void Connect(ConnectInfo info, MilterContext context)
+    public void Connect(ConnectInfo info, [Macro("{daemon_name}")] ReadOnlySpan<byte> daemonName, MilterContext context)
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.Connect(context.Logger, context.ConnectionId, info.HostNameString(), info.AddressString(), info.Port, info.Family);
+            LogFilterLog.Connect(context.Logger, context.ConnectionId, info.HostNameString(), info.AddressString(), info.Port, info.Family, OrDash(daemonName));
         }
     }
 
@@ -32,11 +34,11 @@ public sealed class LogFilter
     }
 
     [OnMailFrom]
-    public void MailFrom(EnvelopeAddress sender, MilterContext context)
+    public void MailFrom(EnvelopeAddress sender, [Macro("{auth_authen}")] ReadOnlySpan<byte> login, MilterContext context)
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.MailFrom(context.Logger, context.ConnectionId, sender.AddressString(), Arguments(sender));
+            LogFilterLog.MailFrom(context.Logger, context.ConnectionId, sender.AddressString(), Arguments(sender), OrDash(login));
         }
     }
 
@@ -68,12 +70,12 @@ public sealed class LogFilter
     public void Body(ReadOnlySpan<byte> chunk, MilterContext context) => LogFilterLog.Body(context.Logger, context.ConnectionId, chunk.Length);
 
     [OnEndOfMessage]
-    public Verdict EndOfMessage(MessageEditor editor, MilterContext context)
+    public Verdict EndOfMessage(MessageEditor editor, [Macro("i")] ReadOnlySpan<byte> queueId, MilterContext context)
     {
         string version = AotMilterVersion.Current;
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.EndOfMessage(context.Logger, context.ConnectionId, context.GetMacroString("i") ?? "-", VersionHeader, version);
+            LogFilterLog.EndOfMessage(context.Logger, context.ConnectionId, OrDash(queueId), VersionHeader, version);
         }
 
         editor.AddHeader(VersionHeader, version);
@@ -94,6 +96,9 @@ public sealed class LogFilter
             LogFilterLog.Unknown(context.Logger, context.ConnectionId, Encoding.UTF8.GetString(command));
         }
     }
+
+    /// <summary>A macro value as text, or "-" when the MTA did not send it.</summary>
+    private static string OrDash(ReadOnlySpan<byte> value) => value.IsEmpty ? "-" : Encoding.UTF8.GetString(value);
 
     /// <summary>The ESMTP arguments as one space-separated string ("" when there are none).</summary>
     private static string Arguments(EnvelopeAddress address)

@@ -7,16 +7,16 @@ namespace AotMilter.Filters;
 internal static partial class LogFilterLog
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, SkipEnabledCheck = true,
-        Message = "[{ConnectionId}] connect from {HostName} [{Address}] port {Port} family {Family}")]
-    public static partial void Connect(ILogger logger, long connectionId, string hostName, string address, ushort port, ConnectFamily family);
+        Message = "[{ConnectionId}] connect from {HostName} [{Address}] port {Port} family {Family} to {DaemonName}")]
+    public static partial void Connect(ILogger logger, long connectionId, string hostName, string address, ushort port, ConnectFamily family, string daemonName);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, SkipEnabledCheck = true,
         Message = "[{ConnectionId}] helo {HeloName}")]
     public static partial void Helo(ILogger logger, long connectionId, string heloName);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, SkipEnabledCheck = true,
-        Message = "[{ConnectionId}] mail from <{Sender}> {EsmtpArguments}")]
-    public static partial void MailFrom(ILogger logger, long connectionId, string sender, string esmtpArguments);
+        Message = "[{ConnectionId}] mail from <{Sender}> {EsmtpArguments} auth {AuthLogin}")]
+    public static partial void MailFrom(ILogger logger, long connectionId, string sender, string esmtpArguments, string authLogin);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, SkipEnabledCheck = true,
         Message = "[{ConnectionId}] rcpt to <{Recipient}> {EsmtpArguments}")]

@@ -27,8 +27,8 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor NoParameterlessConstructor = Error(
         "AOTM004",
-        "Filter class has no parameterless constructor",
-        "Filter class '{0}' needs a public or internal parameterless constructor: one instance is created per SMTP connection");
+        "Filter class has no usable constructor",
+        "Filter class '{0}' needs a public or internal constructor that takes no arguments, or one that takes only its settings (a type T implementing IFilterSettings<T>): one instance is created per SMTP connection{1}");
 
     public static readonly DiagnosticDescriptor UnsupportedParameter = Error(
         "AOTM005",
@@ -65,6 +65,66 @@ internal static class DiagnosticDescriptors
         "Parameter type repeated",
         "{0} callback '{1}' has two parameters of type '{2}' ('{3}' and '{4}'); each type can be bound once");
 
+    public static readonly DiagnosticDescriptor SpanInAsyncCallback = Error(
+        "AOTM012",
+        "Span parameter in an async callback",
+        "Parameter '{0}' of type '{1}' cannot be used by {2} callback '{3}', which returns a ValueTask: spans point into the receive buffer and are gone at the first await; {4}");
+
+    public static readonly DiagnosticDescriptor AsyncWithoutPooling = Info(
+        "AOTM013",
+        "Async callback allocates per awaited call",
+        "Callback '{0}' is async: add [AsyncMethodBuilder(typeof({1}))] so that a call which awaits reuses a pooled state machine instead of allocating one");
+
+    public static readonly DiagnosticDescriptor UnsupportedMacroParameter = Error(
+        "AOTM014",
+        "Unsupported [Macro] parameter type",
+        "[Macro] parameter '{0}' of {1} callback '{2}' has type '{3}'; a macro value is bound to {4}");
+
+    public static readonly DiagnosticDescriptor MacroWithoutStage = Error(
+        "AOTM015",
+        "Macro read in a callback without a macro stage",
+        "{0} callback '{1}' reads macro '{2}', but MTAs send no macros for {3}; read it in an earlier callback and keep it in a field");
+
+    public static readonly DiagnosticDescriptor DuplicateMacro = Error(
+        "AOTM016",
+        "Macro read twice in one callback",
+        "{0} callback '{1}' reads macro '{2}' twice ('{3}' and '{4}'); bind it once");
+
+    public static readonly DiagnosticDescriptor InvalidMacroName = Error(
+        "AOTM017",
+        "Invalid macro name",
+        "[Macro] name '{0}' on parameter '{1}' of '{2}' is invalid: use a non-empty name of printable ASCII without spaces, such as \"i\" or \"{{auth_authen}}\"");
+
+    public static readonly DiagnosticDescriptor MacroNotYetDefined = Warning(
+        "AOTM018",
+        "Macro read before any MTA defines it",
+        "{0} callback '{1}' reads macro '{2}', which no MTA defines before {3} ({4}); it will always be absent here");
+
+    public static readonly DiagnosticDescriptor RejectedRecipientsWithoutRcpt = Warning(
+        "AOTM019",
+        "RejectedRecipients without a recipient callback",
+        "Filter class '{0}' sets RejectedRecipients but has no [OnRcptTo] callback to see them; the capability is not requested");
+
+    public static readonly DiagnosticDescriptor SkipOutsideBody = Warning(
+        "AOTM020",
+        "Verdict.Skip outside the body callback",
+        "{0} callback '{1}' uses Verdict.Skip, which only means something for body chunks; elsewhere it is sent as Continue");
+
+    public static readonly DiagnosticDescriptor DiscardBeforeMessage = Warning(
+        "AOTM021",
+        "Verdict.Discard at connect or HELO",
+        "{0} callback '{1}' uses Verdict.Discard, which discards a message and means nothing before MAIL FROM (Postfix ignores it); use Reject or Accept");
+
+    public static readonly DiagnosticDescriptor InvalidReply = Error(
+        "AOTM022",
+        "Invalid SMTP reply",
+        "This SMTP reply throws at run time: {0}");
+
+    public static readonly DiagnosticDescriptor ReplyClassMismatch = Error(
+        "AOTM023",
+        "Reply of the wrong class for the verdict",
+        "Verdict.{0} is given {1}, a {2} reply, and throws at run time: {0} needs a {3} reply; use Verdict.{4} or change the code");
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "AOTM001" => InvalidFilterName,
@@ -78,11 +138,26 @@ internal static class DiagnosticDescriptors
         "AOTM009" => CallbackOutsideFilter,
         "AOTM010" => EditorEscapes,
         "AOTM011" => DuplicateParameterType,
+        "AOTM012" => SpanInAsyncCallback,
+        "AOTM013" => AsyncWithoutPooling,
+        "AOTM014" => UnsupportedMacroParameter,
+        "AOTM015" => MacroWithoutStage,
+        "AOTM016" => DuplicateMacro,
+        "AOTM017" => InvalidMacroName,
+        "AOTM018" => MacroNotYetDefined,
+        "AOTM019" => RejectedRecipientsWithoutRcpt,
+        "AOTM020" => SkipOutsideBody,
+        "AOTM021" => DiscardBeforeMessage,
+        "AOTM022" => InvalidReply,
+        "AOTM023" => ReplyClassMismatch,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic ID"),
     };
 
     private static DiagnosticDescriptor Error(string id, string title, string message)
         => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    private static DiagnosticDescriptor Info(string id, string title, string message)
+        => new(id, title, message, Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
 
     private static DiagnosticDescriptor Warning(string id, string title, string message)
         => new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);

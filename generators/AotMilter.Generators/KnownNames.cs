@@ -13,6 +13,14 @@ internal static class KnownNames
     public const string HeaderField = "AotMilter.HeaderField";
     public const string MessageEditor = "AotMilter.MessageEditor";
     public const string Verdict = "AotMilter.Verdict";
+    public const string SmtpReply = "AotMilter.SmtpReply";
+    public const string MacroAttribute = "AotMilter.MacroAttribute";
+    public const string FilterSettings = "AotMilter.Configuration.IFilterSettings`1";
+    public const string ValueTask = "System.Threading.Tasks.ValueTask";
+    public const string ValueTaskOfT = "System.Threading.Tasks.ValueTask`1";
+    public const string AsyncMethodBuilderAttribute = "System.Runtime.CompilerServices.AsyncMethodBuilderAttribute";
+    public const string PoolingBuilder = "System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder";
+    public const string PoolingBuilderOfT = "System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder`1";
 
     public const string OnConnect = "AotMilter.OnConnectAttribute";
     public const string OnHelo = "AotMilter.OnHeloAttribute";

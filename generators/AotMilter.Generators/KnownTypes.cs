@@ -17,6 +17,14 @@ internal sealed class KnownTypes
         MessageEditor = compilation.GetTypeByMetadataName(KnownNames.MessageEditor);
         Verdict = compilation.GetTypeByMetadataName(KnownNames.Verdict);
         ReadOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
+        SmtpReply = compilation.GetTypeByMetadataName(KnownNames.SmtpReply);
+        MacroAttribute = compilation.GetTypeByMetadataName(KnownNames.MacroAttribute);
+        FilterSettings = compilation.GetTypeByMetadataName(KnownNames.FilterSettings);
+        ValueTask = compilation.GetTypeByMetadataName(KnownNames.ValueTask);
+        ValueTaskOfT = compilation.GetTypeByMetadataName(KnownNames.ValueTaskOfT);
+        AsyncMethodBuilderAttribute = compilation.GetTypeByMetadataName(KnownNames.AsyncMethodBuilderAttribute);
+        PoolingBuilder = compilation.GetTypeByMetadataName(KnownNames.PoolingBuilder);
+        PoolingBuilderOfT = compilation.GetTypeByMetadataName(KnownNames.PoolingBuilderOfT);
         _callbackAttributes = new INamedTypeSymbol?[KnownNames.CallbackAttributes.Length];
         for (int i = 0; i < _callbackAttributes.Length; i++)
         {
@@ -37,6 +45,91 @@ internal sealed class KnownTypes
     public INamedTypeSymbol? Verdict { get; }
 
     public INamedTypeSymbol? ReadOnlySpan { get; }
+
+    public INamedTypeSymbol? SmtpReply { get; }
+
+    public INamedTypeSymbol? MacroAttribute { get; }
+
+    /// <summary>IFilterSettings&lt;TSelf&gt; (the open generic type).</summary>
+    public INamedTypeSymbol? FilterSettings { get; }
+
+    public INamedTypeSymbol? ValueTask { get; }
+
+    /// <summary>ValueTask&lt;TResult&gt; (the open generic type).</summary>
+    public INamedTypeSymbol? ValueTaskOfT { get; }
+
+    public INamedTypeSymbol? AsyncMethodBuilderAttribute { get; }
+
+    public INamedTypeSymbol? PoolingBuilder { get; }
+
+    /// <summary>PoolingAsyncValueTaskMethodBuilder&lt;TResult&gt; (the open generic type).</summary>
+    public INamedTypeSymbol? PoolingBuilderOfT { get; }
+
+    /// <summary>True for ValueTask&lt;Verdict&gt;.</summary>
+    public bool IsValueTaskOfVerdict(ITypeSymbol type)
+        => type is INamedTypeSymbol { IsGenericType: true } named
+            && Is(named.OriginalDefinition, ValueTaskOfT)
+            && Is(named.TypeArguments[0], Verdict);
+
+    /// <summary>True for the non-generic ValueTask.</summary>
+    public bool IsValueTask(ITypeSymbol type) => Is(type, ValueTask);
+
+    /// <summary>True for ReadOnlySpan&lt;byte&gt;.</summary>
+    public bool IsBytes(ITypeSymbol type)
+        => type is INamedTypeSymbol { IsGenericType: true } named
+            && Is(named.OriginalDefinition, ReadOnlySpan)
+            && named.TypeArguments[0].SpecialType == SpecialType.System_Byte;
+
+    /// <summary>True when the method carries [AsyncMethodBuilder] naming one of the pooling ValueTask builders.</summary>
+    public bool HasPoolingBuilder(IMethodSymbol method)
+    {
+        foreach (AttributeData attribute in method.GetAttributes())
+        {
+            if (attribute.AttributeClass is { } attributeClass
+                && Is(attributeClass, AsyncMethodBuilderAttribute)
+                && attribute.ConstructorArguments.Length == 1
+                && attribute.ConstructorArguments[0].Value is INamedTypeSymbol builder
+                && (Is(builder.OriginalDefinition, PoolingBuilder) || Is(builder.OriginalDefinition, PoolingBuilderOfT)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The [Macro] attribute on a parameter, or null.</summary>
+    public AttributeData? MacroAttributeOf(IParameterSymbol parameter)
+    {
+        foreach (AttributeData attribute in parameter.GetAttributes())
+        {
+            if (attribute.AttributeClass is { } type && Is(type, MacroAttribute))
+            {
+                return attribute;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when <paramref name="type"/> is a class T implementing IFilterSettings&lt;T&gt;.</summary>
+    public bool IsSettingsType(ITypeSymbol type)
+    {
+        if (FilterSettings is null || type.TypeKind != TypeKind.Class)
+        {
+            return false;
+        }
+
+        foreach (INamedTypeSymbol implemented in type.AllInterfaces)
+        {
+            if (Is(implemented.OriginalDefinition, FilterSettings) && Is(implemented.TypeArguments[0], type as INamedTypeSymbol))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The <see cref="CallbackKind"/> an attribute class stands for, or -1.</summary>
     public int CallbackIndex(INamedTypeSymbol? attributeClass)
@@ -84,11 +177,14 @@ internal sealed class KnownTypes
             return ParameterKind.MessageEditor;
         }
 
-        if (type is INamedTypeSymbol { IsGenericType: true } named
-            && Is(named.OriginalDefinition, ReadOnlySpan)
-            && named.TypeArguments[0].SpecialType == SpecialType.System_Byte)
+        if (IsBytes(type))
         {
             return ParameterKind.Bytes;
+        }
+
+        if (type.SpecialType == SpecialType.System_String)
+        {
+            return ParameterKind.Text;
         }
 
         return null;

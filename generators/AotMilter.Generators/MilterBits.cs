@@ -20,6 +20,7 @@ internal static class MilterBits
     public const uint NoUnknown = 0x100;
     public const uint NoData = 0x200;
     public const uint Skip = 0x400;
+    public const uint RejectedRecipients = 0x800;
     public const uint NoReplyConnect = 0x1000;
     public const uint NoReplyHelo = 0x2000;
     public const uint NoReplyMail = 0x4000;
@@ -28,6 +29,7 @@ internal static class MilterBits
     public const uint NoReplyUnknown = 0x20000;
     public const uint NoReplyEndOfHeaders = 0x40000;
     public const uint NoReplyBody = 0x80000;
+    public const uint HeaderLeadingSpace = 0x100000;
 
     public const uint AddHeaders = 0x1;
     public const uint ChangeBody = 0x2;
@@ -51,7 +53,7 @@ internal static class MilterBits
         new(NoUnknown, nameof(NoUnknown)),
         new(NoData, nameof(NoData)),
         new(Skip, nameof(Skip)),
-        new(0x800, "RejectedRecipients"),
+        new(RejectedRecipients, nameof(RejectedRecipients)),
         new(NoReplyConnect, nameof(NoReplyConnect)),
         new(NoReplyHelo, nameof(NoReplyHelo)),
         new(NoReplyMail, nameof(NoReplyMail)),
@@ -60,7 +62,7 @@ internal static class MilterBits
         new(NoReplyUnknown, nameof(NoReplyUnknown)),
         new(NoReplyEndOfHeaders, nameof(NoReplyEndOfHeaders)),
         new(NoReplyBody, nameof(NoReplyBody)),
-        new(0x100000, "HeaderLeadingSpace"),
+        new(HeaderLeadingSpace, nameof(HeaderLeadingSpace)),
     ];
 
     private static readonly KeyValuePair<uint, string>[] s_actionNames =

@@ -19,6 +19,46 @@ public sealed partial class MilterGenerator
         private const string Registration = "global::AotMilter.MilterRegistration";
         private const string Verdict = "global::AotMilter.Verdict";
         private const string Context = "global::AotMilter.MilterContext";
+        private const string ValueTask = "global::System.Threading.Tasks.ValueTask";
+        private const string ConfigSection = "global::AotMilter.Configuration.ConfigSection";
+        private const string AsyncHelper = "ObservedCallback";
+        private const string SettingsHelper = "FilterSettings";
+
+        /// <summary>Turns the ValueTask of an observing async callback into the verdict the dispatcher returns.</summary>
+        private const string AsyncHelperSource = """
+            /// <summary>Completes an observing callback's ValueTask with Continue, without allocating when it completed synchronously.</summary>
+            file static class ObservedCallback
+            {
+                public static global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> Continue(global::System.Threading.Tasks.ValueTask observed)
+                {
+                    if (observed.IsCompletedSuccessfully)
+                    {
+                        observed.GetAwaiter().GetResult();
+                        return new(global::AotMilter.Verdict.Continue);
+                    }
+
+                    return Await(observed);
+                }
+
+                [global::System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(global::System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+                private static async global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> Await(global::System.Threading.Tasks.ValueTask observed)
+                {
+                    await observed.ConfigureAwait(false);
+                    return global::AotMilter.Verdict.Continue;
+                }
+            }
+            """;
+
+        /// <summary>Calls IFilterSettings&lt;T&gt;.Parse, whether the settings class implements it implicitly or explicitly.</summary>
+        private const string SettingsHelperSource = """
+            /// <summary>Reads a filter's settings through IFilterSettings&lt;T&gt;.Parse.</summary>
+            file static class FilterSettings
+            {
+                public static T Parse<T>(global::AotMilter.Configuration.ConfigSection section)
+                    where T : class, global::AotMilter.Configuration.IFilterSettings<T>
+                    => T.Parse(section);
+            }
+            """;
 
         public static void EmitFilter(SourceProductionContext context, FilterModel filter, string ns)
             => context.AddSource(filter.HintName, SourceText.From(FilterSource(filter, ns), System.Text.Encoding.UTF8));
@@ -60,8 +100,27 @@ public sealed partial class MilterGenerator
                         (global::AotMilter.Protocol.ProtocolFlags)0x{filter.Protocol:X8}u,
                         // {MilterBits.DescribeActions(filter.Actions)}
                         (global::AotMilter.Protocol.ActionFlags)0x{filter.Actions:X8}u,
-                        static () => new {filter.DispatcherName}());
                 """);
+            writer.Indentation += 2;
+            WriteMacros(writer, filter.Macros);
+            if (filter.SettingsTypeName is { } settings)
+            {
+                string parse = $"{SettingsHelper}.Parse<{settings}>";
+                writer.WriteLine($"""
+                    create: static settings => new {filter.DispatcherName}(
+                        ({settings})(settings ?? {parse}({ConfigSection}.Empty({Literal(filter.Name)})))),
+                    parseSettings: static section => {parse}(section));
+                    """);
+            }
+            else
+            {
+                writer.WriteLine($"""
+                    create: static _ => new {filter.DispatcherName}(),
+                    parseSettings: null);
+                    """);
+            }
+
+            writer.Indentation -= 2;
             writer.CloseBlock();
             writer.WriteLine();
             writer.WriteLine($"""
@@ -69,7 +128,19 @@ public sealed partial class MilterGenerator
                 file sealed class {filter.DispatcherName} : global::AotMilter.FilterDispatcher
                 """);
             writer.OpenBlock();
-            writer.WriteLine($"private readonly {filter.FullyQualifiedTypeName} _filter = new();");
+            if (filter.SettingsTypeName is { } settingsType)
+            {
+                writer.WriteLine($"""
+                    private readonly {filter.FullyQualifiedTypeName} _filter;
+
+                    public {filter.DispatcherName}({settingsType} settings) => _filter = new(settings);
+                    """);
+            }
+            else
+            {
+                writer.WriteLine($"private readonly {filter.FullyQualifiedTypeName} _filter = new();");
+            }
+
             foreach (CallbackModel callback in filter.Callbacks)
             {
                 writer.WriteLine();
@@ -77,7 +148,40 @@ public sealed partial class MilterGenerator
             }
 
             writer.CloseBlock();
+            if (filter.Callbacks.Any(static c => c.IsAsync && c.Observes && c.Kind is not (CallbackKind.Abort or CallbackKind.Close)))
+            {
+                writer.WriteLine();
+                writer.WriteLine(AsyncHelperSource);
+            }
+
+            if (filter.SettingsTypeName is not null)
+            {
+                writer.WriteLine();
+                writer.WriteLine(SettingsHelperSource);
+            }
+
             return writer.ToString();
+        }
+
+        /// <summary>The macros argument: one MacroRequest per stage, as a collection built once with the registration.</summary>
+        private static void WriteMacros(SourceWriter writer, EquatableArray<MacroRequestModel> macros)
+        {
+            if (macros.IsEmpty)
+            {
+                writer.WriteLine("macros: [],");
+                return;
+            }
+
+            writer.WriteLine("macros:");
+            writer.WriteLine("[");
+            writer.Indentation++;
+            foreach (MacroRequestModel request in macros)
+            {
+                writer.WriteLine($"new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.{request.Stage}, [{string.Join(", ", request.Names.Select(Literal))}]),");
+            }
+
+            writer.Indentation--;
+            writer.WriteLine("],");
         }
 
         /// <summary>The assembly's catalog: its filters sorted by name, and the attribute that lets executables find it.</summary>
@@ -164,31 +268,39 @@ public sealed partial class MilterGenerator
 
         private static void WriteOverride(SourceWriter writer, CallbackModel callback)
         {
-            (string signature, bool voidBase) = callback.Kind switch
+            (string name, string parameters) = callback.Kind switch
             {
-                CallbackKind.Connect => ($"Connect(global::AotMilter.ConnectInfo info, {Context} context)", false),
-                CallbackKind.Helo => ($"Helo(global::System.ReadOnlySpan<byte> name, {Context} context)", false),
-                CallbackKind.MailFrom => ($"MailFrom(global::AotMilter.EnvelopeAddress sender, {Context} context)", false),
-                CallbackKind.RcptTo => ($"RcptTo(global::AotMilter.EnvelopeAddress recipient, {Context} context)", false),
-                CallbackKind.Data => ($"Data({Context} context)", false),
-                CallbackKind.Header => ($"Header(global::AotMilter.HeaderField header, {Context} context)", false),
-                CallbackKind.EndOfHeaders => ($"EndOfHeaders({Context} context)", false),
-                CallbackKind.Body => ($"Body(global::System.ReadOnlySpan<byte> chunk, {Context} context)", false),
-                CallbackKind.EndOfMessage => ($"EndOfMessage(global::AotMilter.MessageEditor editor, {Context} context)", false),
-                CallbackKind.Unknown => ($"Unknown(global::System.ReadOnlySpan<byte> command, {Context} context)", false),
-                CallbackKind.Abort => ($"Abort({Context} context)", true),
-                _ => ($"Close({Context} context)", true),
+                CallbackKind.Connect => ("Connect", $"global::AotMilter.ConnectInfo info, {Context} context"),
+                CallbackKind.Helo => ("Helo", $"global::System.ReadOnlySpan<byte> name, {Context} context"),
+                CallbackKind.MailFrom => ("MailFrom", $"global::AotMilter.EnvelopeAddress sender, {Context} context"),
+                CallbackKind.RcptTo => ("RcptTo", $"global::AotMilter.EnvelopeAddress recipient, {Context} context"),
+                CallbackKind.Data => ("Data", $"{Context} context"),
+                CallbackKind.Header => ("Header", $"global::AotMilter.HeaderField header, {Context} context"),
+                CallbackKind.EndOfHeaders => ("EndOfHeaders", $"{Context} context"),
+                CallbackKind.Body => ("Body", $"global::System.ReadOnlySpan<byte> chunk, {Context} context"),
+                CallbackKind.EndOfMessage => ("EndOfMessage", $"global::AotMilter.MessageEditor editor, {Context} context"),
+                CallbackKind.Unknown => ("Unknown", $"global::System.ReadOnlySpan<byte> command, {Context} context"),
+                CallbackKind.Abort => ("Abort", $"{Context} context"),
+                _ => ("Close", $"{Context} context"),
             };
 
-            string call = $"_filter.{callback.MethodName}({string.Join(", ", callback.Parameters.Select(p => ArgumentName(callback.Kind, p)))})";
-            if (voidBase || !callback.ReturnsVoid)
+            bool voidBase = callback.Kind is CallbackKind.Abort or CallbackKind.Close;
+            string call = $"_filter.{callback.MethodName}({string.Join(", ", callback.Parameters.Select(p => Argument(callback.Kind, p)))})";
+            if (callback.IsAsync)
             {
-                writer.WriteLine($"public override {(voidBase ? "void" : Verdict)} {signature}");
+                // The arguments (string copies included) are computed before the call; spans are not used after it.
+                string returned = voidBase ? ValueTask : $"{ValueTask}<{Verdict}>";
+                writer.WriteLine($"public override {returned} {name}Async({parameters})");
+                writer.WriteLine(voidBase || !callback.Observes ? $"    => {call};" : $"    => {AsyncHelper}.Continue({call});");
+            }
+            else if (voidBase || !callback.Observes)
+            {
+                writer.WriteLine($"public override {(voidBase ? "void" : Verdict)} {name}({parameters})");
                 writer.WriteLine($"    => {call};");
             }
             else
             {
-                writer.WriteLine($"public override {Verdict} {signature}");
+                writer.WriteLine($"public override {Verdict} {name}({parameters})");
                 writer.OpenBlock();
                 writer.WriteLine($"{call};");
                 writer.WriteLine($"return {Verdict}.Continue;");
@@ -196,13 +308,24 @@ public sealed partial class MilterGenerator
             }
         }
 
-        private static string ArgumentName(CallbackKind callback, ParameterKind parameter) => parameter switch
+        /// <summary>The expression passed for one parameter: an argument of the override, a conversion, or a macro look-up.</summary>
+        private static string Argument(CallbackKind callback, ParameterModel parameter) => parameter.Kind switch
         {
             ParameterKind.Context => "context",
             ParameterKind.ConnectInfo => "info",
             ParameterKind.EnvelopeAddress => callback == CallbackKind.MailFrom ? "sender" : "recipient",
             ParameterKind.HeaderField => "header",
             ParameterKind.MessageEditor => "editor",
+            ParameterKind.Text => callback switch
+            {
+                CallbackKind.MailFrom => "sender.AddressString()",
+                CallbackKind.RcptTo => "recipient.AddressString()",
+                CallbackKind.Helo => "global::System.Text.Encoding.UTF8.GetString(name)",
+                _ => "global::System.Text.Encoding.UTF8.GetString(command)",
+            },
+            ParameterKind.MacroBytes => $"context.GetMacro({Literal(parameter.MacroName!)})",
+            ParameterKind.MacroText => $"context.GetMacroString({Literal(parameter.MacroName!)})",
+            ParameterKind.MacroTextOrEmpty => $"context.GetMacroString({Literal(parameter.MacroName!)}) ?? \"\"",
             _ => callback switch
             {
                 CallbackKind.Helo => "name",

@@ -8,6 +8,7 @@ using AotMilter.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
 
 namespace AotMilter.Generators;
 
@@ -33,15 +34,25 @@ public sealed partial class MilterGenerator
                 : LocationInfo.From(type);
             bool blocked = false;
 
-            // [Milter("name", Description = "...")]
+            // [Milter("name", Description = "...", RejectedRecipients = true, RawHeaderValues = true)]
             AttributeData attribute = context.Attributes[0];
             string? name = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null;
             string? description = null;
+            bool rejectedRecipients = false;
+            bool rawHeaderValues = false;
             foreach (KeyValuePair<string, TypedConstant> argument in attribute.NamedArguments)
             {
-                if (argument.Key == "Description")
+                switch (argument.Key)
                 {
-                    description = argument.Value.Value as string;
+                    case "Description":
+                        description = argument.Value.Value as string;
+                        break;
+                    case "RejectedRecipients":
+                        rejectedRecipients = argument.Value.Value is true;
+                        break;
+                    case "RawHeaderValues":
+                        rawHeaderValues = argument.Value.Value is true;
+                        break;
                 }
             }
 
@@ -57,16 +68,17 @@ public sealed partial class MilterGenerator
                 }
             }
 
+            string? settingsType = null;
             string? classProblem = FindClassProblem(type);
             if (classProblem is not null)
             {
                 blocked = true;
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedFilterClass, classLocation, typeName, classProblem));
             }
-            else if (!HasParameterlessConstructor(type))
+            else if (!FindConstructor(type, known, out settingsType, out string constructorProblem))
             {
                 blocked = true;
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoParameterlessConstructor, classLocation, typeName));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoParameterlessConstructor, classLocation, typeName, constructorProblem));
             }
 
             // The callbacks, bound by attribute.
@@ -113,16 +125,50 @@ public sealed partial class MilterGenerator
                 }
             }
 
+            // Verdicts that mean nothing where the callback's own code uses them.
+            for (int i = 0; i < CallbackCount; i++)
+            {
+                if (methods[i] is not { } method || callbacks[i] is not { Observes: false })
+                {
+                    continue;
+                }
+
+                var kind = (CallbackKind)i;
+                if (kind != CallbackKind.Body)
+                {
+                    foreach (LocationInfo? at in FindVerdictUses(method, "Skip", known, context.SemanticModel, cancellationToken))
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SkipOutsideBody, at, AttributeDisplay(kind), method.Name));
+                    }
+                }
+
+                if (kind is CallbackKind.Connect or CallbackKind.Helo)
+                {
+                    foreach (LocationInfo? at in FindVerdictUses(method, "Discard", known, context.SemanticModel, cancellationToken))
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DiscardBeforeMessage, at, AttributeDisplay(kind), method.Name));
+                    }
+                }
+            }
+
+            if (rejectedRecipients && methods[(int)CallbackKind.RcptTo] is null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.RejectedRecipientsWithoutRcpt, classLocation, typeName));
+                rejectedRecipients = false;
+            }
+
             uint actions = ScanEditorUse(type, typeName, known, context.SemanticModel, diagnostics, cancellationToken);
+            ScanReplies(type, known, context.SemanticModel, diagnostics, cancellationToken);
+            EquatableArray<DiagnosticInfo> reported = diagnostics.Distinct().ToEquatableArray();
             if (blocked)
             {
-                return new FilterParseResult(null, classLocation, diagnostics.ToEquatableArray());
+                return new FilterParseResult(null, classLocation, reported);
             }
 
             IMethodSymbol? body = methods[(int)CallbackKind.Body];
             bool bodySkips = body is not null
-                && callbacks[(int)CallbackKind.Body] is { ReturnsVoid: false }
-                && ReferencesVerdictSkip(body, known, context.SemanticModel, cancellationToken);
+                && callbacks[(int)CallbackKind.Body] is { Observes: false }
+                && FindVerdictUses(body, "Skip", known, context.SemanticModel, cancellationToken).Count > 0;
 
             string sanitized = SanitizeIdentifier(typeName);
             string hint = SanitizeHintName(typeName);
@@ -134,6 +180,9 @@ public sealed partial class MilterGenerator
                 hint += "_" + hash;
             }
 
+            uint protocol = DeriveProtocol(callbacks, bodySkips)
+                | (rejectedRecipients ? MilterBits.RejectedRecipients : 0)
+                | (rawHeaderValues ? MilterBits.HeaderLeadingSpace : 0);
             var filter = new FilterModel(
                 name!,
                 description,
@@ -143,9 +192,11 @@ public sealed partial class MilterGenerator
                 "Create_" + sanitized,
                 hint + ".Milter.g.cs",
                 callbacks.Where(static c => c is not null).Select(static c => c!).ToEquatableArray(),
-                DeriveProtocol(callbacks, bodySkips),
-                actions);
-            return new FilterParseResult(filter, classLocation, diagnostics.ToEquatableArray());
+                protocol,
+                actions,
+                CollectMacros(callbacks),
+                settingsType);
+            return new FilterParseResult(filter, classLocation, reported);
         }
 
         /// <summary>A callback attribute on a method whose class has no [Milter] (or on a local function).</summary>
@@ -296,17 +347,34 @@ public sealed partial class MilterGenerator
                 ok = false;
             }
 
-            // Return type: Verdict or void; Abort and Close only void.
-            bool returnsVoid = method.ReturnsVoid;
-            bool voidOnly = kind is CallbackKind.Abort or CallbackKind.Close;
+            // Return type: Verdict or ValueTask<Verdict> decide, void or ValueTask observe; Abort and Close only observe.
+            bool observes = false;
+            bool isAsync = false;
+            bool observeOnly = kind is CallbackKind.Abort or CallbackKind.Close;
+            bool byRef = method.ReturnsByRef || method.ReturnsByRefReadonly;
             if (method.ReturnType.TypeKind == TypeKind.Error)
             {
                 ok = false;
             }
-            else if (method.ReturnsByRef || method.ReturnsByRefReadonly
-                || !(returnsVoid || (!voidOnly && SymbolEqualityComparer.Default.Equals(method.ReturnType, known.Verdict))))
+            else if (!byRef && method.ReturnsVoid && !method.IsAsync)
             {
-                string returned = (method.ReturnsByRef ? "ref " : method.ReturnsByRefReadonly ? "ref readonly " : "")
+                observes = true;
+            }
+            else if (!byRef && known.IsValueTask(method.ReturnType))
+            {
+                observes = true;
+                isAsync = true;
+            }
+            else if (!byRef && !observeOnly && SymbolEqualityComparer.Default.Equals(method.ReturnType, known.Verdict))
+            {
+            }
+            else if (!byRef && !observeOnly && known.IsValueTaskOfVerdict(method.ReturnType))
+            {
+                isAsync = true;
+            }
+            else
+            {
+                string returned = (method.ReturnsByRef ? "ref " : method.ReturnsByRefReadonly ? "ref readonly " : method.IsAsync ? "async " : "")
                     + method.ReturnType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
                 diagnostics.Add(DiagnosticInfo.Create(
                     DiagnosticDescriptors.UnsupportedReturnType,
@@ -314,13 +382,23 @@ public sealed partial class MilterGenerator
                     AttributeDisplay(kind),
                     method.Name,
                     returned,
-                    voidOnly ? "void" : "Verdict or void"));
+                    observeOnly ? "void or ValueTask" : "Verdict, void, ValueTask<Verdict> or ValueTask"));
                 ok = false;
             }
 
-            // Parameters, bound by type.
-            var parameters = new ParameterKind[method.Parameters.Length];
+            if (isAsync && method.IsAsync && !known.HasPoolingBuilder(method))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.AsyncWithoutPooling,
+                    location,
+                    method.Name,
+                    observes ? "PoolingAsyncValueTaskMethodBuilder" : "PoolingAsyncValueTaskMethodBuilder<>"));
+            }
+
+            // Parameters, bound by type, or by [Macro] to a macro's value.
+            var parameters = new ParameterModel[method.Parameters.Length];
             var seen = new Dictionary<ParameterKind, IParameterSymbol>();
+            var macros = new Dictionary<string, IParameterSymbol>(StringComparer.Ordinal);
             for (int i = 0; i < method.Parameters.Length; i++)
             {
                 IParameterSymbol parameter = method.Parameters[i];
@@ -330,25 +408,46 @@ public sealed partial class MilterGenerator
                     continue;
                 }
 
+                if (known.MacroAttributeOf(parameter) is { } macro)
+                {
+                    ParameterModel? bound = ParseMacroParameter(method, kind, isAsync, parameter, macro, known, macros, diagnostics);
+                    if (bound is null)
+                    {
+                        ok = false;
+                        continue;
+                    }
+
+                    parameters[i] = bound;
+                    continue;
+                }
+
                 ParameterKind? parameterKind = parameter.RefKind == RefKind.None ? known.Classify(parameter.Type) : null;
                 if (parameterKind is not { } found || !IsAllowed(kind, found))
                 {
-                    string shown = (parameter.RefKind switch
-                    {
-                        RefKind.Ref => "ref ",
-                        RefKind.Out => "out ",
-                        RefKind.In => "in ",
-                        RefKind.RefReadOnlyParameter => "ref readonly ",
-                        _ => "",
-                    }) + parameter.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
                     diagnostics.Add(DiagnosticInfo.Create(
                         DiagnosticDescriptors.UnsupportedParameter,
                         LocationInfo.From(parameter) ?? location,
                         parameter.Name,
-                        shown,
+                        ParameterTypeDisplay(parameter),
                         AttributeDisplay(kind),
                         method.Name,
-                        AllowedTypes(kind)));
+                        AllowedTypes(kind, isAsync)));
+                    ok = false;
+                    continue;
+                }
+
+                if (isAsync && IsRefLike(found))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.SpanInAsyncCallback,
+                        LocationInfo.From(parameter) ?? location,
+                        parameter.Name,
+                        ParameterTypeDisplay(parameter),
+                        AttributeDisplay(kind),
+                        method.Name,
+                        IsAllowed(kind, ParameterKind.Text)
+                            ? "take 'string' instead (" + TextDescription(kind) + "), or copy the data in a synchronous callback"
+                            : "copy the data you need in a synchronous callback"));
                     ok = false;
                     continue;
                 }
@@ -368,10 +467,157 @@ public sealed partial class MilterGenerator
                 }
 
                 seen.Add(found, parameter);
-                parameters[i] = found;
+                parameters[i] = new ParameterModel(found);
             }
 
-            return ok ? new CallbackModel(kind, EscapeIdentifier(method.Name), new EquatableArray<ParameterKind>(parameters), returnsVoid) : null;
+            return ok ? new CallbackModel(kind, EscapeIdentifier(method.Name), new EquatableArray<ParameterModel>(parameters), observes, isAsync) : null;
+        }
+
+        /// <summary>A [Macro] parameter: its name, its stage and its type; null (with diagnostics) when it cannot be bound.</summary>
+        private static ParameterModel? ParseMacroParameter(
+            IMethodSymbol method,
+            CallbackKind kind,
+            bool isAsync,
+            IParameterSymbol parameter,
+            AttributeData macro,
+            KnownTypes known,
+            Dictionary<string, IParameterSymbol> macros,
+            List<DiagnosticInfo> diagnostics)
+        {
+            LocationInfo? location = LocationInfo.From(parameter) ?? LocationInfo.From(method);
+
+            // [Macro] without its argument already fails to compile.
+            if (macro.AttributeConstructor is null || macro.ConstructorArguments.Length != 1)
+            {
+                return null;
+            }
+
+            bool ok = true;
+            string? given = macro.ConstructorArguments[0].Value as string;
+            string? name = MacroTable.Normalize(given);
+            if (name is null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidMacroName, location, given ?? "", parameter.Name, method.Name));
+                ok = false;
+            }
+
+            MacroStage? stage = MacroTable.StageOf(kind);
+            if (stage is null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.MacroWithoutStage,
+                    location,
+                    AttributeDisplay(kind),
+                    method.Name,
+                    name ?? given ?? "",
+                    kind switch
+                    {
+                        CallbackKind.Unknown => "unknown commands",
+                        CallbackKind.Abort => "an abort",
+                        _ => "the end of a connection",
+                    }));
+                ok = false;
+            }
+
+            ParameterKind? bound = null;
+            if (parameter.RefKind == RefKind.None && known.IsBytes(parameter.Type))
+            {
+                if (isAsync)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.SpanInAsyncCallback,
+                        location,
+                        parameter.Name,
+                        ParameterTypeDisplay(parameter),
+                        AttributeDisplay(kind),
+                        method.Name,
+                        "take the macro as 'string?' instead"));
+                    ok = false;
+                }
+                else
+                {
+                    bound = ParameterKind.MacroBytes;
+                }
+            }
+            else if (parameter.RefKind == RefKind.None && parameter.Type.SpecialType == SpecialType.System_String)
+            {
+                bound = parameter.NullableAnnotation == NullableAnnotation.NotAnnotated ? ParameterKind.MacroTextOrEmpty : ParameterKind.MacroText;
+            }
+            else
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.UnsupportedMacroParameter,
+                    location,
+                    parameter.Name,
+                    AttributeDisplay(kind),
+                    method.Name,
+                    ParameterTypeDisplay(parameter),
+                    isAsync ? "'string?' (null when absent) in an async callback" : "'ReadOnlySpan<byte>' (empty when absent) or 'string?' (null when absent)"));
+                ok = false;
+            }
+
+            if (name is not null)
+            {
+                if (macros.TryGetValue(name, out IParameterSymbol? earlier))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.DuplicateMacro,
+                        location,
+                        AttributeDisplay(kind),
+                        method.Name,
+                        name,
+                        earlier.Name,
+                        parameter.Name));
+                    ok = false;
+                }
+                else
+                {
+                    macros.Add(name, parameter);
+                }
+
+                if (stage is not null && MacroTable.TryGetEarliest(name, out CallbackKind earliest, out string reason) && kind < earliest)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.MacroNotYetDefined,
+                        location,
+                        AttributeDisplay(kind),
+                        method.Name,
+                        name,
+                        EventDisplay(earliest),
+                        reason));
+                }
+            }
+
+            return ok && bound is { } k ? new ParameterModel(k, name) : null;
+        }
+
+        /// <summary>Per stage, the macros the callbacks read through [Macro] parameters, sorted by stage and name.</summary>
+        private static EquatableArray<MacroRequestModel> CollectMacros(CallbackModel?[] callbacks)
+        {
+            var stages = new SortedDictionary<MacroStage, SortedSet<string>>();
+            foreach (CallbackModel? callback in callbacks)
+            {
+                if (callback is null || MacroTable.StageOf(callback.Kind) is not { } stage)
+                {
+                    continue;
+                }
+
+                foreach (ParameterModel parameter in callback.Parameters)
+                {
+                    if (parameter.MacroName is { } name)
+                    {
+                        if (!stages.TryGetValue(stage, out SortedSet<string>? names))
+                        {
+                            names = new SortedSet<string>(StringComparer.Ordinal);
+                            stages.Add(stage, names);
+                        }
+
+                        names.Add(name);
+                    }
+                }
+            }
+
+            return stages.Select(static s => new MacroRequestModel(s.Key, s.Value.ToEquatableArray())).ToEquatableArray();
         }
 
         /// <summary>
@@ -477,30 +723,211 @@ public sealed partial class MilterGenerator
             _ => 0,
         };
 
-        /// <summary>True when the body callback's own code names Verdict.Skip.</summary>
-        private static bool ReferencesVerdictSkip(IMethodSymbol method, KnownTypes known, SemanticModel targetModel, CancellationToken cancellationToken)
+        /// <summary>Where the callback's own code names <c>Verdict.{member}</c> (helpers it calls are not followed).</summary>
+        private static List<LocationInfo?> FindVerdictUses(IMethodSymbol method, string member, KnownTypes known, SemanticModel targetModel, CancellationToken cancellationToken)
         {
+            var found = new List<LocationInfo?>();
             foreach (SyntaxReference reference in method.DeclaringSyntaxReferences)
             {
                 SyntaxNode declaration = reference.GetSyntax(cancellationToken);
-                SemanticModel model = declaration.SyntaxTree == targetModel.SyntaxTree
-                    ? targetModel
-                    : targetModel.Compilation.GetSemanticModel(declaration.SyntaxTree);
+                SemanticModel model = ModelFor(declaration, targetModel);
                 foreach (SyntaxNode node in declaration.DescendantNodes())
                 {
-                    if (node is IdentifierNameSyntax { Identifier.ValueText: "Skip" }
+                    if (node is IdentifierNameSyntax identifier
+                        && identifier.Identifier.ValueText == member
                         && model.GetSymbolInfo(node, cancellationToken).Symbol is IPropertySymbol property
                         && SymbolEqualityComparer.Default.Equals(property.ContainingType, known.Verdict))
                     {
-                        return true;
+                        found.Add(LocationInfo.From(node.Parent is MemberAccessExpressionSyntax access && access.Name == node ? access : node));
                     }
                 }
             }
 
-            return false;
+            return found;
         }
 
-        /// <summary>A skip bit for each event not handled, a no-reply bit for each handled one that returns void.</summary>
+        /// <summary>
+        /// Checks, in the class's own code, the SMTP replies built from constants (SmtpReply.Create and Parse, as
+        /// SmtpReply.Validate would at run time), and the class of the reply given to Verdict.RejectWith and TempFailWith
+        /// when it is built inline or read from a static readonly field so built.
+        /// </summary>
+        private static void ScanReplies(INamedTypeSymbol type, KnownTypes known, SemanticModel targetModel, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        {
+            if (known.SmtpReply is null || known.Verdict is null)
+            {
+                return;
+            }
+
+            foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
+            {
+                SyntaxNode declaration = reference.GetSyntax(cancellationToken);
+                SemanticModel model = ModelFor(declaration, targetModel);
+                foreach (SyntaxNode node in declaration.DescendantNodes())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (node is not InvocationExpressionSyntax invocation
+                        || model.GetOperation(invocation, cancellationToken) is not IInvocationOperation operation)
+                    {
+                        continue;
+                    }
+
+                    IMethodSymbol target = operation.TargetMethod;
+                    if (SymbolEqualityComparer.Default.Equals(target.ContainingType, known.SmtpReply))
+                    {
+                        string? error = CheckReply(operation, out int? _);
+                        if (error is not null)
+                        {
+                            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReply, LocationInfo.From(invocation), error));
+                        }
+                    }
+                    else if (SymbolEqualityComparer.Default.Equals(target.ContainingType, known.Verdict)
+                        && target.Name is "RejectWith" or "TempFailWith"
+                        && operation.Arguments.Length == 1)
+                    {
+                        CheckVerdictReply(target.Name, operation.Arguments[0].Value, known, model, diagnostics, cancellationToken);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Why a SmtpReply.Create/Parse call with constant arguments would throw (null when it would not, or when unknown); and its code when constant.</summary>
+        private static string? CheckReply(IInvocationOperation operation, out int? code)
+        {
+            code = null;
+            switch (operation.TargetMethod.Name)
+            {
+                case "Parse" when operation.Arguments.Length == 1:
+                    return operation.Arguments[0].Value.ConstantValue is { HasValue: true, Value: string reply }
+                        ? SmtpReplyRules.ValidateParse(reply, out code)
+                        : null;
+
+                case "Create" when operation.Arguments.Length == 3:
+                    bool extendedCodeKnown = false;
+                    string? extendedCode = null;
+                    List<string?>? lines = null;
+                    foreach (IArgumentOperation argument in operation.Arguments)
+                    {
+                        Optional<object?> constant = argument.Value.ConstantValue;
+                        switch (argument.Parameter?.Ordinal)
+                        {
+                            case 0 when constant is { HasValue: true, Value: int value }:
+                                code = value;
+                                break;
+                            case 1 when constant.HasValue:
+                                extendedCodeKnown = true;
+                                extendedCode = constant.Value as string;
+                                break;
+                            case 2:
+                                lines = ConstantElements(argument.Value);
+                                break;
+                        }
+                    }
+
+                    return SmtpReplyRules.Validate(code, extendedCodeKnown, extendedCode, lines);
+
+                default:
+                    return null;
+            }
+        }
+
+        /// <summary>The elements of an array written in place (params, new[] { }, [ ]), null for the ones that are not constants; null when not written in place.</summary>
+        private static List<string?>? ConstantElements(IOperation value)
+        {
+            while (value is IConversionOperation conversion)
+            {
+                value = conversion.Operand;
+            }
+
+            IEnumerable<IOperation>? elements = value switch
+            {
+                IArrayCreationOperation { Initializer: { } initializer } => initializer.ElementValues,
+                IArrayCreationOperation { DimensionSizes.Length: 1 } array when array.DimensionSizes[0].ConstantValue is { HasValue: true, Value: 0 } => [],
+                ICollectionExpressionOperation collection => collection.Elements,
+                _ => null,
+            };
+            if (elements is null)
+            {
+                return null;
+            }
+
+            var lines = new List<string?>();
+            foreach (IOperation element in elements)
+            {
+                if (element is ISpreadOperation)
+                {
+                    return null;
+                }
+
+                lines.Add(element.ConstantValue is { HasValue: true, Value: string line } ? line : null);
+            }
+
+            return lines;
+        }
+
+        /// <summary>Verdict.RejectWith wants a 5xx reply and TempFailWith a 4xx one: checks a reply whose code can be seen.</summary>
+        private static void CheckVerdictReply(
+            string verdict,
+            IOperation argument,
+            KnownTypes known,
+            SemanticModel model,
+            List<DiagnosticInfo> diagnostics,
+            CancellationToken cancellationToken)
+        {
+            while (argument is IConversionOperation conversion)
+            {
+                argument = conversion.Operand;
+            }
+
+            int? code = null;
+            string shown = "";
+            if (argument is IInvocationOperation inline && SymbolEqualityComparer.Default.Equals(inline.TargetMethod.ContainingType, known.SmtpReply))
+            {
+                CheckReply(inline, out code);
+                shown = "reply code " + code;
+            }
+            else if (argument is IFieldReferenceOperation { Field: { IsStatic: true, IsReadOnly: true } field }
+                && SymbolEqualityComparer.Default.Equals(field.Type, known.SmtpReply))
+            {
+                foreach (SyntaxReference reference in field.DeclaringSyntaxReferences)
+                {
+                    if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } initializer }
+                        && ModelFor(initializer, model).GetOperation(initializer, cancellationToken) is { } value)
+                    {
+                        while (value is IConversionOperation valueConversion)
+                        {
+                            value = valueConversion.Operand;
+                        }
+
+                        if (value is IInvocationOperation creation && SymbolEqualityComparer.Default.Equals(creation.TargetMethod.ContainingType, known.SmtpReply))
+                        {
+                            CheckReply(creation, out code);
+                        }
+                    }
+                }
+
+                shown = "'" + field.Name + "' (reply code " + code + ")";
+            }
+
+            bool wantsPermanent = verdict == "RejectWith";
+            if (code is not { } c || c is < 400 or > 599 || (c >= 500) == wantsPermanent)
+            {
+                return;
+            }
+
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.ReplyClassMismatch,
+                LocationInfo.From(argument.Syntax),
+                verdict,
+                shown,
+                wantsPermanent ? "4xx" : "5xx",
+                wantsPermanent ? "5xx" : "4xx",
+                wantsPermanent ? "TempFailWith" : "RejectWith"));
+        }
+
+        private static SemanticModel ModelFor(SyntaxNode node, SemanticModel targetModel)
+            => node.SyntaxTree == targetModel.SyntaxTree ? targetModel : targetModel.Compilation.GetSemanticModel(node.SyntaxTree);
+
+        /// <summary>A skip bit for each event not handled, a no-reply bit for each handled one that returns void or ValueTask.</summary>
         private static uint DeriveProtocol(CallbackModel?[] callbacks, bool bodySkips)
         {
             uint bits = 0;
@@ -521,7 +948,7 @@ public sealed partial class MilterGenerator
             return bits;
 
             uint Event(CallbackKind kind, uint skip, uint noReply)
-                => callbacks[(int)kind] is not { } callback ? skip : callback.ReturnsVoid ? noReply : 0;
+                => callbacks[(int)kind] is not { } callback ? skip : callback.Observes ? noReply : 0;
         }
 
         private static string? FindClassProblem(INamedTypeSymbol type)
@@ -567,18 +994,50 @@ public sealed partial class MilterGenerator
             return null;
         }
 
-        private static bool HasParameterlessConstructor(INamedTypeSymbol type)
+        /// <summary>
+        /// The constructor the dispatcher calls: one that takes only the filter's settings (a class T implementing
+        /// IFilterSettings&lt;T&gt;), else one that needs no arguments. False, with the reason, when there is neither.
+        /// </summary>
+        private static bool FindConstructor(INamedTypeSymbol type, KnownTypes known, out string? settingsType, out string problem)
         {
+            settingsType = null;
+            problem = "";
+            var settingsTypes = new List<ITypeSymbol>();
+            bool parameterless = false;
             foreach (IMethodSymbol constructor in type.InstanceConstructors)
             {
-                if (IsAccessible(constructor.DeclaredAccessibility)
-                    && constructor.Parameters.All(static p => p.IsOptional || p.IsParams))
+                if (!IsAccessible(constructor.DeclaredAccessibility))
                 {
-                    return true;
+                    continue;
+                }
+
+                if (constructor.Parameters.Length == 1
+                    && constructor.Parameters[0] is { RefKind: RefKind.None, IsParams: false } only
+                    && known.IsSettingsType(only.Type))
+                {
+                    settingsTypes.Add(only.Type);
+                }
+                else if (constructor.Parameters.All(static p => p.IsOptional || p.IsParams))
+                {
+                    parameterless = true;
                 }
             }
 
-            return false;
+            if (settingsTypes.Count == 1)
+            {
+                settingsType = settingsTypes[0].ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+                return true;
+            }
+
+            if (settingsTypes.Count > 1)
+            {
+                problem = "; it has " + settingsTypes.Count + " settings constructors ("
+                    + string.Join(", ", settingsTypes.Select(static t => t.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)))
+                    + "), keep one";
+                return false;
+            }
+
+            return parameterless;
         }
 
         private static string? FindMethodProblem(IMethodSymbol method)
@@ -637,19 +1096,27 @@ public sealed partial class MilterGenerator
         private static ParameterKind[] AllowedBeyondContext(CallbackKind callback) => callback switch
         {
             CallbackKind.Connect => [ParameterKind.ConnectInfo],
-            CallbackKind.Helo or CallbackKind.Body or CallbackKind.Unknown => [ParameterKind.Bytes],
-            CallbackKind.MailFrom or CallbackKind.RcptTo => [ParameterKind.EnvelopeAddress],
+            CallbackKind.Helo or CallbackKind.Unknown => [ParameterKind.Bytes, ParameterKind.Text],
+            CallbackKind.Body => [ParameterKind.Bytes],
+            CallbackKind.MailFrom or CallbackKind.RcptTo => [ParameterKind.EnvelopeAddress, ParameterKind.Text],
             CallbackKind.Header => [ParameterKind.HeaderField],
             CallbackKind.EndOfMessage => [ParameterKind.MessageEditor],
             _ => [],
         };
 
-        private static string AllowedTypes(CallbackKind callback)
+        /// <summary>The kinds that are ref structs, which an async callback cannot take.</summary>
+        private static bool IsRefLike(ParameterKind parameter)
+            => parameter is ParameterKind.Bytes or ParameterKind.ConnectInfo or ParameterKind.EnvelopeAddress or ParameterKind.HeaderField;
+
+        private static string AllowedTypes(CallbackKind callback, bool isAsync)
         {
             var text = new StringBuilder(TypeDisplay(ParameterKind.Context));
             foreach (ParameterKind parameter in AllowedBeyondContext(callback))
             {
-                text.Append(", ").Append(TypeDisplay(parameter));
+                if (!(isAsync && IsRefLike(parameter)))
+                {
+                    text.Append(", ").Append(TypeDisplay(parameter));
+                }
             }
 
             return text.ToString();
@@ -663,7 +1130,40 @@ public sealed partial class MilterGenerator
             ParameterKind.EnvelopeAddress => "EnvelopeAddress",
             ParameterKind.HeaderField => "HeaderField",
             ParameterKind.MessageEditor => "MessageEditor",
+            ParameterKind.Text => "string",
             _ => parameter.ToString(),
+        };
+
+        /// <summary>What a string parameter of the callback receives.</summary>
+        private static string TextDescription(CallbackKind callback) => callback switch
+        {
+            CallbackKind.Helo => "the HELO name",
+            CallbackKind.Unknown => "the command line",
+            _ => "the address without angle brackets",
+        };
+
+        private static string ParameterTypeDisplay(IParameterSymbol parameter)
+            => (parameter.RefKind switch
+            {
+                RefKind.Ref => "ref ",
+                RefKind.Out => "out ",
+                RefKind.In => "in ",
+                RefKind.RefReadOnlyParameter => "ref readonly ",
+                _ => "",
+            }) + parameter.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+
+        private static string EventDisplay(CallbackKind kind) => kind switch
+        {
+            CallbackKind.Connect => "connect",
+            CallbackKind.Helo => "HELO",
+            CallbackKind.MailFrom => "MAIL FROM",
+            CallbackKind.RcptTo => "RCPT TO",
+            CallbackKind.Data => "DATA",
+            CallbackKind.Header => "the headers",
+            CallbackKind.EndOfHeaders => "end of headers",
+            CallbackKind.Body => "the body",
+            CallbackKind.EndOfMessage => "end of message",
+            _ => kind.ToString(),
         };
 
         private static string AttributeDisplay(CallbackKind kind) => "[On" + kind + "]";

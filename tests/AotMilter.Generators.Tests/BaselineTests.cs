@@ -15,6 +15,16 @@ public class BaselineTests
         => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(Samples.EveryCallback)), "Samples.EveryCallbackFilter.Milter.g.cs");
 
     [Fact]
+    public void The_dispatcher_and_registration_of_a_configurable_async_filter_reading_macros_match_the_baseline()
+        => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Modern)), "Samples.ModernFilter.Milter.g.cs");
+
+    [Fact]
+    public void The_dispatcher_and_registration_of_the_log_filter_match_the_baseline()
+        => AssertBaseline(
+            TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Bundled)),
+            "AotMilter.Filters.LogFilter.Milter.g.cs");
+
+    [Fact]
     public void The_dispatcher_and_registration_of_the_bench_filter_match_the_baseline()
         => AssertBaseline(
             TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Bundled)),

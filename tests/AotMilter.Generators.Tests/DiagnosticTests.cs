@@ -7,8 +7,10 @@ public class DiagnosticTests
 {
     private const string Usings = """
         using System;
+        using System.Runtime.CompilerServices;
         using System.Threading.Tasks;
         using AotMilter;
+        using AotMilter.Configuration;
 
         namespace Broken;
 
@@ -119,12 +121,13 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("OnHelo", "string name", "'name'", "'string'", "MilterContext, ReadOnlySpan<byte>")]
+    [InlineData("OnHelo", "int length", "'length'", "'int'", "MilterContext, ReadOnlySpan<byte>, string")]
+    [InlineData("OnHeader", "string header", "'header'", "'string'", "MilterContext, HeaderField")]
     [InlineData("OnHeader", "EnvelopeAddress address", "'address'", "'EnvelopeAddress'", "MilterContext, HeaderField")]
     [InlineData("OnData", "ReadOnlySpan<byte> bytes", "'bytes'", "'ReadOnlySpan<byte>'", "allowed types: MilterContext")]
     [InlineData("OnConnect", "ref MilterContext context", "'context'", "'ref MilterContext'", "MilterContext, ConnectInfo")]
     [InlineData("OnBody", "ReadOnlySpan<char> text", "'text'", "'ReadOnlySpan<char>'", "MilterContext, ReadOnlySpan<byte>")]
-    [InlineData("OnMailFrom", "MessageEditor editor", "'editor'", "'MessageEditor'", "MilterContext, EnvelopeAddress")]
+    [InlineData("OnMailFrom", "MessageEditor editor", "'editor'", "'MessageEditor'", "MilterContext, EnvelopeAddress, string")]
     public void AOTM005_is_reported_for_a_parameter_the_callback_cannot_bind(string attribute, string parameter, params string[] expected)
     {
         Diagnostic d = AssertOnly("AOTM005", $$"""
@@ -143,11 +146,13 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("OnAbort", "Verdict", "Verdict.Continue", "must return void")]
-    [InlineData("OnClose", "Verdict", "Verdict.Continue", "must return void")]
-    [InlineData("OnHelo", "int", "0", "must return Verdict or void")]
-    [InlineData("OnData", "Task<Verdict>", "Task.FromResult(Verdict.Continue)", "must return Verdict or void")]
-    [InlineData("OnEndOfMessage", "VerdictKind", "VerdictKind.Accept", "must return Verdict or void")]
+    [InlineData("OnAbort", "Verdict", "Verdict.Continue", "must return void or ValueTask")]
+    [InlineData("OnClose", "ValueTask<Verdict>", "default", "must return void or ValueTask")]
+    [InlineData("OnHelo", "int", "0", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnData", "Task<Verdict>", "Task.FromResult(Verdict.Continue)", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnData", "Task", "Task.CompletedTask", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnEndOfMessage", "VerdictKind", "VerdictKind.Accept", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
+    [InlineData("OnHeader", "async void", "await Task.Yield()", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
     public void AOTM006_is_reported_for_an_unsupported_return_type(string attribute, string returnType, string value, string expected)
     {
         Diagnostic d = AssertOnly("AOTM006", $$"""
@@ -273,13 +278,462 @@ public class DiagnosticTests
         Assert.Equal("[OnHeader] callback 'Header' has two parameters of type 'HeaderField' ('first' and 'second'); each type can be bound once", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("public Creator(Settings settings, int seed) { }", "")]
+    [InlineData("public Creator(Settings settings) { }\n    public Creator(OtherSettings settings) { }", "it has 2 settings constructors (Settings, OtherSettings), keep one")]
+    [InlineData("public Creator(NotSettings settings) { }", "")]
+    public void AOTM004_is_reported_for_constructors_that_take_more_than_the_filter_settings(string constructors, string detail)
+    {
+        Diagnostic d = AssertOnly("AOTM004", $$"""
+            public sealed class Settings : IFilterSettings<Settings>
+            {
+                public static Settings Parse(ConfigSection section) => new();
+            }
+
+            public sealed class OtherSettings : IFilterSettings<OtherSettings>
+            {
+                public static OtherSettings Parse(ConfigSection section) => new();
+            }
+
+            public sealed class NotSettings : IFilterSettings<Settings>
+            {
+                public static Settings Parse(ConfigSection section) => new();
+            }
+
+            [Milter("creator")]
+            public sealed class Creator
+            {
+                {{constructors}}
+            }
+            """);
+
+        Assert.Contains("no arguments, or one that takes only its settings (a type T implementing IFilterSettings<T>)", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains(detail, d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AOTM005_in_an_async_callback_lists_only_the_types_an_async_method_can_take()
+    {
+        Diagnostic d = AssertOnly("AOTM005", """
+            [Milter("params")]
+            public sealed class Params
+            {
+                [OnMailFrom]
+                public ValueTask<Verdict> Mail(int size) => default;
+            }
+            """);
+
+        Assert.EndsWith("allowed types: MilterContext, string", d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OnHelo", "ValueTask<Verdict>", "ReadOnlySpan<byte> name", "take 'string' instead (the HELO name), or copy the data in a synchronous callback")]
+    [InlineData("OnRcptTo", "ValueTask", "EnvelopeAddress recipient", "take 'string' instead (the address without angle brackets)")]
+    [InlineData("OnUnknown", "ValueTask", "ReadOnlySpan<byte> line", "take 'string' instead (the command line)")]
+    [InlineData("OnConnect", "ValueTask<Verdict>", "ConnectInfo info", "copy the data you need in a synchronous callback")]
+    [InlineData("OnHeader", "ValueTask", "HeaderField header", "copy the data you need in a synchronous callback")]
+    [InlineData("OnBody", "ValueTask<Verdict>", "ReadOnlySpan<byte> chunk", "copy the data you need in a synchronous callback")]
+    [InlineData("OnEndOfMessage", "ValueTask<Verdict>", "[Macro(\"i\")] ReadOnlySpan<byte> queueId", "take the macro as 'string?' instead")]
+    public void AOTM012_is_reported_for_a_span_parameter_of_an_async_callback(string attribute, string returnType, string parameter, string advice)
+    {
+        Diagnostic d = AssertOnly("AOTM012", $$"""
+            [Milter("spans")]
+            public sealed class Spans
+            {
+                [{{attribute}}]
+                public {{returnType}} Handle(MilterContext context, {{parameter}}) => default;
+            }
+            """);
+
+        Assert.Contains("which returns a ValueTask: spans point into the receive buffer and are gone at the first await; " + advice, d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AOTM012_is_reported_beside_the_compiler_error_for_an_async_method_with_a_span_parameter()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("spans")]
+            public sealed class Spans
+            {
+                [OnHelo]
+                public async ValueTask<Verdict> Helo(ReadOnlySpan<byte> name)
+                {
+                    await Task.Yield();
+                    return Verdict.Continue;
+                }
+            }
+            """);
+
+        Assert.Equal(["AOTM012", "CS4012"], run.AllProblems.Select(d => d.Id).Distinct().Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("Broken.Spans.Milter.g.cs", run.HintNames);
+    }
+
+    [Theory]
+    [InlineData("ValueTask<Verdict>", "return Verdict.Continue;", "PoolingAsyncValueTaskMethodBuilder<>")]
+    [InlineData("ValueTask", "", "PoolingAsyncValueTaskMethodBuilder")]
+    public void AOTM013_suggests_the_pooling_builder_for_an_async_callback(string returnType, string returnStatement, string builder)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("slow")]
+            public sealed class Slow
+            {
+                [OnData]
+                public async {{returnType}} Data()
+                {
+                    await Task.Delay(1);
+                    {{returnStatement}}
+                }
+            }
+            """);
+
+        Assert.Empty(run.AllProblems);
+        Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal("AOTM013", d.Id);
+        Assert.Equal(DiagnosticSeverity.Info, d.Severity);
+        Assert.Equal($"Callback 'Data' is async: add [AsyncMethodBuilder(typeof({builder}))] so that a call which awaits reuses a pooled state machine instead of allocating one", d.GetMessage());
+        Assert.Contains("Broken.Slow.Milter.g.cs", run.HintNames);
+    }
+
+    [Fact]
+    public void AOTM013_is_not_reported_with_the_pooling_builder_or_without_the_async_keyword()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("fast")]
+            public sealed class Fast
+            {
+                [OnData]
+                [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+                public async ValueTask<Verdict> Data()
+                {
+                    await Task.Delay(1);
+                    return Verdict.Continue;
+                }
+
+                [OnEndOfHeaders]
+                public ValueTask EndOfHeaders() => default;
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Theory]
+    [InlineData("OnConnect", "void", "[Macro(\"j\")] int host", "'int'", "'ReadOnlySpan<byte>' (empty when absent) or 'string?' (null when absent)")]
+    [InlineData("OnMailFrom", "void", "[Macro(\"i\")] ReadOnlySpan<char> id", "'ReadOnlySpan<char>'", "'ReadOnlySpan<byte>' (empty when absent) or 'string?'")]
+    [InlineData("OnHelo", "void", "[Macro(\"j\")] MilterContext context", "'MilterContext'", "'ReadOnlySpan<byte>' (empty when absent) or 'string?'")]
+    [InlineData("OnHelo", "void", "[Macro(\"j\")] ref string host", "'ref string'", "'ReadOnlySpan<byte>' (empty when absent) or 'string?'")]
+    [InlineData("OnData", "ValueTask", "[Macro(\"i\")] byte[] id", "'byte[]'", "'string?' (null when absent) in an async callback")]
+    public void AOTM014_is_reported_for_a_macro_parameter_of_another_type(string attribute, string returnType, string parameter, string type, string allowed)
+    {
+        Diagnostic d = AssertOnly("AOTM014", $$"""
+            [Milter("macros")]
+            public sealed class Macros
+            {
+                [{{attribute}}]
+                public {{returnType}} Handle({{parameter}}) => {{(returnType == "void" ? "Console.WriteLine()" : "default")}};
+            }
+            """);
+
+        Assert.Contains($"has type {type}", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("a macro value is bound to " + allowed, d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OnUnknown", "unknown commands")]
+    [InlineData("OnAbort", "an abort")]
+    [InlineData("OnClose", "the end of a connection")]
+    public void AOTM015_is_reported_for_a_macro_in_a_callback_without_a_macro_stage(string attribute, string stage)
+    {
+        Diagnostic d = AssertOnly("AOTM015", $$"""
+            [Milter("late")]
+            public sealed class Late
+            {
+                [{{attribute}}]
+                public void Handle([Macro("auth_authen")] string? user) { }
+            }
+            """);
+
+        Assert.Equal($"[{attribute}] callback 'Handle' reads macro '{{auth_authen}}', but MTAs send no macros for {stage}; read it in an earlier callback and keep it in a field", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("i", "{i}", "i")]
+    [InlineData("auth_authen", "{auth_authen}", "{auth_authen}")]
+    public void AOTM016_is_reported_for_one_macro_read_twice(string first, string second, string normalised)
+    {
+        Diagnostic d = AssertOnly("AOTM016", $$"""
+            [Milter("twice")]
+            public sealed class Twice
+            {
+                [OnEndOfMessage]
+                public void Done([Macro("{{first}}")] string? a, MilterContext context, [Macro("{{second}}")] ReadOnlySpan<byte> b) { }
+            }
+            """);
+
+        Assert.Equal($"[OnEndOfMessage] callback 'Done' reads macro '{normalised}' twice ('a' and 'b'); bind it once", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("{}")]
+    [InlineData("auth authen")]
+    [InlineData("{a{b}")]
+    [InlineData("ünicode")]
+    [InlineData("tab\\there")]
+    public void AOTM017_is_reported_for_an_invalid_macro_name(string name)
+    {
+        Diagnostic d = AssertOnly("AOTM017", $$"""
+            [Milter("names")]
+            public sealed class Names
+            {
+                [OnConnect]
+                public void Connect([Macro("{{name}}")] string? value) { }
+            }
+            """);
+
+        Assert.Contains("on parameter 'value' of 'Connect' is invalid", d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OnConnect", "i", "i", "MAIL FROM")]
+    [InlineData("OnHelo", "i", "i", "MAIL FROM")]
+    [InlineData("OnHelo", "auth_authen", "{auth_authen}", "MAIL FROM")]
+    [InlineData("OnConnect", "{mail_addr}", "{mail_addr}", "MAIL FROM")]
+    [InlineData("OnMailFrom", "rcpt_addr", "{rcpt_addr}", "RCPT TO")]
+    [InlineData("OnHelo", "{rcpt_mailer}", "{rcpt_mailer}", "RCPT TO")]
+    [InlineData("OnHeader", "msg_id", "{msg_id}", "end of message")]
+    [InlineData("OnBody", "{msg_id}", "{msg_id}", "end of message")]
+    public void AOTM018_warns_about_a_macro_read_before_any_MTA_defines_it(string attribute, string name, string normalised, string earliest)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("early")]
+            public sealed class Early
+            {
+                [{{attribute}}]
+                public void Handle([Macro("{{name}}")] string? value) { }
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM018");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.StartsWith($"[{attribute}] callback 'Handle' reads macro '{normalised}', which no MTA defines before {earliest} (", d.GetMessage(), StringComparison.Ordinal);
+
+        // A warning: the filter is generated and still asks for the macro.
+        Assert.Contains($"[{SymbolDisplay(normalised)}]", run.Source("Broken.Early.Milter.g.cs"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Macros_read_at_or_after_the_stage_that_defines_them_are_not_warned_about()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("timely")]
+            public sealed class Timely
+            {
+                [OnConnect]
+                public void Connect([Macro("j")] string? host, [Macro("{daemon_name}")] string? daemon, [Macro("tls_version")] string? tls) { }
+
+                [OnMailFrom]
+                public void Mail([Macro("i")] string? id, [Macro("auth_type")] string? type, [Macro("mail_addr")] string? from) { }
+
+                [OnData]
+                public void Data([Macro("rcpt_addr")] string? lastRecipient) { }
+
+                [OnEndOfMessage]
+                public void Done([Macro("msg_id")] string? id, [Macro("{my_own}")] string? custom) { }
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Fact]
+    public void AOTM019_warns_about_RejectedRecipients_without_a_recipient_callback_and_drops_the_capability()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("norcpt", RejectedRecipients = true, RawHeaderValues = true)]
+            public sealed class NoRcpt
+            {
+                [OnHeader]
+                public void Header(HeaderField header) { }
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM019");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.Equal("Filter class 'Broken.NoRcpt' sets RejectedRecipients but has no [OnRcptTo] callback to see them; the capability is not requested", d.GetMessage());
+        string source = run.Source("Broken.NoRcpt.Milter.g.cs");
+        Assert.DoesNotContain("RejectedRecipients", source, StringComparison.Ordinal);
+        Assert.Contains("HeaderLeadingSpace", source, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OnHeader", "public Verdict Handle(HeaderField header) => header.Name.IsEmpty ? Verdict.Skip : Verdict.Continue;")]
+    [InlineData("OnRcptTo", "public ValueTask<Verdict> Handle() => new(Verdict.Skip);")]
+    [InlineData("OnEndOfHeaders", "public Verdict Handle() { Verdict v = Verdict.Skip; return v; }")]
+    public void AOTM020_warns_about_Verdict_Skip_outside_the_body_callback(string attribute, string method)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("skipper")]
+            public sealed class Skipper
+            {
+                [{{attribute}}]
+                {{method}}
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM020");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.Equal($"[{attribute}] callback 'Handle' uses Verdict.Skip, which only means something for body chunks; elsewhere it is sent as Continue", d.GetMessage());
+        Assert.Equal("Verdict.Skip", run.Output.SyntaxTrees.First().GetText().ToString(d.Location.SourceSpan));
+
+        // Only the body's own Skip asks for SMFIP_SKIP.
+        Assert.DoesNotContain("| Skip", run.Source("Broken.Skipper.Milter.g.cs"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OnConnect", "public Verdict Handle(ConnectInfo info) => info.Port == 25 ? Verdict.Discard : Verdict.Continue;")]
+    [InlineData("OnHelo", "public ValueTask<Verdict> Handle(string name) => new(name == \"x\" ? Verdict.Discard : Verdict.Continue);")]
+    public void AOTM021_warns_about_Verdict_Discard_at_connect_or_HELO(string attribute, string method)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("discarder")]
+            public sealed class Discarder
+            {
+                [{{attribute}}]
+                {{method}}
+
+                [OnMailFrom]
+                public Verdict Mail() => Verdict.Discard;
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM021");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.StartsWith($"[{attribute}] callback 'Handle' uses Verdict.Discard", d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SmtpReply.Create(250, \"2.0.0\", \"ok\")", "SMTP reply code 250 is not 4xx or 5xx")]
+    [InlineData("SmtpReply.Create(550, \"4.7.1\", \"no\")", "extended status code '4.7.1' does not match the class of reply code 550")]
+    [InlineData("SmtpReply.Create(550, \"5.71\", \"no\")", "extended status code '5.71' is not of the form C.SSS.DDD (C = 4 or 5)")]
+    [InlineData("SmtpReply.Create(451, null, \"a\\r\\nb\")", "SMTP reply text must not contain CR or LF; pass each line separately")]
+    [InlineData("SmtpReply.Create(451, null, new[] { \"a\", \"b\\n\" })", "must not contain CR or LF")]
+    [InlineData("SmtpReply.Create(451, null, [\"a\", \"b\\r\"])", "must not contain CR or LF")]
+    [InlineData("SmtpReply.Create(550, \"5.7.1\")", "an SMTP reply needs at least one line of text")]
+    [InlineData("SmtpReply.Create(550, \"5.7.1\", LONG)", "SMTP reply text is 981 characters; the maximum is 980")]
+    [InlineData("SmtpReply.Create(550, \"5.7.1\", LINES33)", "an SMTP reply may have at most 32 lines; this one has 33")]
+    [InlineData("SmtpReply.Create(550, \"5.7.1\", LONG, Environment.MachineName)", "SMTP reply text is 981 or more characters; the maximum is 980")]
+    [InlineData("SmtpReply.Create(600, Environment.MachineName, Environment.MachineName)", "SMTP reply code 600 is not 4xx or 5xx")]
+    [InlineData("SmtpReply.Parse(\"Rejected\")", "'Rejected' is not an SMTP reply: expected \"CODE [X.Y.Z] text\"")]
+    [InlineData("SmtpReply.Parse(\"250 2.0.0 fine\")", "SMTP reply code 250 is not 4xx or 5xx")]
+    [InlineData("SmtpReply.Parse(\"550 4.7.1 mixed\")", "extended status code '4.7.1' does not match the class of reply code 550")]
+    [InlineData("SmtpReply.Parse(\"451 \" + \"x\\ny\")", "must not contain CR or LF")]
+    public void AOTM022_is_reported_for_a_constant_reply_libmilter_would_reject(string expression, string reason)
+    {
+        string code = expression
+            .Replace("LONG", "\"" + new string('x', 981) + "\"", StringComparison.Ordinal)
+            .Replace("LINES33", string.Join(", ", Enumerable.Repeat("\"line\"", 33)), StringComparison.Ordinal);
+        Diagnostic d = AssertOnly("AOTM022", $$"""
+            [Milter("replies")]
+            public sealed class Replies
+            {
+                private static readonly SmtpReply Reply = {{code}};
+
+                [OnRcptTo]
+                public Verdict Rcpt(MilterContext context)
+                {
+                    context.SetReply(Reply);
+                    return Verdict.Continue;
+                }
+            }
+            """);
+
+        Assert.StartsWith("This SMTP reply throws at run time: ", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains(reason, d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Replies_that_are_valid_or_not_constant_are_not_reported()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("replies")]
+            public sealed class Replies
+            {
+                private const string Text = "Go away";
+                private static readonly SmtpReply A = SmtpReply.Create(550, "5.7.1", Text, "and 50% stay away");
+                private static readonly SmtpReply B = SmtpReply.Parse("451 4.3.0 Try later");
+                private static readonly SmtpReply C = SmtpReply.Parse("550 Just text");
+                private static readonly SmtpReply D = SmtpReply.Create(421, null, ["closing", "now"]);
+
+                [OnRcptTo]
+                public Verdict Rcpt(string recipient)
+                    => recipient == "a" ? Verdict.RejectWith(A)
+                        : recipient == "b" ? Verdict.TempFailWith(B)
+                        : recipient == "c" ? Verdict.From(SmtpReply.Parse(recipient))
+                        : recipient == "d" ? Verdict.TempFailWith(D)
+                        : Verdict.RejectWith(SmtpReply.Create(int.Parse(recipient), null, recipient));
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Theory]
+    [InlineData("Verdict.RejectWith(SmtpReply.Create(451, \"4.7.1\", \"later\"))", "Verdict.RejectWith is given reply code 451, a 4xx reply", "use Verdict.TempFailWith")]
+    [InlineData("Verdict.TempFailWith(SmtpReply.Parse(\"554 5.7.1 never\"))", "Verdict.TempFailWith is given reply code 554, a 5xx reply", "use Verdict.RejectWith")]
+    [InlineData("Verdict.TempFailWith(Permanent)", "Verdict.TempFailWith is given 'Permanent' (reply code 550), a 5xx reply", "use Verdict.RejectWith")]
+    [InlineData("Verdict.RejectWith(Shared.Busy)", "Verdict.RejectWith is given 'Busy' (reply code 421), a 4xx reply", "use Verdict.TempFailWith")]
+    public void AOTM023_is_reported_for_a_reply_of_the_wrong_class_for_the_verdict(string verdict, string start, string advice)
+    {
+        Diagnostic d = AssertOnly("AOTM023", $$"""
+            public static class Shared
+            {
+                public static readonly SmtpReply Busy = SmtpReply.Create(421, "4.3.2", "Shutting down");
+            }
+
+            [Milter("classes")]
+            public sealed class Classes
+            {
+                private static readonly SmtpReply Permanent = SmtpReply.Create(550, null, "No");
+
+                [OnRcptTo]
+                public Verdict Rcpt() => {{verdict}};
+            }
+            """);
+
+        Assert.StartsWith(start, d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains(advice, d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_reply_the_generator_cannot_follow_is_not_reported()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("mutable")]
+            public sealed class Mutable
+            {
+                private static SmtpReply NotReadOnly = SmtpReply.Create(451, null, "later");
+                private readonly SmtpReply _instance = SmtpReply.Create(451, null, "later");
+
+                [OnRcptTo]
+                public Verdict Rcpt(string recipient) => recipient == "a" ? Verdict.RejectWith(NotReadOnly) : Verdict.RejectWith(_instance);
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
     [Fact]
     public void Every_diagnostic_ID_has_a_test_and_an_entry_in_the_documentation()
     {
         string docs = File.ReadAllText(Path.Combine(Samples.RepositoryRoot, "docs", "diagnostics.md"));
         string[] tested = [.. typeof(DiagnosticTests).GetMethods().Select(m => m.Name[..Math.Min(7, m.Name.Length)]).Where(n => n.StartsWith("AOTM", StringComparison.Ordinal)).Distinct()];
 
-        for (int i = 1; i <= 11; i++)
+        for (int i = 1; i <= 23; i++)
         {
             string id = $"AOTM{i:000}";
             Assert.Equal(id, DiagnosticDescriptors.ById(id).Id);
@@ -305,6 +759,8 @@ public class DiagnosticTests
         Assert.Null(run.Result.Results[0].Exception);
         Assert.DoesNotContain("Broken.Typo.Milter.g.cs", run.HintNames);
     }
+
+    private static string SymbolDisplay(string text) => Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(text, quote: true);
 
     private static GeneratorRun RunBroken(string source)
         => TestCompiler.Run(TestCompiler.CreateCompilation(Usings + source));

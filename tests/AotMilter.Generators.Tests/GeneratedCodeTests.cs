@@ -28,6 +28,8 @@ public class GeneratedCodeTests
                 "Samples.Deeper.Outer.HelperEditsFilter.Milter.g.cs",
                 "Samples.EndOfMessageOnlyFilter.Milter.g.cs",
                 "Samples.EveryCallbackFilter.Milter.g.cs",
+                "Samples.LimitFilter.Milter.g.cs",
+                "Samples.ModernFilter.Milter.g.cs",
                 "Samples.OddShapesFilter.Milter.g.cs",
             ],
             run.HintNames.Order(StringComparer.Ordinal));
@@ -125,7 +127,9 @@ internal static class SampleSet
         ["end-of-message-only"] = [Samples.EndOfMessageOnly],
         ["helper-edits"] = [Samples.HelperEdits],
         ["odd-shapes"] = [Samples.OddShapes],
+        ["modern"] = [Samples.Modern],
+        ["implicit-settings"] = [Samples.ImplicitSettings],
         ["bundled"] = Samples.Bundled,
-        ["everything"] = [Samples.EveryCallback, Samples.EndOfMessageOnly, Samples.HelperEdits, Samples.OddShapes],
+        ["everything"] = [Samples.EveryCallback, Samples.EndOfMessageOnly, Samples.HelperEdits, Samples.OddShapes, Samples.Modern, Samples.ImplicitSettings],
     };
 }

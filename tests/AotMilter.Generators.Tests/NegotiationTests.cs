@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using AotMilter.Protocol;
 
 namespace AotMilter.Generators.Tests;
@@ -78,7 +77,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void The_bundled_log_filter_handles_every_event_without_replies_except_end_of_message()
+    public void The_bundled_log_filter_handles_every_event_without_replies_except_end_of_message_and_asks_for_the_macros_it_logs()
     {
         using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
         MilterRegistration r = loaded.Registration("Bundled", "log");
@@ -87,6 +86,10 @@ public class NegotiationTests
         Assert.Equal((ProtocolFlags)0xFF080u, r.Protocol);
         Assert.Equal(ActionFlags.AddHeaders, r.Actions);
         Assert.False(string.IsNullOrEmpty(r.Description));
+        Assert.Equal(
+            ["Connect: {daemon_name}", "MailFrom: {auth_authen}", "EndOfMessage: i"],
+            r.Macros.Select(m => $"{m.Stage}: {string.Join(" ", m.Names)}"));
+        Assert.False(r.HasSettings);
     }
 
     [Fact]
@@ -138,27 +141,13 @@ public class NegotiationTests
             Assert.True(bench.Header(new HeaderField("Name"u8, "value"u8), null!).IsContinue);
         }
 
-        MessageEditor editor = EditorAccess.Create();
-        EditorAccess.Configure(editor, ActionFlags.AddHeaders, headerLeadingSpace: false, progress: null);
+        MessageEditor editor = Internals.CreateEditor(ActionFlags.AddHeaders);
         Assert.Equal(VerdictKind.Accept, bench.EndOfMessage(editor, null!).Kind);
         Assert.Equal(1, editor.Count);
 
         // One SMFIR_ADDHEADER frame: 4-byte length, 'h', then "name\0value\0".
-        ReadOnlySpan<byte> frame = EditorAccess.EditFrames(editor);
+        ReadOnlySpan<byte> frame = Internals.EditFrames(editor);
         Assert.Equal((byte)'h', frame[4]);
         return System.Text.Encoding.ASCII.GetString(frame[5..]);
-    }
-
-    /// <summary>The editor's constructor and buffers are internal to the server; the test reaches them directly.</summary>
-    private static class EditorAccess
-    {
-        [UnsafeAccessor(UnsafeAccessorKind.Constructor)]
-        public static extern MessageEditor Create();
-
-        [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "Configure")]
-        public static extern void Configure(MessageEditor editor, ActionFlags allowed, bool headerLeadingSpace, IProgressSender? progress);
-
-        [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_EditFrames")]
-        public static extern ReadOnlySpan<byte> EditFrames(MessageEditor editor);
     }
 }

@@ -143,6 +143,150 @@ internal static partial class Samples
         }
         """;
 
+    /// <summary>
+    /// Settings, capabilities, async callbacks that decide and that observe, string parameters and [Macro] parameters of
+    /// every type. Records what it saw in <c>Seen</c>.
+    /// </summary>
+    public const string Modern = """
+        using System;
+        using System.Collections.Generic;
+        using System.Runtime.CompilerServices;
+        using System.Text;
+        using System.Threading.Tasks;
+        using AotMilter;
+        using AotMilter.Configuration;
+
+        namespace Samples;
+
+        public sealed class GreetingSettings : IFilterSettings<GreetingSettings>
+        {
+            private GreetingSettings(string greeting) => Greeting = greeting;
+
+            public string Greeting { get; }
+
+            static GreetingSettings IFilterSettings<GreetingSettings>.Parse(ConfigSection section)
+                => new(section.Get("greeting")?.Value ?? "hello");
+        }
+
+        [Milter("modern", Description = "Async, macros, settings", RejectedRecipients = true, RawHeaderValues = true)]
+        public sealed class ModernFilter
+        {
+            private static readonly SmtpReply Busy = SmtpReply.Create(451, "4.7.1", "Busy, try again later");
+            private static readonly SmtpReply Refused = SmtpReply.Parse("550 5.7.1 Refused");
+
+            private readonly GreetingSettings _settings;
+
+            public ModernFilter(GreetingSettings settings) => _settings = settings;
+
+            public List<string> Seen { get; } = [];
+
+            [OnConnect]
+            public void Connect([Macro("daemon_name")] string? daemon, [Macro("j")] ReadOnlySpan<byte> host)
+                => Seen.Add($"connect {daemon ?? "(none)"} {Encoding.ASCII.GetString(host)}");
+
+            [OnHelo]
+            [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+            public async ValueTask<Verdict> Helo(string name, MilterContext context)
+            {
+                await Task.Yield();
+                Seen.Add("helo " + name);
+                return name == "busy" ? Verdict.TempFailWith(Busy) : Verdict.Continue;
+            }
+
+            [OnMailFrom]
+            public ValueTask MailFrom(string sender, [Macro("{auth_authen}")] string? user, [Macro("i")] string queueId)
+            {
+                Seen.Add($"mail {sender} {user ?? "(none)"} [{queueId}]");
+                return default;
+            }
+
+            [OnRcptTo]
+            public ValueTask<Verdict> RcptTo([Macro("rcpt_mailer")] string? mailer, string recipient)
+            {
+                Seen.Add($"rcpt {recipient} {mailer}");
+                return new(recipient.StartsWith("refuse", StringComparison.Ordinal) ? Verdict.RejectWith(Refused) : Verdict.Continue);
+            }
+
+            [OnHeader]
+            public Verdict Header(HeaderField header, [Macro("{mail_addr}")] ReadOnlySpan<byte> from)
+            {
+                Seen.Add($"header {header.NameString()} {Encoding.ASCII.GetString(from)}");
+                return Verdict.Continue;
+            }
+
+            [OnBody]
+            public Verdict Body(ReadOnlySpan<byte> chunk) => chunk.IsEmpty ? Verdict.Continue : Verdict.Skip;
+
+            [OnEndOfMessage]
+            [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+            public async ValueTask<Verdict> EndOfMessage(MessageEditor editor, [Macro("i")] string? queueId)
+            {
+                await Task.Yield();
+                Seen.Add($"eom {queueId}");
+                editor.AddHeader("X-Greeting", " " + _settings.Greeting);
+                return Verdict.Accept;
+            }
+
+            [OnAbort]
+            public ValueTask Abort(MilterContext context)
+            {
+                Seen.Add("abort");
+                return default;
+            }
+
+            [OnUnknown]
+            [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+            public async ValueTask Unknown(string command)
+            {
+                await Task.Yield();
+                Seen.Add("unknown " + command);
+            }
+        }
+        """;
+
+    /// <summary>A settings class implementing Parse implicitly, and a filter that keeps a parameterless constructor beside the settings one.</summary>
+    public const string ImplicitSettings = """
+        using AotMilter;
+        using AotMilter.Configuration;
+
+        namespace Samples;
+
+        public sealed record LimitSettings(int Limit) : IFilterSettings<LimitSettings>
+        {
+            public static LimitSettings Parse(ConfigSection section)
+            {
+                ConfigEntry? entry = section.Get("limit");
+                if (entry is null)
+                {
+                    return new LimitSettings(10);
+                }
+
+                if (!int.TryParse(entry.Value, out int limit))
+                {
+                    section.Error(entry, "not a number");
+                }
+
+                return new LimitSettings(limit);
+            }
+        }
+
+        [Milter("limit")]
+        public sealed class LimitFilter
+        {
+            private readonly LimitSettings _settings;
+
+            public LimitFilter()
+                : this(new LimitSettings(1))
+            {
+            }
+
+            public LimitFilter(LimitSettings settings) => _settings = settings;
+
+            [OnEndOfMessage]
+            public Verdict Done() => _settings.Limit > 5 ? Verdict.Accept : Verdict.Reject;
+        }
+        """;
+
     /// <summary>A console application with no filters of its own.</summary>
     public const string Program = """
         namespace App;

@@ -14,6 +14,8 @@ namespace AotMilter.Generators.Model;
 /// <param name="Callbacks">The handled events, in <see cref="CallbackKind"/> order.</param>
 /// <param name="Protocol">The derived SMFIP_* bits.</param>
 /// <param name="Actions">The derived SMFIF_* bits.</param>
+/// <param name="Macros">The macros read by [Macro] parameters, per stage, in stage order.</param>
+/// <param name="SettingsTypeName">The settings type the constructor takes ("global::Ns.Settings"), or null.</param>
 internal sealed record FilterModel(
     string Name,
     string? Description,
@@ -24,4 +26,6 @@ internal sealed record FilterModel(
     string HintName,
     EquatableArray<CallbackModel> Callbacks,
     uint Protocol,
-    uint Actions);
+    uint Actions,
+    EquatableArray<MacroRequestModel> Macros,
+    string? SettingsTypeName);

@@ -15,7 +15,9 @@ public static partial class MilterCatalog
             (global::AotMilter.Protocol.ProtocolFlags)0x000043D3u,
             // AddHeaders
             (global::AotMilter.Protocol.ActionFlags)0x00000001u,
-            static () => new BenchFilterDispatcher());
+            macros: [],
+            create: static _ => new BenchFilterDispatcher(),
+            parseSettings: null);
 }
 
 /// <summary>Calls <c>AotMilter.Filters.BenchFilter</c> for the events it handles; one instance per SMTP connection.</summary>

@@ -9,7 +9,7 @@ namespace AotMilter.Generated.Samples;
 public static partial class MilterCatalog
 {
     /// <summary>The names of <see cref="Registrations"/>, in order, separated by spaces (read at compile time by executables that link this assembly).</summary>
-    public const string FilterNames = "eom-only every helpers odd_shapes-2";
+    public const string FilterNames = "eom-only every helpers limit modern odd_shapes-2";
 
     /// <summary>One registration per filter, sorted by name.</summary>
     public static global::AotMilter.MilterRegistration[] Registrations { get; } =
@@ -17,6 +17,8 @@ public static partial class MilterCatalog
         Create_Samples_EndOfMessageOnlyFilter(),
         Create_Samples_EveryCallbackFilter(),
         Create_Samples_Deeper_Outer_HelperEditsFilter(),
+        Create_Samples_LimitFilter(),
+        Create_Samples_ModernFilter(),
         Create_Samples_OddShapesFilter(),
     ];
 }

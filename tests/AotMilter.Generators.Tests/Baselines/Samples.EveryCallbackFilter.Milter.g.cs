@@ -15,7 +15,9 @@ public static partial class MilterCatalog
             (global::AotMilter.Protocol.ProtocolFlags)0x00008480u,
             // AddHeaders | ChangeBody | AddRecipient | DeleteRecipient | ChangeHeaders | Quarantine | ChangeSender | AddRecipientWithArgs
             (global::AotMilter.Protocol.ActionFlags)0x000000FFu,
-            static () => new EveryCallbackFilterDispatcher());
+            macros: [],
+            create: static _ => new EveryCallbackFilterDispatcher(),
+            parseSettings: null);
 }
 
 /// <summary>Calls <c>Samples.EveryCallbackFilter</c> for the events it handles; one instance per SMTP connection.</summary>
