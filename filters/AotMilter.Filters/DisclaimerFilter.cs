@@ -19,18 +19,17 @@ public sealed class DisclaimerFilter
     private bool _alreadyDisclaimed;
     private bool _hasTransferEncoding;
 
-    public DisclaimerFilter(DisclaimerSettings? settings = null)
+    public DisclaimerFilter(DisclaimerSettings settings)
     {
-        _settings = settings ?? DisclaimerSettings.Default;
+        _settings = settings;
         _body = new BodyBuffer(_settings.MaxMessageSize);
     }
 
     [OnMailFrom]
-    public void MailFrom(EnvelopeAddress sender, MilterContext context)
+    public void MailFrom(string sender, [Macro("{auth_authen}")] string? login)
     {
         Reset();
-        string? login = context.GetMacroString("{auth_authen}");
-        _selected = _settings.Selects(sender.AddressString(), string.IsNullOrEmpty(login) ? null : login);
+        _selected = _settings.Selects(sender, string.IsNullOrEmpty(login) ? null : login);
     }
 
     [OnHeader]
@@ -67,7 +66,7 @@ public sealed class DisclaimerFilter
     }
 
     [OnEndOfMessage]
-    public Verdict EndOfMessage(MessageEditor editor, MilterContext context)
+    public Verdict EndOfMessage(MessageEditor editor, [Macro("i")] string? queueIdMacro, MilterContext context)
     {
         try
         {
@@ -76,7 +75,7 @@ public sealed class DisclaimerFilter
                 return Verdict.Continue;
             }
 
-            string queueId = context.GetMacroString("i") ?? "-";
+            string queueId = queueIdMacro ?? "-";
             if (_alreadyDisclaimed)
             {
                 DisclaimerLog.Skipped(context.Logger, context.ConnectionId, queueId, $"it has {_settings.MarkerHeader} already");

@@ -19,7 +19,7 @@ public sealed class PolicyFilter
     private bool _connectionAllowed;
     private bool _messageAllowed;
 
-    public PolicyFilter(PolicySettings? settings = null) => _settings = settings ?? PolicySettings.Default;
+    public PolicyFilter(PolicySettings settings) => _settings = settings;
 
     [OnConnect]
     public Verdict Connect(ConnectInfo client, MilterContext context)
@@ -30,29 +30,28 @@ public sealed class PolicyFilter
     }
 
     [OnHelo]
-    public Verdict Helo(ReadOnlySpan<byte> name, MilterContext context)
+    public Verdict Helo(string name, MilterContext context)
     {
-        _facts.Helo = Encoding.UTF8.GetString(name);
+        _facts.Helo = name;
         return Check(PolicyStage.Helo, context);
     }
 
     [OnMailFrom]
-    public Verdict MailFrom(EnvelopeAddress sender, MilterContext context)
+    public Verdict MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
     {
         _facts.NewMessage();
         _messageAllowed = false;
-        _facts.Sender = sender.AddressString();
+        _facts.Sender = sender;
 
-        // {auth_authen} is sent with MAIL FROM by Postfix and Sendmail alike (empty or absent without SMTP AUTH).
-        string? login = context.GetMacroString("{auth_authen}");
+        // The SMTP AUTH login comes with MAIL FROM; empty or absent when the client did not authenticate.
         _facts.AuthUser = string.IsNullOrEmpty(login) ? null : login;
         return Check(PolicyStage.Mail, context);
     }
 
     [OnRcptTo]
-    public Verdict RcptTo(EnvelopeAddress recipient, MilterContext context)
+    public Verdict RcptTo(string recipient, MilterContext context)
     {
-        _facts.Recipient = recipient.AddressString();
+        _facts.Recipient = recipient;
         return Check(PolicyStage.Rcpt, context);
     }
 
