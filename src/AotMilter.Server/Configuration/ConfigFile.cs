@@ -140,7 +140,9 @@ public sealed class ConfigFile
                 if (!TryReadMultiLine(lines, ref i, equals, out value))
                 {
                     errors.Add(new ConfigError(path, lineNumber, Field(sectionName, key), "the \"\"\" opened here is never closed"));
-                    continue;
+
+                    // The rest of the file is inside the unclosed value: one error, not one per line.
+                    break;
                 }
             }
             else if (!TryUnquoteWhole(raw, out value, out string? quoteProblem))
