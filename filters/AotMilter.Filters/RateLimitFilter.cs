@@ -24,7 +24,7 @@ public sealed class RateLimitFilter
     public void Connect(ConnectInfo client) => _client = IpNetwork.ParseClient(client.AddressString());
 
     [OnMailFrom]
-    public async ValueTask<Verdict> MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
+    public Verdict MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
     {
         if (_settings.Rules.Count == 0 || (_client is not null && _settings.ExemptClients.Any(n => n.Contains(_client))))
         {
@@ -56,7 +56,10 @@ public sealed class RateLimitFilter
             return Verdict.Continue;
         }
 
-        int exceeded = await _settings.Store.TryAcquireAsync(_requests).ConfigureAwait(false);
+        // The in-process store always answers synchronously. The connection does not await asynchronous callbacks yet;
+        // a shared (networked) store will make this callback async once it does.
+        ValueTask<int> pending = _settings.Store.TryAcquireAsync(_requests);
+        int exceeded = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
         if (exceeded < 0)
         {
             return Verdict.Continue;

@@ -67,7 +67,12 @@ internal sealed class FilterHost : IAsyncDisposable
         MilterClient client = await MilterClient.ConnectAsync(SocketPath, MilterClient.DefaultTimeout);
         await client.NegotiateAsync();
         bool v6 = clientAddress.Contains(':', StringComparison.Ordinal);
-        MilterReply connect = await client.ConnectAsync(hostName, v6 ? ConnectFamily.IPv6 : ConnectFamily.IPv4, 25, clientAddress);
+        MilterReply connect = MilterReply.Continue;
+        if ((client.Negotiated!.DeclinedEvents & ProtocolFlags.NoConnect) == 0)
+        {
+            connect = await client.ConnectAsync(hostName, v6 ? ConnectFamily.IPv6 : ConnectFamily.IPv4, 25, clientAddress);
+        }
+
         if (helo is not null && connect.Kind is MilterReplyKind.Continue or MilterReplyKind.NoReply && (client.Negotiated!.DeclinedEvents & ProtocolFlags.NoHelo) == 0)
         {
             await client.HeloAsync(helo);
