@@ -16,13 +16,22 @@ namespace AotMilter.Server;
 /// filter only observes it, a content event when the first filter only observes it (later filters answer at end
 /// of message). Actions and macro requests are the union.</item>
 /// </list>
+/// <para>
+/// The chain also holds each filter's current settings. <see cref="UpdateSettings"/> (a configuration reload)
+/// swaps them as one snapshot: a connection gets its filter instances, and with them its settings, when it starts,
+/// so connections in flight keep the settings they started with and new connections use the new ones.
+/// </para>
 /// </summary>
 public sealed class FilterChain
 {
     private const ProtocolFlags Capabilities = ProtocolFlags.Skip | ProtocolFlags.RejectedRecipients | ProtocolFlags.HeaderLeadingSpace;
     private const ProtocolFlags ContentNoReplies = ProtocolFlags.NoReplyHeader | ProtocolFlags.NoReplyEndOfHeaders | ProtocolFlags.NoReplyBody;
 
-    public FilterChain(IReadOnlyList<MilterRegistration> filters)
+    private object?[] _settings;
+
+    /// <summary>A chain with the given settings (one per filter, null for filters without settings), or each filter's defaults.</summary>
+    /// <exception cref="ArgumentException">No filters, or a settings list of another length.</exception>
+    public FilterChain(IReadOnlyList<MilterRegistration> filters, IReadOnlyList<object?>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(filters);
         if (filters.Count == 0)
@@ -60,6 +69,7 @@ public sealed class FilterChain
         Actions = actions;
         Macros = MergeMacros(all);
         SymbolLists = EncodeSymbolLists(Macros);
+        _settings = settings is null ? DefaultSettings(all) : CheckedCopy(settings, all.Length);
     }
 
     public IReadOnlyList<MilterRegistration> Filters { get; }
@@ -78,13 +88,26 @@ public sealed class FilterChain
 
     public string Names => string.Join(",", Filters.Select(f => f.Name));
 
-    /// <summary>New dispatchers (new filter instances) for one SMTP connection.</summary>
+    /// <summary>The settings new connections get, one per filter (null for a filter without settings).</summary>
+    public IReadOnlyList<object?> Settings => Volatile.Read(ref _settings);
+
+    /// <summary>Makes <paramref name="settings"/> (one per filter, as parsed by each registration) current for new connections.</summary>
+    /// <exception cref="ArgumentException">The list does not have one entry per filter.</exception>
+    public void UpdateSettings(IReadOnlyList<object?> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        Volatile.Write(ref _settings, CheckedCopy(settings, Filters.Count));
+    }
+
+    /// <summary>New dispatchers (new filter instances, with the current settings) for one SMTP connection.</summary>
     public FilterDispatcher[] CreateDispatchers()
     {
+        // One read of the snapshot, so a reload in the middle cannot give one connection settings of two files.
+        object?[] settings = Volatile.Read(ref _settings);
         var dispatchers = new FilterDispatcher[Filters.Count];
         for (int i = 0; i < dispatchers.Length; i++)
         {
-            dispatchers[i] = Filters[i].CreateDispatcher();
+            dispatchers[i] = Filters[i].CreateDispatcher(settings[i]);
         }
 
         return dispatchers;
@@ -130,5 +153,29 @@ public sealed class FilterChain
         }
 
         return bytes.ToArray();
+    }
+
+    private static object?[] DefaultSettings(MilterRegistration[] filters)
+    {
+        var settings = new object?[filters.Length];
+        for (int i = 0; i < filters.Length; i++)
+        {
+            if (filters[i].HasSettings)
+            {
+                settings[i] = filters[i].ParseSettings(AotMilter.Configuration.ConfigSection.Empty(filters[i].Name));
+            }
+        }
+
+        return settings;
+    }
+
+    private static object?[] CheckedCopy(IReadOnlyList<object?> settings, int count)
+    {
+        if (settings.Count != count)
+        {
+            throw new ArgumentException($"the chain has {count} filters but {settings.Count} settings were given", nameof(settings));
+        }
+
+        return settings.ToArray();
     }
 }

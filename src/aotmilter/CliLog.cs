@@ -19,4 +19,13 @@ internal static partial class CliLog
 
     [ZLoggerMessage(LogLevel.Information, "running as {user} (uid {uid}, gid {gid})")]
     public static partial void RunningAs(ILogger logger, string user, uint uid, uint gid);
+
+    [ZLoggerMessage(LogLevel.Error, "{error}")]
+    public static partial void ConfigError(ILogger logger, string error);
+
+    [ZLoggerMessage(LogLevel.Error, "SIGHUP: {path} has {count} error(s); keeping the previous settings")]
+    public static partial void ReloadRejected(ILogger logger, string path, int count);
+
+    [ZLoggerMessage(LogLevel.Information, "SIGHUP: settings reloaded from {path} ({sections} sections, {entries} settings); new connections use them")]
+    public static partial void Reloaded(ILogger logger, string path, int sections, int entries);
 }

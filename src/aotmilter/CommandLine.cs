@@ -157,9 +157,20 @@ public static class CommandLine
         };
         printConfig.AcceptOnlyFromAmong("postfix", "sendmail");
 
+        var config = new Option<string?>("--config", "-c")
+        {
+            Description = "The configuration file holding the filters' settings; re-read on SIGHUP",
+            HelpName = "FILE",
+        };
+        var checkConfig = new Option<bool>("--check-config")
+        {
+            Description = "Check the configuration file given with -c and exit: 0 when it is valid, 1 with every error (file:line: field: message)",
+        };
+
         var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
         {
-            socket, filter, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile, fallback, maxPacket, timeout, grace, progress, chainLimit, alwaysReply,
+            socket, filter, config, checkConfig, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile,
+            fallback, maxPacket, timeout, grace, progress, chainLimit, alwaysReply,
         };
 
         // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
@@ -181,6 +192,20 @@ public static class CommandLine
             }
 
             string[] names = parse.GetValue(filter) is { Length: > 0 } given ? given : [DefaultFilter];
+            if (parse.GetValue(checkConfig))
+            {
+                string? path = parse.GetValue(config);
+                if (path is null)
+                {
+                    Console.Error.WriteLine("aotmilter: --check-config needs the file to check: -c FILE");
+                    return 2;
+                }
+
+                // Without -f, every section is checked but no filter is required to have one.
+                string[] chosen = parse.GetValue(filter) ?? [];
+                return ConfigCheck.Run(path, filters, chosen.Select(n => filters.First(f => f.Name == n)).ToArray(), Console.Out, Console.Error);
+            }
+
             TryParseMode(parse.GetValue(socketMode) ?? "0660", out UnixFileMode mode);
             var settings = new DaemonSettings
             {
@@ -204,6 +229,8 @@ public static class CommandLine
                     MaxChainMessageSize = parse.GetValue(chainLimit),
                 },
                 Filters = names.Select(n => filters.First(f => f.Name == n)).ToArray(),
+                KnownFilters = filters,
+                ConfigPath = parse.GetValue(config),
                 Detach = parse.GetValue(daemon),
                 User = parse.GetValue(user),
                 AllowRoot = parse.GetValue(allowRoot),

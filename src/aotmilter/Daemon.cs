@@ -1,8 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using AotMilter.Configuration;
 using AotMilter.Protocol;
 using AotMilter.Server;
+using AotMilter.Server.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace AotMilter.Cli;
@@ -34,8 +36,38 @@ public static class Daemon
             return 2;
         }
 
+        // The settings come first: a daemon that cannot read its configuration must not start with other settings.
+        SettingsLoadResult loaded = settings.ConfigPath is null
+            ? FilterSettingsLoader.Defaults(settings.Filters)
+            : FilterSettingsLoader.Load(ConfigFile.Load(settings.ConfigPath), settings.KnownFilters, settings.Filters);
+        if (!loaded.IsValid)
+        {
+            foreach (ConfigError error in loaded.Errors)
+            {
+                CliLog.ConfigError(log, error.ToString());
+            }
+
+            string reason = settings.ConfigPath is null
+                ? "a filter needs settings: give a configuration file with -c"
+                : $"{settings.ConfigPath} has {loaded.Errors.Count} error(s); not starting";
+            CliLog.StartFailed(log, reason);
+            ready.Fail(string.Join("; ", loaded.Errors.Select(e => e.ToString()).Append(reason)));
+            if (!ready.IsConnected && settings.LogFile is not null)
+            {
+                foreach (ConfigError error in loaded.Errors)
+                {
+                    Console.Error.WriteLine(error.ToString());
+                }
+
+                Console.Error.WriteLine($"aotmilter: {reason}");
+            }
+
+            return 1;
+        }
+
         using Systemd systemd = Systemd.FromEnvironment();
-        var chain = new FilterChain(settings.Filters);
+        var chain = new FilterChain(settings.Filters, loaded.Settings);
+        var reloader = new ConfigReloader(settings, chain, log);
         var server = new MilterServer(chain, settings.Server, loggerFactory);
         try
         {
@@ -81,9 +113,11 @@ public static class Daemon
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, stopping, log, systemd));
         using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
-            // Settings come from the command line only, so there is nothing to re-read; never die on SIGHUP.
+            // Never die on SIGHUP: re-read the configuration (or say there is none).
             c.Cancel = true;
-            CliLog.HangupIgnored(log, "no configuration file to re-read");
+            systemd.Reloading();
+            reloader.Reload();
+            systemd.Reloaded();
         });
 
         ready.Succeed();

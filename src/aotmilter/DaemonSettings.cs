@@ -10,6 +10,12 @@ public sealed record DaemonSettings
 
     public required IReadOnlyList<MilterRegistration> Filters { get; init; }
 
+    /// <summary>Every filter compiled in (a configuration file is checked against all of them).</summary>
+    public IReadOnlyList<MilterRegistration> KnownFilters { get; init; } = [];
+
+    /// <summary>The configuration file (-c), or null to run every filter with its defaults.</summary>
+    public string? ConfigPath { get; init; }
+
     public bool Detach { get; init; }
 
     /// <summary>USER[:GROUP] to become after binding, when started as root.</summary>

@@ -1,0 +1,71 @@
+using System.Buffers;
+
+namespace AotMilter.Filters.Mime;
+
+/// <summary>
+/// Collects a message body chunk by chunk up to a limit, in one pooled array that grows by doubling. Past the limit
+/// it stops collecting and says so (<see cref="Overflowed"/>); <see cref="Reset"/> returns the memory to the pool,
+/// so a connection holds no large buffer between messages.
+/// </summary>
+public sealed class BodyBuffer
+{
+    private byte[] _buffer = [];
+    private int _length;
+
+    public BodyBuffer(long limit) => Limit = limit;
+
+    public long Limit { get; }
+
+    /// <summary>The bytes collected so far.</summary>
+    public ReadOnlySpan<byte> Content => _buffer.AsSpan(0, _length);
+
+    /// <summary>Every byte offered so far, collected or not.</summary>
+    public long TotalLength { get; private set; }
+
+    /// <summary>True once more than <see cref="Limit"/> bytes were offered: <see cref="Content"/> is only the start.</summary>
+    public bool Overflowed { get; private set; }
+
+    public void Append(ReadOnlySpan<byte> chunk)
+    {
+        TotalLength += chunk.Length;
+        if (Overflowed)
+        {
+            return;
+        }
+
+        if (_length + (long)chunk.Length > Limit)
+        {
+            Overflowed = true;
+            chunk = chunk[..(int)(Limit - _length)];
+        }
+
+        if (_length + chunk.Length > _buffer.Length)
+        {
+            int size = (int)Math.Min(Math.Max(Math.Max(_buffer.Length * 2L, _length + (long)chunk.Length), 16 * 1024), Math.Max(Limit, 16 * 1024));
+            byte[] bigger = ArrayPool<byte>.Shared.Rent(size);
+            _buffer.AsSpan(0, _length).CopyTo(bigger);
+            Return();
+            _buffer = bigger;
+        }
+
+        chunk.CopyTo(_buffer.AsSpan(_length));
+        _length += chunk.Length;
+    }
+
+    public void Reset()
+    {
+        Return();
+        _buffer = [];
+        _length = 0;
+        TotalLength = 0;
+        Overflowed = false;
+    }
+
+    private void Return()
+    {
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Net;
+using AotMilter.Filters.Matching;
+using AotMilter.Filters.RateLimit;
+
+namespace AotMilter.Filters;
+
+/// <summary>
+/// Limits how many messages a sender, a sender domain, a client address or an SMTP AUTH login may send in a sliding
+/// window: each MAIL FROM is counted against every rule that applies, and refused with a 4xx (the client retries
+/// later) when one of them is over its limit; a refused message is not counted. Counters live in the store the
+/// settings name (in-process now; the interface allows a shared one later).
+/// </summary>
+[Milter("ratelimit", Description = "Messages per sender, client or login in a sliding window; tempfail beyond")]
+public sealed class RateLimitFilter
+{
+    private readonly RateLimitSettings _settings;
+    private readonly List<RateLimitRequest> _requests = [];
+    private readonly List<RateLimitRule> _applied = [];
+    private IPAddress? _client;
+
+    public RateLimitFilter(RateLimitSettings settings) => _settings = settings;
+
+    [OnConnect]
+    public void Connect(ConnectInfo client) => _client = IpNetwork.ParseClient(client.AddressString());
+
+    [OnMailFrom]
+    public Verdict MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
+    {
+        if (_settings.Rules.Count == 0 || (_client is not null && _settings.ExemptClients.Any(n => n.Contains(_client))))
+        {
+            return Verdict.Continue;
+        }
+
+        _requests.Clear();
+        _applied.Clear();
+        foreach (RateLimitRule rule in _settings.Rules)
+        {
+            string? value = rule.Key switch
+            {
+                // Bounces (the null sender) are not counted per sender: they all share "<>".
+                RateLimitKey.Sender => sender.Length == 0 ? null : sender.ToLowerInvariant(),
+                RateLimitKey.SenderDomain => sender.LastIndexOf('@') is int at and >= 0 ? sender[(at + 1)..].ToLowerInvariant() : null,
+                RateLimitKey.Client => _client?.ToString(),
+                _ => string.IsNullOrEmpty(login) ? null : login,
+            };
+            if (value is not null)
+            {
+                // Each rule counts on its own key, so 10/1m and 100/1h on the same sender are two counters.
+                _requests.Add(new RateLimitRequest($"{rule.Key}:{rule.Limit}/{(long)rule.Window.TotalSeconds}:{value}", rule.Limit, rule.Window));
+                _applied.Add(rule);
+            }
+        }
+
+        if (_requests.Count == 0)
+        {
+            return Verdict.Continue;
+        }
+
+        // The in-process store always answers synchronously. The connection does not await asynchronous callbacks yet;
+        // a shared (networked) store will make this callback async once it does.
+        ValueTask<int> pending = _settings.Store.TryAcquireAsync(_requests);
+        int exceeded = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+        if (exceeded < 0)
+        {
+            return Verdict.Continue;
+        }
+
+        RateLimitRule over = _applied[exceeded];
+        RateLimitLog.Exceeded(context.Logger, context.ConnectionId, _requests[exceeded].Key, over.Limit, over.Window, over.Source);
+        return Verdict.TempFailWith(over.Reply);
+    }
+}

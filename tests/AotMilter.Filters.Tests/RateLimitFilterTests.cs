@@ -1,0 +1,77 @@
+using AotMilter.Filters.RateLimit;
+using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Testing;
+
+namespace AotMilter.Filters.Tests;
+
+public class RateLimitFilterTests
+{
+    [Fact]
+    public async Task The_message_over_the_sender_limit_is_tempfailed_and_other_senders_go_on()
+    {
+        string sender = $"s{Guid.NewGuid():N}@example.net";
+        await using FilterHost host = FilterHost.Start("[ratelimit]\nsender = 2/1h reply=\"451 4.7.1 Slow down\"\nexempt-clients = 127.0.0.1", "ratelimit");
+        await using MilterClient mta = await host.ConnectAsync();
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<{sender}>"));
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<{sender}>"));
+        Assert.Equal("replycode \"451 4.7.1 Slow down\"", (await mta.MailFromAsync($"<{sender}>")).ToString());
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<other-{sender}>"));
+
+        await using MilterClient exempt = await host.ConnectAsync("127.0.0.1");
+        Assert.Equal(MilterReply.Continue, await exempt.MailFromAsync($"<{sender}>"));
+    }
+
+    [Fact]
+    public async Task Clients_and_logins_are_counted_separately()
+    {
+        string login = $"user{Guid.NewGuid():N}";
+        await using FilterHost host = FilterHost.Start("[ratelimit]\nclient = 3/1h\nauth = 1/1m", "ratelimit");
+        await using MilterClient mta = await host.ConnectAsync("203.0.113.77");
+        await mta.MacroAsync('M', ("{auth_authen}", login));
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.net>"));
+        await mta.MacroAsync('M', ("{auth_authen}", login));
+        Assert.True((await mta.MailFromAsync("<a@example.net>")).IsTemporaryFailure);
+        await mta.MacroAsync('M', ("{auth_authen}", ""));
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.net>"));
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.net>"));
+        Assert.True((await mta.MailFromAsync("<a@example.net>")).IsTemporaryFailure);
+    }
+
+    [Fact]
+    public async Task The_window_slides_and_idle_keys_are_evicted()
+    {
+        var time = new ManualTime();
+        var store = new InMemoryRateLimitStore(100, time);
+        RateLimitRequest[] one = [new("k", 2, TimeSpan.FromMinutes(1))];
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        Assert.Equal(0, await store.TryAcquireAsync(one));
+        time.Advance(TimeSpan.FromSeconds(90));
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        time.Advance(TimeSpan.FromMinutes(5));
+        for (int i = 0; i < 150; i++)
+        {
+            await store.TryAcquireAsync([new($"key{i}", 5, TimeSpan.FromMinutes(1))]);
+        }
+
+        Assert.True(store.Count <= 100, $"{store.Count} keys kept");
+    }
+
+    [Fact]
+    public async Task A_refused_event_counts_nothing_on_the_other_keys()
+    {
+        var store = new InMemoryRateLimitStore(100, new ManualTime());
+        Assert.Equal(-1, await store.TryAcquireAsync([new("a", 1, TimeSpan.FromHours(1))]));
+        Assert.Equal(0, await store.TryAcquireAsync([new("a", 1, TimeSpan.FromHours(1)), new("b", 1, TimeSpan.FromHours(1))]));
+        Assert.Equal(-1, await store.TryAcquireAsync([new("b", 1, TimeSpan.FromHours(1))]));
+    }
+
+    private sealed class ManualTime : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
