@@ -5,8 +5,8 @@ namespace AotMilter.EndToEnd.Tests.Harness;
 /// <summary>
 /// The OCI image layout <c>./build.sh image</c> writes (artifacts/image), read back: its manifest, configuration and
 /// single layer. <see cref="EnsureAsync"/> uses artifacts/image when it is newer than the binary under test and the
-/// image script, and otherwise writes it with <c>dist/image/build-image.sh</c> (into a temp directory when
-/// AOTMILTER_BINARY names another binary, so that artifacts/image always matches artifacts/aotmilter).
+/// image script; otherwise it writes the image of the binary under test with <c>dist/image/build-image.sh</c> into a
+/// temp directory (artifacts/image and its docker-archive are left alone).
 /// </summary>
 public sealed class ContainerImage
 {
@@ -85,15 +85,12 @@ public sealed class ContainerImage
             return Read(artifacts);
         }
 
-        string directory = artifacts;
-        if (!own)
-        {
-            await StaleInstances.CleanUpOnceAsync();
-            directory = new TempDirectory("image").Combine("layout"); // removed by StaleInstances after this run
-        }
-
-        await BuildAsync(binary, directory, revision: null);
-        return Read(directory);
+        // Build output stays as ./build.sh image left it: this image lives for the test run only.
+        await StaleInstances.CleanUpOnceAsync();
+        var temporary = new TempDirectory("image");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => temporary.Dispose();
+        await BuildAsync(binary, temporary.Combine("layout"), revision: null);
+        return Read(temporary.Combine("layout"));
     }
 
     private static bool IsFresh(string directory, string binary)
