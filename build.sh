@@ -3,8 +3,10 @@
 #   ./build.sh            restore, build (Release, zero warnings), publish artifacts/aotmilter (Native AOT, linux-x64)
 #   ./build.sh run [-- ARGS]   build if needed, then run aotmilter in the foreground (default socket and filters,
 #                         or ARGS), after printing the lines to paste into Postfix's main.cf
-#   ./build.sh test       build, install what the end-to-end tests need (Postfix, Sendmail's packages), run every
-#                         test suite; ends with "N passed, N failed"
+#   ./build.sh test       build, install what the end-to-end tests need (Postfix, Sendmail's packages, runc, umoci),
+#                         run every test suite; ends with "N passed, N failed"
+#   ./build.sh image      build if needed, then write the minimal OCI image to artifacts/image (and, with skopeo,
+#                         artifacts/aotmilter-image.tar for docker/podman load); prints the image size
 #   ./build.sh clean      remove build output
 # A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
 set -euo pipefail
@@ -50,12 +52,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
 }
 
-# Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), and what Sendmail's unpacked binaries need.
+# Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), what Sendmail's unpacked binaries need, and runc and
+# umoci to run the container image.
 # Sendmail itself is not installed (it conflicts with Postfix): the tests unpack its .debs into a cache.
 ensure_test_packages() {
   local need=() p
   [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
-  for p in m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd; do
+  for p in m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -115,6 +118,22 @@ EOM
   exec "$BINARY" "${args[@]}"
 }
 
+# The container image: artifacts/image (an OCI image layout, written by dist/image/build-image.sh without a Docker
+# engine) and, where skopeo is installed or installable, artifacts/aotmilter-image.tar for `docker load`.
+do_image() {
+  needs_build && do_build
+  local archive=()
+  if command -v skopeo >/dev/null 2>&1 || { say "installing skopeo (for the docker-archive tarball)"; apt_install skopeo; }; then
+    archive=(--archive "$ARTIFACTS/aotmilter-image.tar")
+  else
+    rm -f "$ARTIFACTS/aotmilter-image.tar"
+    say "skopeo is not available: writing the OCI layout only, no artifacts/aotmilter-image.tar (apt-get install skopeo)"
+  fi
+  local revision; revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)
+  say "writing the container image"
+  dist/image/build-image.sh --binary "$BINARY" --out "$ARTIFACTS/image" --revision "$revision" "${archive[@]}"
+}
+
 do_test() {
   do_build
   ensure_test_packages
@@ -140,7 +159,8 @@ case "$cmd" in
   build) do_build ;;
   run) [ "${1:-}" = "--" ] && shift; do_run "$@" ;;
   test) do_test ;;
+  image) do_image ;;
   clean) rm -rf "$ARTIFACTS"; find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$cmd' (build, run, test, clean)" ;;
+  -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$cmd' (build, run, test, image, clean)" ;;
 esac

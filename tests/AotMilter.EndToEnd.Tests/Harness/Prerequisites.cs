@@ -6,6 +6,9 @@ public sealed record PostfixTools(string Postfix, string Postconf, string Postqu
 /// <summary>Where the unpacked Sendmail binary and its m4 configuration kit are.</summary>
 public sealed record SendmailTools(string Sendmail, string CfRoot, string M4);
 
+/// <summary>The OCI runtime and the image unpacker the container tests use.</summary>
+public sealed record ContainerTools(string Runc, string Umoci);
+
 /// <summary>
 /// Checks and, where possible, installs what the end-to-end tests need. Runs at most once per test run (the results,
 /// including failures, are cached) and serialises every apt call.
@@ -15,6 +18,8 @@ public sealed record SendmailTools(string Sendmail, string CfRoot, string M4);
 /// <item>Sendmail: Debian's sendmail packages conflict with postfix, so their .debs are only downloaded and unpacked
 /// into a cache directory (default /var/cache/aotmilter-test/sendmail, override with AOTMILTER_TEST_CACHE); m4 and
 /// the libraries the binary links against are installed normally. Sendmail runs inside <c>unshare -m --uts</c>.</item>
+/// <item>The container image: Debian's runc (the OCI runtime; crun refuses this kind of host's cgroup "hybrid" mode)
+/// and umoci (unpacks an OCI image layout into a runtime bundle).</item>
 /// </list>
 /// A missing prerequisite is a test failure with an explanation, never a skip.
 /// </summary>
@@ -31,10 +36,13 @@ public static class Prerequisites
 
     private static readonly Lazy<Task<PostfixTools>> PostfixTask = new(EnsurePostfixAsync);
     private static readonly Lazy<Task<SendmailTools>> SendmailTask = new(EnsureSendmailAsync);
+    private static readonly Lazy<Task<ContainerTools>> ContainerTask = new(EnsureContainerToolsAsync);
 
     public static Task<PostfixTools> PostfixAsync() => PostfixTask.Value;
 
     public static Task<SendmailTools> SendmailAsync() => SendmailTask.Value;
+
+    public static Task<ContainerTools> ContainerToolsAsync() => ContainerTask.Value;
 
     public static string SendmailCacheDirectory =>
         Environment.GetEnvironmentVariable("AOTMILTER_TEST_CACHE") is { Length: > 0 } cache
@@ -109,6 +117,27 @@ public static class Prerequisites
         {
             throw new InvalidOperationException(
                 $"{tools.Sendmail} needs libraries that are not installed (install them with apt-get):\n{ldd.StdOut}");
+        }
+
+        return tools;
+    }
+
+    private static async Task<ContainerTools> EnsureContainerToolsAsync()
+    {
+        RequireRoot();
+        var tools = new ContainerTools("/usr/sbin/runc", "/usr/bin/umoci");
+        var missing = await MissingPackagesAsync(["runc", "umoci"]);
+        if (missing.Count > 0)
+        {
+            await AptInstallAsync(missing);
+        }
+
+        foreach (var program in new[] { tools.Runc, tools.Umoci })
+        {
+            if (!File.Exists(program))
+            {
+                throw new InvalidOperationException($"apt-get installed runc and umoci but {program} is missing.");
+            }
         }
 
         return tools;
