@@ -71,6 +71,7 @@ public sealed class MilterServer : IAsyncDisposable
         }
 
         _listener = socket;
+        ServerStatistics.ListeningStarted();
         Log.Listening(_log, spec.ToString(), _chain.Names);
     }
 
@@ -104,6 +105,7 @@ public sealed class MilterServer : IAsyncDisposable
                 }
 
                 long id = Interlocked.Increment(ref _nextConnectionId);
+                ServerStatistics.ConnectionOpened();
                 var session = new MilterSession(_chain, _options, _log, _filterLog, id);
                 var connection = new MilterConnection(client, session, _options, _log);
 
@@ -149,6 +151,7 @@ public sealed class MilterServer : IAsyncDisposable
         finally
         {
             _connections.TryRemove(id, out _);
+            ServerStatistics.ConnectionClosed();
             finished.SetResult();
         }
     }

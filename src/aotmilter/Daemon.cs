@@ -9,6 +9,9 @@ namespace AotMilter.Cli;
 /// <summary>Runs the server in the foreground or as a detached daemon, until SIGTERM or SIGINT.</summary>
 public static class Daemon
 {
+    // PosixSignal names only the portable signals; raw Linux numbers are allowed.
+    private const PosixSignal SIGUSR1 = (PosixSignal)10;
+
     public static int Run(DaemonSettings settings, string[] args)
     {
         if (settings.Detach && !Detacher.IsDetachedChild)
@@ -55,6 +58,11 @@ public static class Daemon
             c.Cancel = true;
             CliLog.HangupIgnored(log, "no configuration file to re-read");
         });
+        using PosixSignalRegistration statistics = PosixSignalRegistration.Create(SIGUSR1, c =>
+        {
+            c.Cancel = true;
+            LogStatistics(log, "SIGUSR1");
+        });
 
         ready.Succeed();
         try
@@ -63,6 +71,7 @@ public static class Daemon
         }
         finally
         {
+            LogStatistics(log, "shutdown");
             if (settings.PidFile is not null)
             {
                 TryDelete(settings.PidFile);
@@ -70,6 +79,14 @@ public static class Daemon
         }
 
         return 0;
+    }
+
+    /// <summary>One line with the daemon's counters, including managed bytes allocated per message since listening.</summary>
+    private static void LogStatistics(ILogger log, string when)
+    {
+        ServerSnapshot s = ServerStatistics.Snapshot();
+        CliLog.Statistics(log, when, s.ConnectionsAccepted, s.ConnectionsOpen, s.Messages, s.AllocatedBytes,
+            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds);
     }
 
     private static void Stop(PosixSignalContext context, CancellationTokenSource stopping, ILogger log)
