@@ -5,6 +5,9 @@
 #                         or ARGS), after printing the lines to paste into Postfix's main.cf
 #   ./build.sh test       build, install what the end-to-end tests need (Postfix, Sendmail's packages), run every
 #                         test suite; ends with "N passed, N failed"
+#   ./build.sh bench      build, then benchmark aotmilter side by side with libmilter, go-milter, pymilter and the null
+#                         milter (../shared, as in CI; installs the peers' packages as root) or alone without it;
+#                         writes bench/results/<date>-<host>.md (see bench/bench.sh)
 #   ./build.sh clean      remove build output
 # A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
 set -euo pipefail
@@ -138,7 +141,8 @@ case "$cmd" in
   build) do_build ;;
   run) [ "${1:-}" = "--" ] && shift; do_run "$@" ;;
   test) do_test ;;
+  bench) do_build; exec "$ROOT/bench/bench.sh" ;;
   clean) rm -rf "$ARTIFACTS"; find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$cmd' (build, run, test, clean)" ;;
+  -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$cmd' (build, run, test, bench, clean)" ;;
 esac
