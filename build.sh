@@ -7,6 +7,9 @@
 #                         run every test suite; ends with "N passed, N failed"
 #   ./build.sh image      build if needed, then write the minimal OCI image to artifacts/image (and, with skopeo,
 #                         artifacts/aotmilter-image.tar for docker/podman load); prints the image size
+#   ./build.sh bench      build, then benchmark aotmilter side by side with libmilter, go-milter, pymilter and the null
+#                         milter (../shared, as in CI; installs the peers' packages as root) or alone without it;
+#                         writes bench/results/<date>-<host>.md (see bench/bench.sh)
 #   ./build.sh clean      remove build output
 # A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
 set -euo pipefail
@@ -160,7 +163,8 @@ case "$cmd" in
   run) [ "${1:-}" = "--" ] && shift; do_run "$@" ;;
   test) do_test ;;
   image) do_image ;;
+  bench) do_build; exec "$ROOT/bench/bench.sh" ;;
   clean) rm -rf "$ARTIFACTS"; find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$cmd' (build, run, test, image, clean)" ;;
+  -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$cmd' (build, run, test, image, bench, clean)" ;;
 esac

@@ -94,6 +94,7 @@ public sealed class MilterServer : IAsyncDisposable
         }
 
         _listener = socket;
+        ServerStatistics.ListeningStarted();
         Log.Listening(_log, spec.ToString(), _chain.Names);
     }
 
@@ -127,6 +128,7 @@ public sealed class MilterServer : IAsyncDisposable
                 }
 
                 long id = Interlocked.Increment(ref _nextConnectionId);
+                ServerStatistics.ConnectionOpened();
                 var session = new MilterSession(_chain, _options, _log, _filterLog, id);
                 var connection = new MilterConnection(client, session, _options, _log);
 
@@ -172,6 +174,7 @@ public sealed class MilterServer : IAsyncDisposable
         finally
         {
             _connections.TryRemove(id, out _);
+            ServerStatistics.ConnectionClosed();
             finished.SetResult();
         }
     }

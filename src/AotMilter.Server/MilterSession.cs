@@ -411,6 +411,7 @@ public sealed partial class MilterSession
             _editor.Reset();
             _copy?.Clear();
             Messages++;
+            ServerStatistics.MessageStarted();
             LastVerdict = VerdictKind.Continue;
         }
 

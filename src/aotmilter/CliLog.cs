@@ -28,4 +28,7 @@ internal static partial class CliLog
 
     [ZLoggerMessage(LogLevel.Information, "SIGHUP: settings reloaded from {path} ({sections} sections, {entries} settings); new connections use them")]
     public static partial void Reloaded(ILogger logger, string path, int sections, int entries);
+
+    [ZLoggerMessage(LogLevel.Information, "statistics ({when}): connections={connections} open={open} messages={messages} allocated_bytes={allocated} allocated_bytes_per_message={perMessage:F1} listening_s={listening:F1}")]
+    public static partial void Statistics(ILogger logger, string when, long connections, long open, long messages, long allocated, double perMessage, double listening);
 }

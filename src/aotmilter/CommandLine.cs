@@ -33,7 +33,10 @@ public static class CommandLine
         {
             Description = $"A filter to run; repeat to chain filters, run in the given order (default: {DefaultFilter})",
             HelpName = "NAME",
-            Arity = ArgumentArity.ZeroOrMore,
+
+            // At least one value per -f: the parser then takes the next token as the filter's name even where it
+            // is also a subcommand's name (-f bench, beside `aotmilter bench`).
+            Arity = ArgumentArity.OneOrMore,
         };
         filter.Validators.Add(r =>
         {

@@ -12,6 +12,9 @@ namespace AotMilter.Cli;
 /// <summary>Runs the server in the foreground or as a detached daemon, until SIGTERM or SIGINT.</summary>
 public static class Daemon
 {
+    // PosixSignal names only the portable signals; raw Linux numbers are allowed.
+    private const PosixSignal SIGUSR1 = (PosixSignal)10;
+
     public static int Run(DaemonSettings settings, string[] args)
     {
         if (settings.Detach && !Detacher.IsDetachedChild)
@@ -119,6 +122,11 @@ public static class Daemon
             reloader.Reload();
             systemd.Reloaded();
         });
+        using PosixSignalRegistration statistics = PosixSignalRegistration.Create(SIGUSR1, c =>
+        {
+            c.Cancel = true;
+            LogStatistics(log, "SIGUSR1");
+        });
 
         ready.Succeed();
         systemd.Ready();
@@ -128,6 +136,7 @@ public static class Daemon
         }
         finally
         {
+            LogStatistics(log, "shutdown");
             if (settings.PidFile is not null)
             {
                 TryDelete(settings.PidFile);
@@ -202,6 +211,14 @@ public static class Daemon
         }
 
         Privileges.Drop(uid, gid, []);
+    }
+
+    /// <summary>One line with the daemon's counters, including managed bytes allocated per message since listening.</summary>
+    private static void LogStatistics(ILogger log, string when)
+    {
+        ServerSnapshot s = ServerStatistics.Snapshot();
+        CliLog.Statistics(log, when, s.ConnectionsAccepted, s.ConnectionsOpen, s.Messages, s.AllocatedBytes,
+            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds);
     }
 
     private static void Stop(PosixSignalContext context, CancellationTokenSource stopping, ILogger log, Systemd systemd)

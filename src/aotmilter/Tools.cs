@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AotMilter.Cli.Bench;
 
 namespace AotMilter.Cli;
 
@@ -8,6 +9,6 @@ internal static class Tools
     public static IEnumerable<Command> Create(IReadOnlyList<MilterRegistration> filters)
     {
         _ = filters;
-        return [];
+        return [BenchCommand.Create()];
     }
 }

@@ -100,6 +100,7 @@ public sealed class MilterDaemon : IAsyncDisposable
                 try
                 {
                     await _process.WaitForExitAsync(cts.Token);
+                    _process.WaitForExit(); // drains the asynchronous output readers (the last log lines)
                 }
                 catch (OperationCanceledException)
                 {

@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# bench/bench.sh -- the benchmark behind `./build.sh bench` (which builds artifacts/aotmilter first).
+#
+# With ../shared beside the project (as in CI): runs ../shared/bench/compare.sh -- the neutral load generator
+# milter-load against libmilter (C), go-milter, pymilter and the null milter -- with two aotmilter rows added:
+#   aotmilter-like  aotmilter -f bench --always-reply   negotiated like the peers: a reply to every event
+#   aotmilter       aotmilter -f bench                  the flags the generator derives from the filter's code
+# at concurrency 1, 8 and 64, with one message per connection and with 100. Without ../shared it measures aotmilter
+# alone with `aotmilter bench` and says so. Either way it adds the daemon's own figures (allocated bytes per message,
+# start-up time, binary size, RSS with 1,000 idle connections) and writes bench/results/<date>-<host>.md.
+#
+# Settings (environment): BENCH_DURATION (seconds per run, default 5), BENCH_CONC (default "1 8 64"),
+# BENCH_PEERS (default "null null-nr c go python"), AOTMILTER_SHARED (default ../shared), BENCH_OUT (the results file).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BINARY="$ROOT/artifacts/aotmilter"
+SHARED="${AOTMILTER_SHARED:-$ROOT/../shared}"
+DURATION="${BENCH_DURATION:-5}"
+CONC="${BENCH_CONC:-1 8 64}"
+HOST="$(hostname -s 2>/dev/null || hostname)"
+OUT="${BENCH_OUT:-$ROOT/bench/results/$(date +%Y-%m-%d)-$HOST.md}"
+PEERS="${BENCH_PEERS:-null null-nr c go python}"
+WORK="$(mktemp -d -t aotmilter-bench.XXXXXX)"
+ROWS="$WORK/rows.tsv"       # mode  milter  conc  msgs/s  p50  p99  errors  cpu_s  us/msg  rss_mib  gen_cpu%
+FIGURES="$WORK/figures.md"
+GENERATORS="$WORK/generators.md"
+trap 'stop_all; rm -rf "$WORK"' EXIT
+
+say() { echo "bench.sh: $*" >&2; }
+die() { echo "bench.sh: error: $*" >&2; exit 1; }
+
+[ -x "$BINARY" ] || die "$BINARY not found: run ./build.sh first"
+: > "$ROWS"
+
+# ------------------------------------------------------------------ milters started here
+PIDS=()
+MPID=
+# start_milter SOCKPATH LOGFILE ARGS... : starts aotmilter in its own session, sets MPID, waits for the socket.
+start_milter() {
+  local sock=$1 log=$2; shift 2
+  rm -f "$sock"
+  setsid "$BINARY" -p "unix:$sock" --socket-mode 0600 "$@" > "$log" 2>&1 &
+  MPID=$!
+  PIDS+=("$MPID")
+  for _ in $(seq 1 200); do
+    [ -S "$sock" ] && return 0
+    kill -0 "$MPID" 2>/dev/null || break
+    sleep 0.05
+  done
+  say "aotmilter $* did not come up:"; tail -5 "$log" >&2
+  return 1
+}
+
+stop_milter() { # pid
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  return 0
+}
+
+stop_all() { local p; for p in "${PIDS[@]}"; do stop_milter "$p"; done; PIDS=(); }
+
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<< "$1"; }
+
+# cpu_ticks PID: utime+stime+cutime+cstime
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# ------------------------------------------------------------------ peers' packages
+install_peer_packages() {
+  local need=() p
+  for p in libmilter-dev golang-go golang-github-emersion-go-milter-dev python3-milter libsendmail-pmilter-perl; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    say "not root: cannot install the peers' packages; run as root: apt-get install -y ${need[*]}"
+    return 1
+  fi
+  say "installing the peers' packages: ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null; }
+}
+
+# ------------------------------------------------------------------ side by side (compare.sh)
+# compare MODE MSGS_PER_CONN: appends the rows of compare.sh's table to $ROWS
+compare() {
+  local mode=$1 mpc=$2 table="$WORK/compare-$2.md"
+  say "compare.sh: ${mpc} message(s) per connection, ${DURATION}s per run, concurrency $CONC"
+  "$SHARED/bench/compare.sh" --peers "$PEERS" --conc "$CONC" --duration "$DURATION" --msgs-per-conn "$mpc" \
+    --extra "aotmilter-like=$BINARY -p {SOCK} -f bench --always-reply" \
+    --extra "aotmilter=$BINARY -p {SOCK} -f bench" \
+    --results "$WORK/results-$mpc.txt" > "$table" || say "compare.sh reported a failure (see the table)"
+  awk -F'|' -v mode="$mode" '
+    /^\| [^-]/ && $3 ~ /^ *[0-9]+ *$/ {
+      for (i = 2; i <= 11; i++) { gsub(/^ +| +$/, "", $i) }
+      rss = $10; sub(/ .*/, "", rss)
+      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mode, $2, $3, $4, $5, $6, $7, $8, $9, rss, $11
+    }' "$table" >> "$ROWS"
+}
+
+# ------------------------------------------------------------------ aotmilter alone (no ../shared)
+# alone MODE MSGS_PER_CONN: aotmilter bench against both aotmilter rows, CPU and peak RSS from /proc
+alone() {
+  local mode=$1 mpc=$2 name c sock pid t0 t1 res hwm hz
+  hz=$(getconf CLK_TCK)
+  for name in aotmilter-like aotmilter; do
+    for c in $CONC; do
+      sock="$WORK/alone.sock"
+      local extra=(); [ "$name" = aotmilter-like ] && extra=(--always-reply)
+      start_milter "$sock" "$WORK/alone.log" -f bench "${extra[@]}" && pid=$MPID || { printf '%s\t%s\t%s\tfailed to start\n' "$mode" "$name" "$c" >> "$ROWS"; continue; }
+      sleep 0.2
+      t0=$(cpu_ticks "$pid")
+      res=$("$BINARY" bench --socket "unix:$sock" --connections "$c" --duration "$DURATION" --msgs-per-conn "$mpc" \
+        --expect-header X-Bench --label "$name" 2> "$WORK/alone.err" | grep '^RESULT')
+      t1=$(cpu_ticks "$pid"); hwm=$(status_kb "$pid" VmHWM)
+      stop_milter "$pid"
+      awk -v m="$mode" -v n="$name" -v c="$c" -v mps="$(field "$res" msgs_per_s)" -v p50="$(field "$res" p50_us)" \
+        -v p99="$(field "$res" p99_us)" -v e="$(field "$res" errors)" -v msgs="$(field "$res" messages)" \
+        -v t="$((t1 - t0))" -v hz="$hz" -v hwm="$hwm" -v g="$(field "$res" gen_cpu_pct)" 'BEGIN {
+          cpu = t / hz; printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%.1f\t%s\n", m, n, c, mps, p50, p99, e, cpu,
+            (msgs > 0 ? sprintf("%.0f", cpu * 1e6 / msgs) : "-"), hwm / 1024, g }' >> "$ROWS"
+      say "done $name c=$c: $(field "$res" msgs_per_s) msgs/s, errors $(field "$res" errors)"
+    done
+  done
+}
+
+# ------------------------------------------------------------------ the daemon's own figures
+# Allocated bytes per message in steady state: warm up, SIGUSR1, measured load, SIGUSR1; the daemon logs its
+# counters on each signal and the difference of the two lines is the steady state.
+alloc_per_message() { # name mpc args...
+  local name=$1 mpc=$2; shift 2
+  local sock="$WORK/alloc.sock" log="$WORK/alloc-$name-$mpc.log" pid lines
+  start_milter "$sock" "$WORK/alloc.out" --log-file "$log" "$@" || return 1
+  pid=$MPID
+  load() { if [ -x "$SHARED/bench/milter-load" ]; then "$SHARED/bench/milter-load" --socket "unix:$sock" --connections 8 --duration "$1" --msgs-per-conn "$mpc" >/dev/null 2>&1
+           else "$BINARY" bench --socket "unix:$sock" --connections 8 --duration "$1" --msgs-per-conn "$mpc" >/dev/null 2>&1; fi; }
+  usr1() { lines=$(grep -c 'statistics (SIGUSR1)' "$log" 2>/dev/null); kill -USR1 "$pid"
+           for _ in $(seq 1 50); do [ "$(grep -c 'statistics (SIGUSR1)' "$log" 2>/dev/null)" -gt "$lines" ] && return; sleep 0.1; done; }
+  load 2; usr1; load "$DURATION"; usr1
+  stop_milter "$pid"
+  grep 'statistics (SIGUSR1)' "$log" | tail -2 | awk '
+    { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] } }
+    END { m = v[2, "messages"] - v[1, "messages"]; b = v[2, "allocated_bytes"] - v[1, "allocated_bytes"]
+          c = v[2, "connections"] - v[1, "connections"]
+          if (m > 0) printf "%.1f\t%d\t%d\t%d\n", b / m, m, c, b; else print "-\t0\t0\t0" }'
+}
+
+daemon_figures() {
+  local size pid sock="$WORK/fig.sock" res rss hwm idle_pid
+  size=$(stat -c %s "$BINARY")
+  {
+    echo "## The daemon's own figures"
+    echo
+    echo "| figure | value | target |"
+    echo "|---|---:|---:|"
+    printf '| binary size (artifacts/aotmilter) | %.2f MiB (%s bytes) | < 8 MiB |\n' "$(awk -v s="$size" 'BEGIN{print s/1048576}')" "$size"
+  } > "$FIGURES"
+
+  say "start-up: spawn to an accepting socket"
+  res=$("$BINARY" bench --startup --socket "unix:$WORK/start.sock" --runs 11 -- "$BINARY" -p "unix:$WORK/start.sock" -f bench | grep '^RESULT')
+  printf '| start-up to a listening socket (median of %s; min %s, max %s ms) | %s ms | <= 20 ms |\n' \
+    "$(field "$res" startup_runs)" "$(field "$res" startup_min_ms)" "$(field "$res" startup_max_ms)" "$(field "$res" startup_median_ms)" >> "$FIGURES"
+  echo "startup_ms $(field "$res" startup_median_ms)" >> "$WORK/targets"
+
+  say "RSS with 1,000 idle MTA connections"
+  start_milter "$sock" "$WORK/fig.log" -f bench || return 1
+  pid=$MPID
+  local rss0; rss0=$(status_kb "$pid" VmRSS)
+  "$BINARY" bench --socket "unix:$sock" --idle 1000 > "$WORK/idle.out" 2> "$WORK/idle.err" &
+  idle_pid=$!
+  for _ in $(seq 1 300); do grep -q '^RESULT' "$WORK/idle.out" && break; kill -0 "$idle_pid" 2>/dev/null || break; sleep 0.1; done
+  sleep 0.5
+  rss=$(status_kb "$pid" VmRSS); hwm=$(status_kb "$pid" VmHWM)
+  res=$(grep '^RESULT' "$WORK/idle.out")
+  kill -TERM "$idle_pid" 2>/dev/null; wait "$idle_pid" 2>/dev/null
+  stop_milter "$pid"
+  printf '| RSS with %s idle MTA connections (negotiated, CONNECT and HELO sent; %s MiB before) | %.1f MiB (peak %.1f) | <= 40 MiB |\n' \
+    "$(field "$res" ready)" "$(awk -v k="$rss0" 'BEGIN{printf "%.1f", k/1024}')" "$(awk -v k="$rss" 'BEGIN{print k/1024}')" \
+    "$(awk -v k="$hwm" 'BEGIN{print k/1024}')" >> "$FIGURES"
+  echo "idle_rss_mib $(awk -v k="$rss" 'BEGIN{printf "%.1f", k/1024}') $(field "$res" ready)" >> "$WORK/targets"
+
+  local gen="milter-load"; [ -x "$SHARED/bench/milter-load" ] || gen="aotmilter bench"
+  say "allocated bytes per message (daemon counters, SIGUSR1 before and after a ${DURATION}s run)"
+  local row mpc name
+  for mpc in 1 100; do
+    for name in aotmilter-like aotmilter; do
+      local extra=(-f bench); [ "$name" = aotmilter-like ] && extra+=(--always-reply)
+      alloc_per_message "$name" "$mpc" "${extra[@]}" > "$WORK/alloc.row" || echo "-	0	0	0" > "$WORK/alloc.row"
+      row=$(cat "$WORK/alloc.row")
+      IFS=$'\t' read -r per msgs conns bytes <<< "$row"
+      printf '| allocated per message, %s, %s msg/conn, c=8 (%s messages, %s connections, %s bytes) | %s B | 0 B |\n' \
+        "$name" "$mpc" "$msgs" "$conns" "$bytes" "$per" >> "$FIGURES"
+      echo "alloc $name $mpc $per" >> "$WORK/targets"
+    done
+  done
+  echo >> "$FIGURES"
+  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a 2 s warm-up, divided by the messages in between; load from $gen with 8 connections." >> "$FIGURES"
+}
+
+# ------------------------------------------------------------------ generators side by side
+# aotmilter bench against milter-load on the same targets: is the product's generator a bottleneck?
+generators() {
+  local load="$SHARED/bench/milter-load" d=3 target sock pid mpc g res
+  {
+    echo "## Load generators side by side (aotmilter bench vs milter-load)"
+    echo
+    echo "Same targets, one after the other, 8 connections, ${d}s each. gen CPU us/msg is the generator's own CPU per message."
+    echo
+    echo "| target | msg/conn | generator | msgs/s | p50 us | p99 us | errors | gen CPU % | gen CPU us/msg |"
+    echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+  } > "$GENERATORS"
+  for target in null c aotmilter; do
+    sock="$WORK/gen.sock"
+    case $target in
+      null) setsid "$load" --self-test-server "unix:$sock" > "$WORK/gen.log" 2>&1 & pid=$!; PIDS+=("$pid") ;;
+      c) setsid "$SHARED/peers/c-libmilter/run.sh" "unix:$sock" > "$WORK/gen.log" 2>&1 & pid=$!; PIDS+=("$pid") ;;
+      aotmilter) start_milter "$sock" "$WORK/gen.log" -f bench || continue; pid=$MPID ;;
+    esac
+    for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
+    for mpc in 1 100; do
+      for g in milter-load "aotmilter bench"; do
+        if [ "$g" = milter-load ]; then res=$("$load" --socket "unix:$sock" --connections 8 --duration "$d" --msgs-per-conn "$mpc" 2>/dev/null | grep '^RESULT')
+        else res=$("$BINARY" bench --socket "unix:$sock" --connections 8 --duration "$d" --msgs-per-conn "$mpc" --expect-header X-Bench 2>/dev/null | grep '^RESULT'); fi
+        awk -v t="$target" -v k="$mpc" -v g="$g" -v mps="$(field "$res" msgs_per_s)" -v p50="$(field "$res" p50_us)" \
+          -v p99="$(field "$res" p99_us)" -v e="$(field "$res" errors)" -v pct="$(field "$res" gen_cpu_pct)" \
+          -v cpu="$(field "$res" gen_cpu_s)" -v m="$(field "$res" messages)" 'BEGIN {
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t, k, g, mps, p50, p99, e, pct, (m > 0 ? sprintf("%.0f", cpu * 1e6 / m) : "-") }' >> "$GENERATORS"
+      done
+    done
+    stop_milter "$pid"
+    rm -f "$sock"
+  done
+}
+
+# ------------------------------------------------------------------ report
+machine() {
+  local cpu kernel dotnet
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  kernel=$(uname -sr)
+  dotnet=$(dotnet --version 2>/dev/null || echo "not found")
+  echo "- Machine: $(nproc) CPU(s), ${cpu:-unknown CPU}, $kernel, $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
+  echo "- .NET SDK $dotnet (aotmilter is a Native AOT binary; the runtime is compiled in); $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+  echo "- Load average when the run started: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every number noisier)"
+  echo "- aotmilter $("$BINARY" --version 2>/dev/null), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}
+
+# table MODE TITLE: the rows of one mode with ratios to libmilter (c) and to the null ceilings
+table() {
+  local mode=$1
+  awk -F'\t' -v mode="$mode" '
+    $1 == mode { n++; name[n] = $2; conc[n] = $3; mps[n] = $4; p50[n] = $5; p99[n] = $6; err[n] = $7; cpu[n] = $8; us[n] = $9; rss[n] = $10; g[n] = $11
+                 if ($2 == "c") { cm[$3] = $4; cu[$3] = $9 } if ($2 == "null") nm[$3] = $4; if ($2 == "null-nr") nr[$3] = $4 }
+    function ratio(a, b) { return (b + 0 > 0 && a ~ /^[0-9.]+$/) ? sprintf("%.2f", a / b) : "-" }
+    END {
+      print "| milter | conc | msgs/s | x libmilter | x null | x null-nr | p50 us | p99 us | CPU us/msg | CPU x libmilter | peak RSS MiB | errors | gen CPU % |"
+      print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+      for (i = 1; i <= n; i++) {
+        label = name[i]; if (label == "c") label = "c (libmilter)"
+        if (label ~ /^aotmilter/) label = "**" label "**"
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, conc[i], mps[i],
+          ratio(mps[i], cm[conc[i]]), ratio(mps[i], nm[conc[i]]), ratio(mps[i], nr[conc[i]]), p50[i], p99[i], us[i],
+          ratio(us[i], cu[conc[i]]), rss[i], err[i], g[i]
+      }
+    }' "$ROWS"
+}
+
+# targets: the issue's targets, checked against the rows and figures
+targets() {
+  awk -F'\t' -v rows="$ROWS" '
+    FILENAME == rows { if ($2 == "c") { cm[$1, $3] = $4; cu[$1, $3] = $9 } if ($2 == "null") nm[$1, $3] = $4
+                if ($2 == "aotmilter-like") { lm[$1, $3] = $4; lu[$1, $3] = $9 } if ($2 == "aotmilter") { dm[$1, $3] = $4; drss[$1, $3] = $10 }
+                modes[$1] = 1; next }
+    { split($0, w, " "); t[w[1]] = w[2]; if (w[1] == "alloc") a[w[2], w[3]] = w[4]; if (w[1] == "idle_rss_mib") idle = w[2] }
+    function check(ok, text) { printf "| %s | %s |\n", text, ok ? "met" : "**not met**" }
+    function have(x) { return x ~ /^[0-9.]+$/ }
+    END {
+      print "| target | result |"
+      print "|---|---|"
+      for (m in modes) for (c = 8; c <= 64; c *= 8) {
+        if (have(lm[m, c]) && have(cm[m, c])) check(lm[m, c] >= 1.5 * cm[m, c], sprintf("%s, c=%d: like-for-like msgs/s >= 1.5x libmilter (%.2fx)", m, c, lm[m, c] / cm[m, c]))
+        if (have(lu[m, c]) && have(cu[m, c]) && cu[m, c] > 0) check(lu[m, c] <= 0.5 * cu[m, c], sprintf("%s, c=%d: like-for-like CPU us/msg <= 0.5x libmilter (%.2fx)", m, c, lu[m, c] / cu[m, c]))
+        if (have(lm[m, c]) && have(nm[m, c])) check(lm[m, c] >= 0.5 * nm[m, c], sprintf("%s, c=%d: like-for-like >= 50%% of the null ceiling (%.0f%%)", m, c, 100 * lm[m, c] / nm[m, c]))
+        if (have(dm[m, c]) && have(cm[m, c])) check(dm[m, c] >= 3 * cm[m, c], sprintf("%s, c=%d: derived flags msgs/s >= 3x libmilter (%.2fx)", m, c, dm[m, c] / cm[m, c]))
+        if (c == 64 && have(drss[m, c])) check(drss[m, c] <= 20, sprintf("%s, c=64: peak RSS <= 20 MiB (%s MiB)", m, drss[m, c]))
+      }
+      for (k in a) { split(k, p, SUBSEP); if (have(a[k])) check(a[k] + 0 == 0, sprintf("0 B allocated per message: %s, %s msg/conn (%s B)", p[1], p[2], a[k])) }
+      if (have(idle)) check(idle <= 40, sprintf("RSS with 1,000 idle connections <= 40 MiB (%s MiB)", idle))
+      if (have(t["startup_ms"])) check(t["startup_ms"] <= 20, sprintf("start-up to listening <= 20 ms (%s ms)", t["startup_ms"]))
+    }' "$ROWS" "$WORK/targets" | { read -r h1; read -r h2; echo "$h1"; echo "$h2"; sort; }
+}
+
+# ------------------------------------------------------------------ main
+: > "$WORK/targets"
+STARTED=$(date +%s)
+MACHINE=$(machine)
+if [ -x "$SHARED/bench/compare.sh" ]; then
+  WITH_PEERS=1
+  install_peer_packages || say "some peers may fail to build"
+  compare "1 msg/conn" 1
+  compare "100 msg/conn" 100
+  generators
+else
+  WITH_PEERS=0
+  say "$SHARED not found: measuring aotmilter alone with 'aotmilter bench' (no peers, no null ceiling)"
+  alone "1 msg/conn" 1
+  alone "100 msg/conn" 100
+fi
+daemon_figures
+ELAPSED=$(( $(date +%s) - STARTED ))
+
+mkdir -p "$(dirname "$OUT")"
+{
+  echo "# aotmilter benchmark, $(date '+%Y-%m-%d %H:%M %Z'), $HOST"
+  echo
+  echo "$MACHINE"
+  echo "- Load: ${DURATION}s per run, body 4096 B, 10 headers, unix sockets; the whole benchmark took ${ELAPSED}s (\`./build.sh bench\`)"
+  echo
+  if [ "$WITH_PEERS" = 1 ]; then
+    cat <<EOM
+Generator: ../shared/bench/milter-load (a single-threaded epoll loop in C) for every row, started by
+../shared/bench/compare.sh, which starts each milter afresh per row and measures its CPU and peak RSS from /proc.
+Rows: \`null\` is milter-load's own minimal milter (replies to every event): the protocol's ceiling on this machine,
+shared by both ends; \`null-nr\` the same with no-reply flags; \`c (libmilter)\`, \`go\` (go-milter, protocol v2) and
+\`python\` (pymilter) run the same trivial filter; **aotmilter-like** is \`aotmilter -f bench --always-reply\`,
+negotiated exactly like the peers (a reply to every event); **aotmilter** is \`aotmilter -f bench\` with the flags its
+generator derives (events the filter does not handle are not sent, observers are not waited for), so it may pass the
+\`null\` ceiling and is better compared with \`null-nr\`. aotmilter runs with its default logging (one line per
+connection). On 2 cores the generator and the milter share the CPUs, so every figure is a joint one.
+EOM
+  else
+    cat <<EOM
+**Measured alone**: ../shared (the peers and milter-load) was not found, so there is no libmilter or null row and no
+ratio. The generator is \`aotmilter bench\` itself, which shares the CPUs with the milter. Rows: **aotmilter-like** is
+\`aotmilter -f bench --always-reply\` (a reply to every event, as libmilter negotiates); **aotmilter** is
+\`aotmilter -f bench\` with the flags its generator derives.
+EOM
+  fi
+  echo
+  for mode in "1 msg/conn" "100 msg/conn"; do
+    echo "## $mode"
+    echo
+    table "$mode"
+    echo
+  done
+  cat "$FIGURES"
+  echo
+  if [ "$WITH_PEERS" = 1 ]; then
+    cat "$GENERATORS"
+    echo
+  fi
+  echo "## Targets (issue 6)"
+  echo
+  targets
+} > "$OUT"
+
+cat "$OUT"
+say "wrote $OUT"

@@ -1,0 +1,101 @@
+using AotMilter.EndToEnd.Tests.Harness;
+using Xunit;
+
+namespace AotMilter.EndToEnd.Tests;
+
+/// <summary>
+/// <c>aotmilter bench</c> (the load generator shipped in the binary) against the published <c>aotmilter -f bench</c> over
+/// a unix socket: every reply is validated by the generator, so a clean run is a protocol test under load as well.
+/// </summary>
+public sealed class BenchToolTests
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task Eight_connections_of_2000_messages_each_end_without_an_error_and_every_message_gets_X_Bench_10()
+    {
+        using var dir = new TempDirectory("bench");
+        var socket = dir.Combine("milter.sock");
+        var milter = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(socket));
+        ProcessResult run;
+        Dictionary<string, string> result;
+        await using (milter)
+        {
+            run = await BenchAsync(socket, "--connections", "8", "--messages", "16000", "--msgs-per-conn", "2000", "--expect-header", "X-Bench");
+            result = Result(run, milter);
+            Assert.True(run.Succeeded, $"{run}\n{milter.Describe()}");
+        }
+
+        Assert.Equal("0", result["errors"]);
+        Assert.Equal("16000", result["ok"]);
+        Assert.Equal("0", result["rejected"]);
+        Assert.Equal("16000", result["header_checked"]);
+
+        // A connection that used up its share opens another while the budget lasts: at least 8 in all.
+        Assert.True(int.Parse(result["connects"]) >= 8, $"connects={result["connects"]}");
+
+        // The daemon's counters, logged when it stops, agree with the generator's (the harness's readiness probe is
+        // one more connection).
+        string expected = $"statistics (shutdown): connections={int.Parse(result["connects"]) + 1} open=0 messages=16000 allocated_bytes=";
+        Assert.True(milter.Output.Contains(expected, StringComparison.Ordinal), $"'{expected}' not in the daemon's output:\n{milter.Output}");
+    }
+
+    [Fact]
+    public async Task Recipient_reject_at_example_com_is_refused_for_every_message()
+    {
+        using var dir = new TempDirectory("bench");
+        var socket = dir.Combine("milter.sock");
+        await using var milter = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(socket));
+
+        var run = await BenchAsync(socket, "--connections", "4", "--messages", "2000", "--rcpt", "reject@example.com", "--expect-reject");
+
+        var result = Result(run, milter);
+        Assert.True(run.Succeeded, $"{run}\n{milter.Describe()}");
+        Assert.Equal("0", result["errors"]);
+        Assert.Equal("2000", result["rejected"]);
+        Assert.Equal("0", result["ok"]);
+    }
+
+    [Fact]
+    public async Task A_reply_the_generator_does_not_expect_is_an_error_and_the_exit_status_is_1()
+    {
+        using var dir = new TempDirectory("bench");
+        var socket = dir.Combine("milter.sock");
+        await using var milter = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(socket));
+
+        // The bench filter never adds X-Other: every message fails the check.
+        var run = await BenchAsync(socket, "--connections", "2", "--messages", "50", "--expect-header", "X-Other");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("50", Result(run, milter)["errors"]);
+        Assert.Contains("message finished without the X-Other header", run.StdErr);
+    }
+
+    [Fact]
+    public async Task Idle_mode_holds_negotiated_connections_open_until_the_duration_is_over()
+    {
+        using var dir = new TempDirectory("bench");
+        var socket = dir.Combine("milter.sock");
+        await using var milter = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(socket));
+
+        var run = await BenchAsync(socket, "--idle", "200", "--duration", "1");
+
+        var result = Result(run, milter);
+        Assert.True(run.Succeeded, $"{run}\n{milter.Describe()}");
+        Assert.Equal("200", result["ready"]);
+        Assert.Equal("0", result["errors"]);
+    }
+
+    private static Task<ProcessResult> BenchAsync(string socket, params string[] arguments) =>
+        ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["bench", "--socket", $"unix:{socket}", .. arguments], RunTimeout);
+
+    /// <summary>The key=value pairs of the RESULT line.</summary>
+    private static Dictionary<string, string> Result(ProcessResult run, MilterDaemon milter)
+    {
+        var line = run.StdOut.Split('\n').SingleOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"no RESULT line: {run}\n{milter.Describe()}");
+        return line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(pair => pair.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "");
+    }
+}
