@@ -44,4 +44,10 @@ internal static partial class Log
 
     [ZLoggerMessage(LogLevel.Warning, "could not remove {path} at exit ({reason}); the next start replaces it")]
     public static partial void SocketNotRemoved(ILogger logger, string path, string reason);
+
+    [ZLoggerMessage(LogLevel.Information, "metrics on {socket} (GET /metrics, Prometheus text)")]
+    public static partial void MetricsListening(ILogger logger, string socket);
+
+    [ZLoggerMessage(LogLevel.Debug, "metrics request dropped: {reason}")]
+    public static partial void MetricsRequestFailed(ILogger logger, string reason);
 }

@@ -92,6 +92,7 @@ internal sealed class MilterConnection : IProgressSender
         }
         catch (MilterProtocolException ex)
         {
+            _session.Metrics?.ProtocolError();
             Log.ProtocolError(_log, _session.Context.ConnectionId, ex.Error.ToString(), ex.Message);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)

@@ -32,6 +32,9 @@ public sealed class MilterServer : IAsyncDisposable
         _filterLog = loggerFactory.CreateLogger("filter");
     }
 
+    /// <summary>What this server's connections count; set before <see cref="RunAsync"/> to publish them.</summary>
+    public MilterMetrics? Metrics { get; init; }
+
     /// <summary>Connections accepted so far.</summary>
     public long ConnectionsAccepted => Interlocked.Read(ref _nextConnectionId);
 
@@ -129,7 +132,7 @@ public sealed class MilterServer : IAsyncDisposable
 
                 long id = Interlocked.Increment(ref _nextConnectionId);
                 ServerStatistics.ConnectionOpened();
-                var session = new MilterSession(_chain, _options, _log, _filterLog, id);
+                var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics);
                 var connection = new MilterConnection(client, session, _options, _log);
 
                 // Registered before it starts, so a connection that ends at once cannot be removed before it is added.

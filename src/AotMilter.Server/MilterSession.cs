@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
@@ -38,9 +39,10 @@ public sealed partial class MilterSession
     private Step _step;
     private MessageEditor.EditorMark _endOfMessageMark;
 
-    public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId)
+    public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId, MilterMetrics? metrics = null)
     {
         _chain = chain;
+        Metrics = metrics;
         _options = options;
         _log = serverLog;
         Context = new MilterContext(filterLog) { ConnectionId = connectionId };
@@ -72,6 +74,11 @@ public sealed partial class MilterSession
         EndOfMessageStart,
         EndOfMessageWait,
     }
+
+    /// <summary>Where verdicts, latencies and errors are counted (null: nowhere).</summary>
+    public MilterMetrics? Metrics { get; }
+
+    private long _pendingStarted;
 
     /// <summary>Reply frames not yet sent.</summary>
     public ByteBufferWriter Output { get; } = new(512);
@@ -230,6 +237,13 @@ public sealed partial class MilterSession
                     }
 
                     _resumeVerdict = Fail(_pendingFilter, _pendingEvent, ex);
+                }
+
+                if (Metrics is not null && (_pending == Pending.Decision || _copy is null))
+                {
+                    // A chain's end of message counts each filter itself.
+                    Metrics.Latency(_pendingEvent, _pendingStarted);
+                    Metrics.Verdict(_pendingFilter, _pendingEvent, _resumeVerdict.Kind);
                 }
 
                 break;
@@ -508,6 +522,7 @@ public sealed partial class MilterSession
         {
             FilterDispatcher d = dispatchers[i];
             ValueTask<Verdict> call;
+            long started = Metrics is null ? 0 : Stopwatch.GetTimestamp();
             try
             {
                 call = e switch
@@ -535,11 +550,18 @@ public sealed partial class MilterSession
                 _pendingDecision = call;
                 _pendingFilter = i;
                 _pendingEvent = e;
+                _pendingStarted = started;
                 verdict = default;
                 return false;
             }
 
             Verdict v = Result(call, i, e);
+            if (Metrics is not null)
+            {
+                Metrics.Latency(e, started);
+                Metrics.Verdict(i, e, v.Kind);
+            }
+
             v = Normalize(e, v);
             if (!v.IsContinue)
             {
@@ -626,6 +648,7 @@ public sealed partial class MilterSession
 
     private Verdict Fail(int filter, MilterEvent e, Exception ex)
     {
+        Metrics?.Exception(filter);
         Log.FilterFailed(_log, _chain.Filters[filter].Name, e, Context.ConnectionId, ex);
         return Fallback;
     }

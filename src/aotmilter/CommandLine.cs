@@ -148,6 +148,18 @@ public static class CommandLine
                 r.AddError("--max-chain-message-size must be at least 65536");
             }
         });
+        var metrics = new Option<string?>("--metrics")
+        {
+            Description = "Serve the counters as Prometheus text on GET /metrics at this socket (inet:PORT@HOST or unix:/path)",
+            HelpName = "SPEC",
+        };
+        metrics.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } text && !SocketSpec.TryParse(text, out _, out string? error))
+            {
+                r.AddError($"--metrics: {error}");
+            }
+        });
         var alwaysReply = new Option<bool>("--always-reply")
         {
             Description = "Ask the MTA to wait for a reply to every event, even where the filters cannot change the outcome (as libmilter does by default)",
@@ -173,7 +185,7 @@ public static class CommandLine
         var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
         {
             socket, filter, config, checkConfig, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile,
-            fallback, maxPacket, timeout, grace, progress, chainLimit, alwaysReply,
+            fallback, maxPacket, timeout, grace, progress, chainLimit, metrics, alwaysReply,
         };
 
         // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
@@ -236,6 +248,7 @@ public static class CommandLine
                 ConfigPath = parse.GetValue(config),
                 Detach = parse.GetValue(daemon),
                 User = parse.GetValue(user),
+                Metrics = parse.GetValue(metrics) is { } metricsSpec ? SocketSpec.Parse(metricsSpec) : null,
                 AllowRoot = parse.GetValue(allowRoot),
                 PidFile = parse.GetValue(pidFile),
                 LogLevel = parse.GetValue(logLevel),

@@ -71,7 +71,9 @@ public static class Daemon
         using Systemd systemd = Systemd.FromEnvironment();
         var chain = new FilterChain(settings.Filters, loaded.Settings);
         var reloader = new ConfigReloader(settings, chain, log);
-        var server = new MilterServer(chain, settings.Server, loggerFactory);
+        using var metrics = new MilterMetrics(chain);
+        var server = new MilterServer(chain, settings.Server, loggerFactory) { Metrics = metrics };
+        PrometheusEndpoint? metricsEndpoint = null;
         try
         {
             Socket? inherited = Systemd.TakeListenSocket(out int passed);
@@ -86,6 +88,10 @@ public static class Daemon
             }
 
             server.Start(inherited);
+            if (settings.Metrics is not null)
+            {
+                metricsEndpoint = PrometheusEndpoint.Start(settings.Metrics, metrics, log);
+            }
             if (settings.PidFile is not null)
             {
                 File.WriteAllText(settings.PidFile, $"{Environment.ProcessId}\n");
@@ -125,7 +131,7 @@ public static class Daemon
         using PosixSignalRegistration statistics = PosixSignalRegistration.Create(SIGUSR1, c =>
         {
             c.Cancel = true;
-            LogStatistics(log, "SIGUSR1");
+            LogStatistics(log, "SIGUSR1", metrics);
         });
 
         ready.Succeed();
@@ -136,7 +142,8 @@ public static class Daemon
         }
         finally
         {
-            LogStatistics(log, "shutdown");
+            metricsEndpoint?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            LogStatistics(log, "shutdown", metrics);
             if (settings.PidFile is not null)
             {
                 TryDelete(settings.PidFile);
@@ -214,11 +221,11 @@ public static class Daemon
     }
 
     /// <summary>One line with the daemon's counters, including managed bytes allocated per message since listening.</summary>
-    private static void LogStatistics(ILogger log, string when)
+    private static void LogStatistics(ILogger log, string when, MilterMetrics metrics)
     {
         ServerSnapshot s = ServerStatistics.Snapshot();
         CliLog.Statistics(log, when, s.ConnectionsAccepted, s.ConnectionsOpen, s.Messages, s.AllocatedBytes,
-            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds);
+            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds, metrics.VerdictSummary(), metrics.Modifications, metrics.ProtocolErrors);
     }
 
     private static void Stop(PosixSignalContext context, CancellationTokenSource stopping, ILogger log, Systemd systemd)

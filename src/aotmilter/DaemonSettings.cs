@@ -18,6 +18,9 @@ public sealed record DaemonSettings
 
     public bool Detach { get; init; }
 
+    /// <summary>Where to serve Prometheus metrics, or null.</summary>
+    public AotMilter.Protocol.SocketSpec? Metrics { get; init; }
+
     /// <summary>USER[:GROUP] to become after binding, when started as root.</summary>
     public string? User { get; init; }
 

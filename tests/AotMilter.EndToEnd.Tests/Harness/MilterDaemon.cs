@@ -30,6 +30,9 @@ public sealed class MilterDaemon : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The daemon's process id (to send it signals).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Everything the milter printed so far (stderr lines prefixed with "err: ").</summary>
     public string Output
     {

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+
+namespace AotMilter.Server;
+
+/// <summary>
+/// What the daemon counts, per filter chain: verdicts per filter, event and kind; modifications; protocol errors;
+/// filter exceptions; callback latency. The hot path does plain interlocked increments into arrays; the numbers are
+/// published at collection time through System.Diagnostics.Metrics (observable instruments, for dotnet-counters and
+/// OpenTelemetry) and as Prometheus text (<see cref="WritePrometheus"/>). Process-wide connection and message
+/// counts come from <see cref="ServerStatistics"/>.
+/// </summary>
+public sealed class MilterMetrics : IDisposable
+{
+    /// <summary>Upper bounds of the latency histogram, in seconds (Prometheus "le" buckets; +Inf is implied).</summary>
+    private static readonly double[] LatencyBounds = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
+
+    private static readonly int Events = Enum.GetValues<MilterEvent>().Length;
+    private static readonly int Kinds = Enum.GetValues<VerdictKind>().Length;
+
+    private readonly string[] _filters;
+    private readonly long[] _verdicts;
+    private readonly long[] _exceptions;
+    private readonly long[] _latencyBuckets;
+    private readonly long[] _latencyTicks;
+    private long _modifications;
+    private long _protocolErrors;
+    private readonly Meter _meter;
+
+    public MilterMetrics(FilterChain chain)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        _filters = chain.Filters.Select(f => f.Name).ToArray();
+        _verdicts = new long[_filters.Length * Events * Kinds];
+        _exceptions = new long[_filters.Length];
+        _latencyBuckets = new long[Events * (LatencyBounds.Length + 1)];
+        _latencyTicks = new long[Events];
+
+        _meter = new Meter("AotMilter", AotMilterVersion.Current);
+        _meter.CreateObservableCounter("aotmilter.connections", () => ServerStatistics.ConnectionsAccepted, description: "MTA connections accepted");
+        _meter.CreateObservableUpDownCounter("aotmilter.connections.open", () => ServerStatistics.ConnectionsOpen, description: "MTA connections open");
+        _meter.CreateObservableCounter("aotmilter.messages", () => ServerStatistics.Messages, description: "Messages (MAIL commands)");
+        _meter.CreateObservableCounter("aotmilter.modifications", () => Interlocked.Read(ref _modifications), description: "Modifications sent at end of message");
+        _meter.CreateObservableCounter("aotmilter.protocol_errors", () => Interlocked.Read(ref _protocolErrors), description: "Connections closed for bad input");
+        _meter.CreateObservableCounter("aotmilter.verdicts", ObserveVerdicts, description: "Verdicts per filter, event and kind");
+        _meter.CreateObservableCounter("aotmilter.filter_exceptions", ObserveExceptions, description: "Callbacks that threw");
+    }
+
+    public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
+
+    public long Modifications => Interlocked.Read(ref _modifications);
+
+    /// <summary>The count of verdicts of one kind from one filter at one event.</summary>
+    public long VerdictCount(int filter, MilterEvent e, VerdictKind kind) => Interlocked.Read(ref _verdicts[Index(filter, e, kind)]);
+
+    /// <summary>Verdicts of one kind, all filters and events together.</summary>
+    public long VerdictTotal(VerdictKind kind)
+    {
+        long total = 0;
+        for (int f = 0; f < _filters.Length; f++)
+        {
+            for (int e = 0; e < Events; e++)
+            {
+                total += Interlocked.Read(ref _verdicts[Index(f, (MilterEvent)e, kind)]);
+            }
+        }
+
+        return total;
+    }
+
+    internal void Verdict(int filter, MilterEvent e, VerdictKind kind) => Interlocked.Increment(ref _verdicts[Index(filter, e, kind)]);
+
+    internal void Exception(int filter) => Interlocked.Increment(ref _exceptions[filter]);
+
+    internal void Modified(int count)
+    {
+        if (count > 0)
+        {
+            Interlocked.Add(ref _modifications, count);
+        }
+    }
+
+    internal void ProtocolError() => Interlocked.Increment(ref _protocolErrors);
+
+    /// <summary>Records how long a callback took, from <see cref="Stopwatch.GetTimestamp"/> at its start.</summary>
+    internal void Latency(MilterEvent e, long started)
+    {
+        long ticks = Stopwatch.GetTimestamp() - started;
+        double seconds = (double)ticks / Stopwatch.Frequency;
+        int bucket = 0;
+        while (bucket < LatencyBounds.Length && seconds > LatencyBounds[bucket])
+        {
+            bucket++;
+        }
+
+        Interlocked.Increment(ref _latencyBuckets[((int)e * (LatencyBounds.Length + 1)) + bucket]);
+        Interlocked.Add(ref _latencyTicks[(int)e], ticks);
+    }
+
+    /// <summary>The counters in the Prometheus text exposition format (version 0.0.4).</summary>
+    public void WritePrometheus(StringBuilder text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ServerSnapshot s = ServerStatistics.Snapshot();
+        Counter(text, "aotmilter_connections_total", "MTA connections accepted.", s.ConnectionsAccepted);
+        Gauge(text, "aotmilter_connections_open", "MTA connections open now.", s.ConnectionsOpen);
+        Counter(text, "aotmilter_messages_total", "Messages (MAIL commands) handled.", s.Messages);
+        Counter(text, "aotmilter_modifications_total", "Modifications sent to the MTA at end of message.", Modifications);
+        Counter(text, "aotmilter_protocol_errors_total", "Connections closed because of bad input from the MTA.", ProtocolErrors);
+        Gauge(text, "aotmilter_allocated_bytes_per_message", "Managed bytes allocated since listening, per message.", s.AllocatedBytesPerMessage);
+
+        text.Append("# HELP aotmilter_verdicts_total Verdicts returned by each filter, per event and kind.\n# TYPE aotmilter_verdicts_total counter\n");
+        for (int f = 0; f < _filters.Length; f++)
+        {
+            for (int e = 0; e < Events; e++)
+            {
+                for (int k = 0; k < Kinds; k++)
+                {
+                    long n = Interlocked.Read(ref _verdicts[Index(f, (MilterEvent)e, (VerdictKind)k)]);
+                    if (n > 0)
+                    {
+                        text.Append(CultureInfo.InvariantCulture, $"aotmilter_verdicts_total{{filter=\"{_filters[f]}\",event=\"{Name((MilterEvent)e)}\",verdict=\"{Name((VerdictKind)k)}\"}} {n}\n");
+                    }
+                }
+            }
+        }
+
+        text.Append("# HELP aotmilter_filter_exceptions_total Callbacks that threw (each answered with the fallback verdict).\n# TYPE aotmilter_filter_exceptions_total counter\n");
+        for (int f = 0; f < _filters.Length; f++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"aotmilter_filter_exceptions_total{{filter=\"{_filters[f]}\"}} {Interlocked.Read(ref _exceptions[f])}\n");
+        }
+
+        text.Append("# HELP aotmilter_callback_seconds Time the filters took to answer an event.\n# TYPE aotmilter_callback_seconds histogram\n");
+        for (int e = 0; e < Events; e++)
+        {
+            long cumulative = 0;
+            int offset = e * (LatencyBounds.Length + 1);
+            for (int b = 0; b <= LatencyBounds.Length; b++)
+            {
+                cumulative += Interlocked.Read(ref _latencyBuckets[offset + b]);
+            }
+
+            if (cumulative == 0)
+            {
+                continue;
+            }
+
+            string name = Name((MilterEvent)e);
+            long running = 0;
+            for (int b = 0; b < LatencyBounds.Length; b++)
+            {
+                running += Interlocked.Read(ref _latencyBuckets[offset + b]);
+                text.Append(CultureInfo.InvariantCulture, $"aotmilter_callback_seconds_bucket{{event=\"{name}\",le=\"{LatencyBounds[b]}\"}} {running}\n");
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"aotmilter_callback_seconds_bucket{{event=\"{name}\",le=\"+Inf\"}} {cumulative}\n");
+            text.Append(CultureInfo.InvariantCulture, $"aotmilter_callback_seconds_sum{{event=\"{name}\"}} {(double)Interlocked.Read(ref _latencyTicks[e]) / Stopwatch.Frequency}\n");
+            text.Append(CultureInfo.InvariantCulture, $"aotmilter_callback_seconds_count{{event=\"{name}\"}} {cumulative}\n");
+        }
+    }
+
+    /// <summary>A short form for the summary log line: verdicts by kind over every filter and event.</summary>
+    public string VerdictSummary()
+        => string.Join(' ', Enum.GetValues<VerdictKind>().Select(k => $"{Name(k)}={VerdictTotal(k)}"));
+
+    public void Dispose() => _meter.Dispose();
+
+    private int Index(int filter, MilterEvent e, VerdictKind kind) => (((filter * Events) + (int)e) * Kinds) + (int)kind;
+
+    private IEnumerable<Measurement<long>> ObserveVerdicts()
+    {
+        for (int f = 0; f < _filters.Length; f++)
+        {
+            for (int e = 0; e < Events; e++)
+            {
+                for (int k = 0; k < Kinds; k++)
+                {
+                    long n = Interlocked.Read(ref _verdicts[Index(f, (MilterEvent)e, (VerdictKind)k)]);
+                    if (n > 0)
+                    {
+                        yield return new Measurement<long>(n,
+                            new KeyValuePair<string, object?>("filter", _filters[f]),
+                            new KeyValuePair<string, object?>("event", Name((MilterEvent)e)),
+                            new KeyValuePair<string, object?>("verdict", Name((VerdictKind)k)));
+                    }
+                }
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveExceptions()
+    {
+        for (int f = 0; f < _filters.Length; f++)
+        {
+            yield return new Measurement<long>(Interlocked.Read(ref _exceptions[f]), new KeyValuePair<string, object?>("filter", _filters[f]));
+        }
+    }
+
+    private static string Name(MilterEvent e) => e switch
+    {
+        MilterEvent.MailFrom => "mail",
+        MilterEvent.RcptTo => "rcpt",
+        MilterEvent.EndOfHeaders => "eoh",
+        MilterEvent.EndOfMessage => "eom",
+        _ => e.ToString().ToLowerInvariant(),
+    };
+
+    private static string Name(VerdictKind k) => k.ToString().ToLowerInvariant();
+
+    private static void Counter(StringBuilder text, string name, string help, long value)
+        => text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+
+    private static void Gauge(StringBuilder text, string name, string help, double value)
+        => text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+}

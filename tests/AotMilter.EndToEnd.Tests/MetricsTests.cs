@@ -1,0 +1,72 @@
+using System.Net.Http;
+using AotMilter.EndToEnd.Tests.Harness;
+using Xunit;
+
+namespace AotMilter.EndToEnd.Tests;
+
+/// <summary>
+/// <c>--metrics</c>: after a load run by <c>aotmilter bench</c>, the Prometheus endpoint's message and verdict counts
+/// are what the load generator sent; SIGUSR1 logs the same totals in one line.
+/// </summary>
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task After_a_load_run_the_metrics_endpoint_counts_exactly_the_messages_and_verdicts_sent()
+    {
+        using var dir = new TempDirectory("metrics");
+        string socket = dir.Combine("milter.sock");
+        int port = Ports.GetFree();
+        await using var milter = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(socket), "--metrics", $"inet:{port}@127.0.0.1");
+
+        ProcessResult accepted = await Bench(socket, "--connections", "4", "--messages", "1200", "--msgs-per-conn", "100", "--expect-header", "X-Bench");
+        ProcessResult rejected = await Bench(socket, "--connections", "2", "--messages", "300", "--rcpt", "reject@example.com", "--expect-reject");
+        Assert.True(accepted.Succeeded && rejected.Succeeded, $"{accepted}\n{rejected}\n{milter.Describe()}");
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+        Dictionary<string, double> samples = text.Split('\n')
+            .Where(l => l.Length > 0 && l[0] != '#')
+            .Select(l => l.Split(' '))
+            .ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(1500, samples["aotmilter_messages_total"]);
+        Assert.Equal(1200, samples["aotmilter_verdicts_total{filter=\"bench\",event=\"eom\",verdict=\"accept\"}"]);
+        Assert.Equal(300, samples["aotmilter_verdicts_total{filter=\"bench\",event=\"rcpt\",verdict=\"reject\"}"]);
+        Assert.Equal(1200, samples["aotmilter_verdicts_total{filter=\"bench\",event=\"rcpt\",verdict=\"continue\"}"]);
+        Assert.Equal(1200, samples["aotmilter_modifications_total"]);
+        Assert.Equal(0, samples["aotmilter_filter_exceptions_total{filter=\"bench\"}"]);
+        Assert.Equal(0, samples["aotmilter_protocol_errors_total"]);
+        Assert.Equal(1200, samples["aotmilter_callback_seconds_count{event=\"eom\"}"]);
+        Assert.Contains("# TYPE aotmilter_verdicts_total counter", text);
+
+        using (var notFound = await http.GetAsync($"http://127.0.0.1:{port}/other"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, notFound.StatusCode);
+        }
+
+        Native.Signal(milter.ProcessId, 10 /* SIGUSR1 */);
+        await WaitForAsync(() => milter.Output.Contains("statistics (SIGUSR1)", StringComparison.Ordinal), milter);
+        string line = milter.Output.Split('\n').Last(l => l.Contains("statistics (SIGUSR1)", StringComparison.Ordinal));
+        Assert.Contains("messages=1500", line);
+        Assert.Contains("accept=1200", line);
+        Assert.Contains("reject=300", line);
+    }
+
+    private static Task<ProcessResult> Bench(string socket, params string[] arguments) =>
+        ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["bench", "--socket", $"unix:{socket}", .. arguments], TimeSpan.FromMinutes(2));
+
+    private static async Task WaitForAsync(Func<bool> condition, MilterDaemon milter)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            if (condition())
+            {
+                return;
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new TimeoutException(milter.Describe());
+    }
+}
