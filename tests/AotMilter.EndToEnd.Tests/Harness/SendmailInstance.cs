@@ -13,7 +13,7 @@ namespace AotMilter.EndToEnd.Tests.Harness;
 /// at a <see cref="SyslogSink"/>, so that the instance's syslog output can be shown when a test fails.
 /// </para>
 /// </summary>
-public sealed class SendmailInstance : IAsyncDisposable
+public sealed class SendmailInstance : IMtaInstance
 {
     public const string HostName = "sm.e2e.test";
 
@@ -66,7 +66,7 @@ public sealed class SendmailInstance : IAsyncDisposable
         SmtpClient.StartProcessAsync("unshare", ["-m", "--uts", WrapperPath, "-bs", "-odi"], LogSession);
 
     /// <summary>Runs one transaction in a fresh <c>sendmail -bs</c> session (see <see cref="SmtpClient.SendAsync"/>) and quits.</summary>
-    public async Task<SmtpTransaction> SendAsync(string from, IEnumerable<string> recipients, byte[] message)
+    public async Task<SmtpTransaction> SendAsync(string from, IEnumerable<string> recipients, byte[] message, string helo = "client.aotmilter.test")
     {
         var (client, greeting) = await ConnectAsync();
         await using (client)
@@ -76,7 +76,7 @@ public sealed class SendmailInstance : IAsyncDisposable
                 throw new InvalidOperationException($"sendmail -bs greeted with {greeting}.\n{client.Transcript}\n{Describe()}");
             }
 
-            var result = await client.SendAsync(from, recipients, message);
+            var result = await client.SendAsync(from, recipients, message, helo);
             await client.QuitAsync();
             LogSession("session:\n" + client.Transcript);
             return result;
@@ -101,13 +101,18 @@ public sealed class SendmailInstance : IAsyncDisposable
     }
 
     /// <summary>Waits for the delivery of <paramref name="message"/>; throws with the logs on timeout.</summary>
-    public async Task<SinkMessage> WaitForMessageAsync(TestMessage message, TimeSpan timeout)
+    public Task<SinkMessage> WaitForMessageAsync(TestMessage message, TimeSpan timeout) =>
+        WaitForAsync(message.Matches, timeout, $"message {message.MessageId}");
+
+    public async Task<SinkMessage> WaitForAsync(Func<SinkMessage, bool> predicate, TimeSpan timeout, string what)
     {
-        var delivered = await Sink.WaitForAsync(message.Matches, timeout);
+        var delivered = await Sink.WaitForAsync(predicate, timeout);
         return delivered ?? throw new TimeoutException(
-            $"message {message.MessageId} not delivered to the sink within {timeout.TotalSeconds:0}s; queued: "
+            $"{what} not delivered to the sink within {timeout.TotalSeconds:0}s; queued: "
             + $"{string.Join(", ", QueuedMessages())}.\n{Describe()}");
     }
+
+    public string Name => "Sendmail";
 
     /// <summary>Sendmail's syslog output plus the sessions' transcripts and stderr.</summary>
     public string ReadLog()
