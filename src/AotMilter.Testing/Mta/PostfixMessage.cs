@@ -23,6 +23,12 @@ internal sealed class PostfixMessage : MtaMessage
 {
     private const int LineLengthLimit = 998;
 
+    /// <summary>header_size_limit as cleanup(8) lowers it when milters are configured (so a header fits a milter packet).</summary>
+    private const int HeaderSizeLimit = 60000;
+
+    /// <summary>smtpd's line_length_limit: longer lines are stored as several records.</summary>
+    private const int RecordLength = 2048;
+
     private static readonly string[] DroppedHeaders = ["bcc", "content-length", "resent-bcc", "return-path"];
 
     private readonly List<Field> _fields = [];
@@ -70,7 +76,53 @@ internal sealed class PostfixMessage : MtaMessage
         Body = message.Body;
     }
 
-    public override void AddClientHeader(EmailHeader header) => _fields.Add(new Field(header.NameBytes, header.Raw));
+    /// <summary>
+    /// cleanup's reading of a header (mime_state.c): white space between the name and the colon is dropped ("name
+    /// space colon" is obsolete syntax), and the field is cut at the header size limit (60,000 bytes when milters are
+    /// configured, counting LF between lines): the first line or record that would cross it is discarded with all that
+    /// follows. smtpd stores lines in records of at most 2,048 bytes (<c>line_length_limit</c>).
+    /// </summary>
+    public override void AddClientHeader(EmailHeader header)
+    {
+        byte[] raw = header.Raw;
+        var text = new List<byte>(raw.Length);
+        int length = 0;
+        List<byte[]> lines = Lines(raw);
+        for (int l = 0; l < lines.Count; l++)
+        {
+            byte[] line = lines[l];
+            for (int offset = 0; offset == 0 || offset < line.Length; offset += RecordLength)
+            {
+                ReadOnlySpan<byte> record = line.AsSpan(offset, Math.Min(RecordLength, line.Length - offset));
+                if (l == 0 && offset == 0)
+                {
+                    int colon = record.IndexOf((byte)':');
+                    text.AddRange(header.NameBytes);
+                    text.AddRange(record[colon..]);
+                    length = header.NameBytes.Length + record.Length - colon;
+                    continue;
+                }
+
+                if (length + (offset == 0 ? 1 : 0) + record.Length > HeaderSizeLimit)
+                {
+                    // Discarded, and so is everything after it (checked against Postfix 3.7.11).
+                    length = HeaderSizeLimit;
+                    continue;
+                }
+
+                if (offset == 0)
+                {
+                    text.AddRange(Crlf);
+                    length++;
+                }
+
+                text.AddRange(record);
+                length += record.Length;
+            }
+        }
+
+        _fields.Add(new Field(header.NameBytes, [.. text]));
+    }
 
     public override void AddHeader(string name, string value, bool leadingSpace) =>
         _fields.Add(new Field(Ascii(name), HeaderText(Ascii(name), MilterValue(value, leadingSpace))));
@@ -142,6 +194,22 @@ internal sealed class PostfixMessage : MtaMessage
         return Ascii($"Received: from {client.Helo} ({client.HostName} [{client.Address}])\r\n"
             + $"\tby {Context.Profile.HostName} (Postfix) with ESMTP id {Context.QueueId}{recipient}; "
             + Context.Arrival.ToString("ddd, d MMM yyyy HH:mm:ss +0000 '(UTC)'", CultureInfo.InvariantCulture));
+    }
+
+    private static List<byte[]> Lines(ReadOnlySpan<byte> text)
+    {
+        var lines = new List<byte[]>();
+        while (true)
+        {
+            int crlf = text.IndexOf(Crlf);
+            lines.Add((crlf < 0 ? text : text[..crlf]).ToArray());
+            if (crlf < 0)
+            {
+                return lines;
+            }
+
+            text = text[(crlf + 2)..];
+        }
     }
 
     /// <summary>The value of a stored header text: after "name[white space]:", CRLF turned into LF.</summary>

@@ -185,7 +185,7 @@ internal sealed class SendmailMessage : MtaMessage
         var headers = new List<EmailHeader>();
         foreach (Node node in _nodes)
         {
-            if (node.Value is null || node.Condition is 'P' or 'x' || (node.Resent && !node.User && !_resent))
+            if (node.Value is null || node.Condition is 'P' or 'x' || (node.Resent && !node.User && !_resent) || NotRelayed(node.Field))
             {
                 continue;
             }
@@ -218,6 +218,15 @@ internal sealed class SendmailMessage : MtaMessage
             + $"\tby {Context.Profile.HostName} (8.17.1.9/8.17.1.9) with ESMTP id {Context.QueueId}{recipient}; "
             + Context.Arrival.ToString("ddd, d MMM yyyy HH:mm:ss 'GMT'", CultureInfo.InvariantCulture);
     }
+
+    /// <summary>
+    /// Fields Sendmail never writes for an SMTP mailer although the milter saw them: Bcc and Resent-Bcc (H_BCC), and the
+    /// H_ACHECK fields Content-Length, Full-Name and Return-Path, written only for mailers with a matching flag.
+    /// </summary>
+    private static bool NotRelayed(string field) =>
+        field.Equals("Bcc", StringComparison.OrdinalIgnoreCase) || field.Equals("Resent-Bcc", StringComparison.OrdinalIgnoreCase)
+        || field.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || field.Equals("Full-Name", StringComparison.OrdinalIgnoreCase)
+        || field.Equals("Return-Path", StringComparison.OrdinalIgnoreCase);
 
     private static Node Default(string name, string value, char condition, bool resent = false) =>
         new(name, Ascii(value)) { Condition = condition, Resent = resent };
