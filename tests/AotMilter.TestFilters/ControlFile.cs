@@ -9,12 +9,24 @@ public static class ControlFile
 {
     public const string Variable = "AOTMILTER_TEST_CONTROL";
 
-    /// <summary>Where the file is for this process; set by in-process tests, else taken from the environment.</summary>
-    public static string? Path { get; set; } = Environment.GetEnvironmentVariable(Variable);
+    private static readonly AsyncLocal<string?> LocalPath = new();
+
+    /// <summary>Where the file is for this process: taken from the environment.</summary>
+    public static string? Path { get; } = Environment.GetEnvironmentVariable(Variable);
+
+    /// <summary>
+    /// Where the file is for filters run in-process from the calling flow (an async-local value, so tests running in
+    /// parallel each have their own); overrides <see cref="Path"/>.
+    /// </summary>
+    public static string? LocalOverride
+    {
+        get => LocalPath.Value;
+        set => LocalPath.Value = value;
+    }
 
     public static string? Read(string key)
     {
-        string? path = Path;
+        string? path = LocalPath.Value ?? Path;
         if (string.IsNullOrEmpty(path) || !File.Exists(path))
         {
             return null;
