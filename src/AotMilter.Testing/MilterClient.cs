@@ -120,7 +120,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     /// <summary>
     /// Sends option negotiation (<c>O</c>) offering <paramref name="version"/>, <paramref name="actions"/> and
     /// <paramref name="protocol"/>, and reads the milter's answer. Postfix with <c>milter_protocol = 2</c> offers
-    /// version 2, actions 0x3F and protocol 0x7F; Sendmail 8.14+ and Postfix by default offer 6, 0x1FF, 0x1FFFFF.
+    /// version 2, actions 0x1FF and protocol 0x7F; Sendmail 8.14+ and Postfix by default offer 6, 0x1FF, 0x1FFFFF.
     /// </summary>
     /// <exception cref="MilterProtocolException">The milter answered with something other than a negotiation reply,
     /// with a higher version than offered, or with actions that were not offered (both MTAs give up then).</exception>

@@ -13,7 +13,7 @@ public enum MtaKind
 /// Which MTA the kit plays, and how. The two profiles follow the MTAs' own code (Postfix 3.x milter8.c and
 /// cleanup_milter.c, Sendmail 8.x milter.c and headers.c) and are checked against real Postfix 3.7 and Sendmail 8.17 by
 /// this project's end-to-end tests. Change a setting with <c>with</c>:
-/// <code>MtaProfile.Postfix with { ProtocolVersion = 2, OfferedActions = (ActionFlags)0x3F, OfferedProtocol = (ProtocolFlags)0x7F }</code>
+/// <code>MtaProfile.Postfix with { ProtocolVersion = 2, OfferedProtocol = (ProtocolFlags)0x7F }</code>
 /// or <see cref="WithMilterProtocol"/>, which does that the way Postfix's <c>milter_protocol</c> does.
 /// </summary>
 public sealed record MtaProfile
@@ -101,8 +101,8 @@ public sealed record MtaProfile
 
     /// <summary>
     /// This profile speaking an older protocol version, the way the MTA does it. For Postfix (<c>milter_protocol</c>):
-    /// version 2 offers actions 0x3F and events 0x7F, 3 adds UNKNOWN (0x17F), 4 adds DATA (0x37F), 6 everything. For
-    /// Sendmail only the version changes.
+    /// version 2 offers events 0x7F, 3 adds UNKNOWN (0x17F), 4 adds DATA (0x37F), 6 everything; actions stay 0x1FF
+    /// (checked against Postfix 3.7.11). For Sendmail only the version changes.
     /// </summary>
     public MtaProfile WithMilterProtocol(uint version)
     {
@@ -116,14 +116,14 @@ public sealed record MtaProfile
             return this with { ProtocolVersion = version };
         }
 
-        (ActionFlags actions, ProtocolFlags protocol) = version switch
+        ProtocolFlags protocol = version switch
         {
-            2 => ((ActionFlags)0x3F, (ProtocolFlags)0x7F),
-            3 => ((ActionFlags)0x3F, (ProtocolFlags)0x17F),
-            4 => ((ActionFlags)0x3F, (ProtocolFlags)0x37F),
-            _ => (ActionFlags.AllVersion6, ProtocolFlags.AllVersion6),
+            2 => (ProtocolFlags)0x7F,
+            3 => (ProtocolFlags)0x17F,
+            4 => (ProtocolFlags)0x37F,
+            _ => ProtocolFlags.AllVersion6,
         };
-        return this with { ProtocolVersion = version, OfferedActions = actions, OfferedProtocol = protocol };
+        return this with { ProtocolVersion = version, OfferedActions = ActionFlags.AllVersion6, OfferedProtocol = protocol };
     }
 
     public override string ToString() => Name;

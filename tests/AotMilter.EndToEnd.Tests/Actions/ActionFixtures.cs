@@ -35,10 +35,11 @@ public abstract class ActionFixture : MtaFixture
         }
     }
 
-    protected Task StartMilterAsync() => StartMilterCoreAsync();
+    /// <summary>The filter the daemon runs (and the kit runs in-process).</summary>
+    public virtual string Filter => "test-actions";
 
-    private async Task StartMilterCoreAsync() =>
-        Milter = await MilterDaemon.StartTestBuildAsync("test-actions", UnixSocket(),
+    protected async Task StartMilterAsync() =>
+        Milter = await MilterDaemon.StartTestBuildAsync(Filter, UnixSocket(),
             new Dictionary<string, string> { [ControlFile.Variable] = ControlPath }, "--log-level", "Debug");
 }
 
@@ -99,4 +100,33 @@ public sealed class SendmailActionFixture : ActionFixture
     protected override string DescribeMta() => _sendmail?.Describe() ?? "--- Sendmail not started ---";
 
     protected override ValueTask DisposeMtaAsync() => _sendmail?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
+
+/// <summary>
+/// Postfix speaking milter protocol version 2 (<c>milter_protocol = 2</c>, as Postfix before 2.6 did), with the bundled
+/// "log" filter, which needs nothing version 2 lacks; the kit plays it with <see cref="MtaProfile.WithMilterProtocol"/>.
+/// </summary>
+public sealed class PostfixProtocol2Fixture : ActionFixture
+{
+    private PostfixInstance? _postfix;
+
+    public override IMtaInstance Mta => _postfix ?? throw new InvalidOperationException("Postfix was not started");
+
+    public override MtaProfile Profile { get; } = (MtaProfile.Postfix with { HostName = "mta.e2e.test" }).WithMilterProtocol(2);
+
+    public override string Filter => "log";
+
+    public override async Task InitializeAsync()
+    {
+        await StartMilterAsync();
+        _postfix = await PostfixInstance.StartAsync(new PostfixOptions
+        {
+            Milter = Milter!.Endpoint,
+            Settings = new Dictionary<string, string> { ["milter_protocol"] = "2", ["local_header_rewrite_clients"] = "" },
+        });
+    }
+
+    protected override string DescribeMta() => _postfix?.Describe() ?? "--- Postfix not started ---";
+
+    protected override ValueTask DisposeMtaAsync() => _postfix?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

@@ -47,7 +47,9 @@ public sealed record ActionRun(
 
         MessageResult kit;
         ControlFile.LocalOverride = fixture.ControlPath;
-        await using (var mta = new TestMta(fixture.Profile, MilterCatalog.Registrations.Single(r => r.Name == "test-actions"))
+        MilterRegistration filter = MilterCatalog.Registrations.Concat(AotMilter.Generated.AotMilter_Filters.MilterCatalog.Registrations)
+            .Single(r => r.Name == fixture.Filter);
+        await using (var mta = new TestMta(fixture.Profile, filter)
         {
             Client = new SmtpClientInfo { Helo = helo },
             Timeout = kitTimeout ?? MilterClient.DefaultTimeout,
