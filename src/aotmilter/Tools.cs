@@ -8,6 +8,6 @@ internal static class Tools
     public static IEnumerable<Command> Create(IReadOnlyList<MilterRegistration> filters)
     {
         _ = filters;
-        return [];
+        return [TestTool.Create()];
     }
 }
