@@ -154,6 +154,24 @@ public sealed class MilterServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the milter protocol on one socket that is already connected to an MTA (or to an MTA-side test client,
+    /// e.g. one end of a socket pair), exactly as for a connection accepted by <see cref="RunAsync"/>: same session,
+    /// same filters, same limits. Needs no <see cref="Start"/>. Completes when the MTA quits or closes the connection
+    /// (the filters' close callbacks have run by then), or when <paramref name="stopping"/> or
+    /// <see cref="DisposeAsync"/> cuts it. The server owns the socket from here on and disposes it.
+    /// </summary>
+    public Task ServeAsync(Socket connection, CancellationToken stopping = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        long id = Interlocked.Increment(ref _nextConnectionId);
+        var session = new MilterSession(_chain, _options, _log, _filterLog, id);
+        var milterConnection = new MilterConnection(connection, session, _options, _log);
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connections[id] = finished.Task;
+        return RunServedConnectionAsync(id, milterConnection, finished, stopping);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _listener?.Dispose();
@@ -178,6 +196,24 @@ public sealed class MilterServer : IAsyncDisposable
         {
             _connections.TryRemove(id, out _);
             ServerStatistics.ConnectionClosed();
+            finished.SetResult();
+        }
+    }
+
+    private async Task RunServedConnectionAsync(long id, MilterConnection connection, TaskCompletionSource finished, CancellationToken stopping)
+    {
+        using CancellationTokenSource cut = CancellationTokenSource.CreateLinkedTokenSource(stopping, _cutConnections.Token);
+        try
+        {
+            await connection.RunAsync(cut.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_log, id, ex);
+        }
+        finally
+        {
+            _connections.TryRemove(id, out _);
             finished.SetResult();
         }
     }

@@ -5,6 +5,7 @@ namespace AotMilter.Server;
 /// <summary>How the daemon listens and behaves. Defaults are what a mail admin would expect.</summary>
 public sealed record MilterServerOptions
 {
+    /// <summary>Where <see cref="MilterServer.Start"/> listens (<see cref="MilterServer.ServeAsync"/> does not use it).</summary>
     public required SocketSpec Socket { get; init; }
 
     /// <summary>Mode of a unix socket. Default 0660, which with the group below lets Postfix (user postfix) connect.</summary>

@@ -32,6 +32,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     private int _end;
     private bool _endOfStream;
     private bool _bodySkipped;
+    private string? _earlyQuarantine;
 
     /// <summary>A client over a connected stream (a socket's, or an in-memory pipe). The client owns the stream.</summary>
     public MilterClient(Stream stream, TimeSpan? timeout = null)
@@ -58,6 +59,23 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
 
     /// <summary>Progress frames received on this connection so far.</summary>
     public int ProgressCount { get; private set; }
+
+    /// <summary>
+    /// True to accept quarantine (<c>q</c>) before the answer to any event, as Postfix does; the reason is kept until
+    /// <see cref="TakeEarlyQuarantine"/>. False (the default, and Sendmail's rule): quarantine only at end of message.
+    /// </summary>
+    public bool QuarantineAtAnyStage { get; set; }
+
+    /// <summary>True to treat progress (<c>p</c>) anywhere but at end of message as a protocol error, as Sendmail does.</summary>
+    public bool ProgressOnlyAtEndOfMessage { get; set; }
+
+    /// <summary>Returns and forgets the reason of a quarantine sent before end of message (see <see cref="QuarantineAtAnyStage"/>).</summary>
+    public string? TakeEarlyQuarantine()
+    {
+        string? reason = _earlyQuarantine;
+        _earlyQuarantine = null;
+        return reason;
+    }
 
     /// <summary>Connects to a milter socket: <c>unix:/path</c>, <c>local:/path</c>, <c>/path</c>, <c>inet:PORT@HOST</c>,
     /// <c>inet6:PORT@HOST</c> (a wildcard host means loopback).</summary>
@@ -102,7 +120,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     /// <summary>
     /// Sends option negotiation (<c>O</c>) offering <paramref name="version"/>, <paramref name="actions"/> and
     /// <paramref name="protocol"/>, and reads the milter's answer. Postfix with <c>milter_protocol = 2</c> offers
-    /// version 2, actions 0x3F and protocol 0x7F; Sendmail 8.14+ and Postfix by default offer 6, 0x1FF, 0x1FFFFF.
+    /// version 2, actions 0x1FF and protocol 0x7F; Sendmail 8.14+ and Postfix by default offer 6, 0x1FF, 0x1FFFFF.
     /// </summary>
     /// <exception cref="MilterProtocolException">The milter answered with something other than a negotiation reply,
     /// with a higher version than offered, or with actions that were not offered (both MTAs give up then).</exception>
@@ -245,6 +263,17 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
         return SendEventAsync(MilterCommand.Header, ProtocolFlags.NoReplyHeader);
     }
 
+    /// <summary>Sends one header field (<c>L</c>) given as bytes, sent exactly (8-bit and all).</summary>
+    public Task<MilterReply> HeaderAsync(ReadOnlyMemory<byte> name, ReadOnlyMemory<byte> value)
+    {
+        RequireEvent(ProtocolFlags.NoHeaders, "header");
+        _payload.Reset();
+        AppendBytes(name.Span);
+        AppendBytes(value.Span);
+        MilterFrameWriter.Write(_output, (byte)MilterCommand.Header, _payload.WrittenSpan);
+        return SendEventAsync(MilterCommand.Header, ProtocolFlags.NoReplyHeader);
+    }
+
     /// <summary>Sends end of headers (<c>N</c>).</summary>
     public Task<MilterReply> EndOfHeadersAsync()
     {
@@ -317,8 +346,10 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
             RawFrame frame = await ReadRequiredFrameAsync('E', deadline.Token).ConfigureAwait(false);
             if (frame.Command == (byte)MilterResponse.Progress)
             {
+                // As both MTAs do: progress restarts the wait for the answer.
                 progress++;
                 ProgressCount++;
+                deadline.CancelAfter(Timeout);
                 continue;
             }
 
@@ -464,7 +495,21 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
             RawFrame frame = await ReadRequiredFrameAsync(letter, deadline.Token).ConfigureAwait(false);
             if (frame.Command == (byte)MilterResponse.Progress)
             {
+                if (ProgressOnlyAtEndOfMessage)
+                {
+                    throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand,
+                        $"the milter sent progress ('p') while answering '{letter}'; this MTA accepts it only at end of message");
+                }
+
                 ProgressCount++;
+                deadline.CancelAfter(Timeout);
+                continue;
+            }
+
+            if (frame.Command == (byte)MilterResponse.Quarantine && QuarantineAtAnyStage)
+            {
+                ReadOnlySpan<byte> payload = frame.Payload;
+                _earlyQuarantine ??= Encoding.UTF8.GetString(NulString.Read(ref payload, "quarantine reason"));
                 continue;
             }
 
@@ -591,6 +636,14 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
 
         _start = 0;
         _end = pending;
+    }
+
+    private void AppendBytes(ReadOnlySpan<byte> bytes)
+    {
+        Span<byte> span = _payload.GetSpan(bytes.Length + 1);
+        bytes.CopyTo(span);
+        span[bytes.Length] = 0;
+        _payload.Advance(bytes.Length + 1);
     }
 
     private void AppendString(string s)

@@ -9,6 +9,6 @@ internal static class Tools
     public static IEnumerable<Command> Create(IReadOnlyList<MilterRegistration> filters)
     {
         _ = filters;
-        return [BenchCommand.Create()];
+        return [BenchCommand.Create(), TestTool.Create()];
     }
 }

@@ -17,7 +17,7 @@ public sealed class PostfixConfiguredFiltersTests(PostfixConfiguredFiltersFixtur
         byte[] body = Encoding.ASCII.GetBytes(TestMessage.ToCrlf(
             "--b1\nContent-Type: text/plain; charset=utf-8\n\nPlease arrange the wire transfer.\n\n--b1\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n<html><body><p>Please arrange the wire transfer.</p></body></html>\n\n--b1--\n"));
         var message = TestMessage.Create("alice@example.com", "bob@example.net", "Payment", body,
-            new HeaderField("MIME-Version", "1.0"), new HeaderField("Content-Type", "multipart/alternative; boundary=\"b1\""));
+            new Harness.HeaderField("MIME-Version", "1.0"), new Harness.HeaderField("Content-Type", "multipart/alternative; boundary=\"b1\""));
 
         var smtp = await fixture.Postfix.SendAsync("alice@example.com", ["bob@example.net"], message.Bytes);
 

@@ -24,17 +24,25 @@ public sealed class PostfixLogFixture() : PostfixMilterFixture("log");
 
 public sealed class PostfixBenchFixture() : PostfixMilterFixture("bench");
 
-/// <summary>Postfix configured for a milter that is not running, with milter_default_action = tempfail.</summary>
-public sealed class PostfixMilterDownFixture : MtaFixture
+/// <summary>Postfix configured for a milter that is not running, with the given milter_default_action.</summary>
+public abstract class PostfixMilterDownFixture(string defaultAction) : MtaFixture
 {
     private PostfixInstance? _postfix;
 
     public PostfixInstance Postfix => _postfix ?? throw new InvalidOperationException("Postfix was not started");
 
+    public string DefaultAction => defaultAction;
+
     public override async Task InitializeAsync() =>
-        _postfix = await PostfixInstance.StartAsync(new PostfixOptions { Milter = UnixSocket(), DefaultAction = "tempfail" });
+        _postfix = await PostfixInstance.StartAsync(new PostfixOptions { Milter = UnixSocket(), DefaultAction = defaultAction });
 
     protected override string DescribeMta() => _postfix?.Describe() ?? "--- Postfix not started ---";
 
     protected override ValueTask DisposeMtaAsync() => _postfix?.DisposeAsync() ?? ValueTask.CompletedTask;
 }
+
+public sealed class PostfixMilterDownTempfailFixture() : PostfixMilterDownFixture("tempfail");
+
+public sealed class PostfixMilterDownRejectFixture() : PostfixMilterDownFixture("reject");
+
+public sealed class PostfixMilterDownAcceptFixture() : PostfixMilterDownFixture("accept");

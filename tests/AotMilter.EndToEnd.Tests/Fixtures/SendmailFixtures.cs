@@ -26,3 +26,29 @@ public sealed class SendmailLogFixture() : SendmailMilterFixture("log", useInet:
 
 /// <summary>The bench filter over TCP (inet:PORT@127.0.0.1), so both socket kinds are exercised with Sendmail.</summary>
 public sealed class SendmailBenchFixture() : SendmailMilterFixture("bench", useInet: true);
+
+/// <summary>Sendmail configured for a milter that is not running, with the given INPUT_MAIL_FILTER F= flag.</summary>
+public abstract class SendmailMilterDownFixture(string defaultAction) : MtaFixture
+{
+    private SendmailInstance? _sendmail;
+
+    public SendmailInstance Sendmail => _sendmail ?? throw new InvalidOperationException("Sendmail was not started");
+
+    public string DefaultAction => defaultAction;
+
+    public override async Task InitializeAsync() =>
+        _sendmail = await SendmailInstance.StartAsync(new SendmailOptions { Milter = UnixSocket(), DefaultAction = defaultAction });
+
+    protected override string DescribeMta() => _sendmail?.Describe() ?? "--- Sendmail not started ---";
+
+    protected override ValueTask DisposeMtaAsync() => _sendmail?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
+
+/// <summary>F=T: tempfail when the milter is unavailable.</summary>
+public sealed class SendmailMilterDownTempfailFixture() : SendmailMilterDownFixture("tempfail");
+
+/// <summary>F=R: reject when the milter is unavailable.</summary>
+public sealed class SendmailMilterDownRejectFixture() : SendmailMilterDownFixture("reject");
+
+/// <summary>No F= flag: the milter is ignored when unavailable.</summary>
+public sealed class SendmailMilterDownAcceptFixture() : SendmailMilterDownFixture("accept");

@@ -49,9 +49,20 @@ public sealed class MilterDaemon : IAsyncDisposable
     /// Starts <c>aotmilter -p ENDPOINT -f FILTER [--socket-mode 0666] [extra...]</c>. A unix socket gets mode 0666 because
     /// Postfix's smtpd connects as user postfix.
     /// </summary>
-    public static async Task<MilterDaemon> StartAsync(string filter, MilterEndpoint endpoint, params string[] extraArguments)
+    public static Task<MilterDaemon> StartAsync(string filter, MilterEndpoint endpoint, params string[] extraArguments) =>
+        StartAsync(RepoPaths.AotMilterBinary(), filter, endpoint, null, extraArguments);
+
+    /// <summary>
+    /// Starts the test build of the daemon (tests/AotMilter.TestDaemon: the same command line, with the test filters
+    /// linked in) with extra environment variables, e.g. the test filters' control file.
+    /// </summary>
+    public static Task<MilterDaemon> StartTestBuildAsync(
+        string filter, MilterEndpoint endpoint, IReadOnlyDictionary<string, string>? environment = null, params string[] extraArguments) =>
+        StartAsync(RepoPaths.TestDaemonBinary(), filter, endpoint, environment, extraArguments);
+
+    private static async Task<MilterDaemon> StartAsync(
+        string binary, string filter, MilterEndpoint endpoint, IReadOnlyDictionary<string, string>? environment, string[] extraArguments)
     {
-        var binary = RepoPaths.AotMilterBinary();
         // The tests run as root; the daemon refuses that unless told (a test of -u covers dropping privileges).
         List<string> arguments = ["-p", endpoint.ForAotMilter, "-f", filter, "--allow-root"];
         if (endpoint is UnixMilterEndpoint)
@@ -68,6 +79,11 @@ public sealed class MilterDaemon : IAsyncDisposable
             UseShellExecute = false,
         };
         arguments.ForEach(start.ArgumentList.Add);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var daemon = new MilterDaemon(process, endpoint, string.Join(' ', [binary, .. arguments]));
         process.OutputDataReceived += (_, e) => daemon.Append(e.Data, "");

@@ -6,7 +6,7 @@ namespace AotMilter.EndToEnd.Tests.Harness;
 /// <see cref="SmtpSink"/>. No DNS, no system instance touched (the system's /etc/postfix/main.cf is never read or
 /// written). Dispose stops the instance and removes its directory.
 /// </summary>
-public sealed class PostfixInstance : IAsyncDisposable
+public sealed class PostfixInstance : IMtaInstance
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
@@ -61,7 +61,7 @@ public sealed class PostfixInstance : IAsyncDisposable
     public Task<(SmtpClient Client, SmtpReply Greeting)> ConnectAsync() => SmtpClient.ConnectAsync(SmtpPort);
 
     /// <summary>Connects, runs one transaction (see <see cref="SmtpClient.SendAsync"/>) and quits.</summary>
-    public async Task<SmtpTransaction> SendAsync(string from, IEnumerable<string> recipients, byte[] message)
+    public async Task<SmtpTransaction> SendAsync(string from, IEnumerable<string> recipients, byte[] message, string helo = "client.aotmilter.test")
     {
         var (client, greeting) = await ConnectAsync();
         await using (client)
@@ -71,7 +71,7 @@ public sealed class PostfixInstance : IAsyncDisposable
                 throw new InvalidOperationException($"Postfix greeted with {greeting}.\n{client.Transcript}");
             }
 
-            var result = await client.SendAsync(from, recipients, message);
+            var result = await client.SendAsync(from, recipients, message, helo);
             await client.QuitAsync();
             return result;
         }
@@ -102,13 +102,20 @@ public sealed class PostfixInstance : IAsyncDisposable
     }
 
     /// <summary>Waits for the delivery of <paramref name="message"/>; throws with the queue and maillog on timeout.</summary>
-    public async Task<SinkMessage> WaitForMessageAsync(TestMessage message, TimeSpan timeout)
+    public Task<SinkMessage> WaitForMessageAsync(TestMessage message, TimeSpan timeout) =>
+        WaitForAsync(message.Matches, timeout, $"message {message.MessageId}");
+
+    public async Task<SinkMessage> WaitForAsync(Func<SinkMessage, bool> predicate, TimeSpan timeout, string what)
     {
-        var delivered = await Sink.WaitForAsync(message.Matches, timeout);
+        var delivered = await Sink.WaitForAsync(predicate, timeout);
         return delivered ?? throw new TimeoutException(
-            $"message {message.MessageId} not delivered to the sink within {timeout.TotalSeconds:0}s.\n"
+            $"{what} not delivered to the sink within {timeout.TotalSeconds:0}s.\n"
             + $"{await QueueListingAsync()}\n{Describe()}");
     }
+
+    public string Name => "Postfix";
+
+    string IMtaInstance.ReadLog() => ReadMaillog();
 
     public async Task<bool> QueueIsEmptyAsync() =>
         (await QueueListingAsync()).Contains("Mail queue is empty", StringComparison.Ordinal);

@@ -23,6 +23,20 @@ public static class RepoPaths
         }
     }
 
+    /// <summary>
+    /// The test build of the daemon (tests/AotMilter.TestDaemon, built with this test project in the same
+    /// configuration): the CLI of src/aotmilter with the test filters linked in.
+    /// </summary>
+    public static string TestDaemonBinary()
+    {
+        var configuration = typeof(RepoPaths).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "Configuration").Value;
+        var binary = Path.Combine(Root, "tests", "AotMilter.TestDaemon", "bin", configuration!, "net10.0", "aotmilter-test");
+        return File.Exists(binary)
+            ? binary
+            : throw new FileNotFoundException($"the test daemon was not built: dotnet build tests/AotMilter.TestDaemon -c {configuration} (looked for {binary})", binary);
+    }
+
     /// <summary>artifacts/aotmilter (or $AOTMILTER_BINARY); throws with a hint when it does not exist.</summary>
     public static string AotMilterBinary()
     {

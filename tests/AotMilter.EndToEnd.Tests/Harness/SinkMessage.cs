@@ -14,6 +14,24 @@ public sealed record SinkMessage(int Sequence, string Helo, string MailFrom, IRe
 
     public byte[] Body => Parsed.Body;
 
+    /// <summary>The sender address without angle brackets and parameters.</summary>
+    public string Sender => AddressOf(MailFrom);
+
+    /// <summary>The recipient addresses without angle brackets and parameters, in order.</summary>
+    public IReadOnlyList<string> RecipientAddresses => [.. Recipients.Select(AddressOf)];
+
+    /// <summary>The ESMTP parameters of the recipient <paramref name="address"/> ("" when it has none).</summary>
+    public string RecipientParameters(string address) =>
+        Recipients.Where(r => AddressOf(r) == address).Select(ParametersOf).FirstOrDefault()
+        ?? throw new InvalidOperationException($"{address} is not a recipient of {this}");
+
+    /// <summary>The ESMTP parameters of MAIL FROM ("" when it has none).</summary>
+    public string SenderParameters => ParametersOf(MailFrom);
+
+    public static string AddressOf(string argument) => argument.Split(' ', 2)[0].Trim('<', '>');
+
+    public static string ParametersOf(string argument) => argument.Contains(' ') ? argument.Split(' ', 2)[1].Trim() : "";
+
     public override string ToString() =>
         $"#{Sequence} MAIL FROM:{MailFrom} RCPT TO:{string.Join(",", Recipients)} ({Data.Length} bytes)";
 }

@@ -120,7 +120,16 @@ public sealed class SmtpClient : IAsyncDisposable
     public Task<SmtpReply> MailFromAsync(string address, string parameters = "") =>
         CommandAsync($"MAIL FROM:<{address}>{(parameters.Length > 0 ? " " + parameters : "")}");
 
-    public Task<SmtpReply> RcptToAsync(string address) => CommandAsync($"RCPT TO:<{address}>");
+    /// <summary>RCPT TO; <paramref name="recipient"/> is an address, optionally followed by a space and ESMTP parameters.</summary>
+    public Task<SmtpReply> RcptToAsync(string recipient)
+    {
+        var (address, parameters) = SplitParameters(recipient);
+        return CommandAsync($"RCPT TO:<{address}>{(parameters.Length > 0 ? " " + parameters : "")}");
+    }
+
+    /// <summary>Splits "address PARAM=1 PARAM=2" into the address and the parameters.</summary>
+    public static (string Address, string Parameters) SplitParameters(string text) =>
+        text.IndexOf(' ') is > 0 and var space ? (text[..space], text[(space + 1)..]) : (text, "");
 
     /// <summary>
     /// DATA: returns the reply to DATA itself if it is not 354; otherwise sends <paramref name="message"/>
@@ -144,17 +153,19 @@ public sealed class SmtpClient : IAsyncDisposable
 
     /// <summary>
     /// A whole transaction: EHLO, MAIL FROM, one RCPT TO per recipient and, if any recipient was accepted, DATA.
-    /// Stops at the first failing step before RCPT. Does not QUIT.
+    /// Stops at the first failing step before RCPT. Does not QUIT. <paramref name="from"/> and each recipient may be
+    /// followed by a space and ESMTP parameters ("a@example.org RET=HDRS").
     /// </summary>
-    public async Task<SmtpTransaction> SendAsync(string from, IEnumerable<string> recipients, byte[] message)
+    public async Task<SmtpTransaction> SendAsync(string from, IEnumerable<string> recipients, byte[] message, string helo = "client.aotmilter.test")
     {
-        var result = new SmtpTransaction { Ehlo = await EhloAsync() };
+        var result = new SmtpTransaction { Ehlo = await EhloAsync(helo) };
         if (!result.Ehlo.IsPositive)
         {
             return result;
         }
 
-        result.MailFrom = await MailFromAsync(from);
+        var (sender, parameters) = SplitParameters(from);
+        result.MailFrom = await MailFromAsync(sender, parameters);
         if (!result.MailFrom.IsPositive)
         {
             return result;

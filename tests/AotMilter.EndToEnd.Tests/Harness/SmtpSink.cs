@@ -7,7 +7,8 @@ namespace AotMilter.EndToEnd.Tests.Harness;
 /// <summary>
 /// A minimal SMTP server on 127.0.0.1 that accepts every transaction and keeps the message bytes exactly as relayed.
 /// It is the MTAs' relay host, standing in for the Internet. It advertises 8BITMIME (so that MTAs do not convert 8-bit
-/// bodies) and nothing else; commands are answered one by one in order.
+/// bodies) and DSN (so that they relay the envelope's DSN parameters, NOTIFY, ORCPT, RET and ENVID, which milters can
+/// set) and nothing else; commands are answered one by one in order.
 /// </summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
@@ -166,7 +167,7 @@ public sealed class SmtpSink : IAsyncDisposable
                         helo = argument;
                         mailFrom = null;
                         recipients.Clear();
-                        await ReplyAsync("250-sink.test\r\n250-8BITMIME\r\n250 SIZE 209715200");
+                        await ReplyAsync("250-sink.test\r\n250-8BITMIME\r\n250-DSN\r\n250 SIZE 209715200");
                         break;
                     case "HELO":
                         helo = argument;

@@ -1,0 +1,789 @@
+using System.Text;
+using AotMilter.Protocol;
+using AotMilter.Testing.Mta;
+
+namespace AotMilter.Testing;
+
+/// <summary>
+/// One SMTP connection of the simulated MTA, with its milter connection (already negotiated). Drive it step by step
+/// (<see cref="ConnectAsync"/>, <see cref="HeloAsync"/>, <see cref="MailFromAsync"/>, <see cref="RcptToAsync"/>,
+/// <see cref="DataAsync"/>, <see cref="HeaderAsync(string, string)"/>, <see cref="EndOfHeadersAsync"/>,
+/// <see cref="BodyAsync(ReadOnlyMemory{byte})"/>, <see cref="EndOfMessageAsync"/>) or send whole messages with
+/// <see cref="SendMessageAsync"/>; several messages may follow each other on one session. The session behaves as the
+/// profile's MTA does: it sends the macros of each stage, does not send events the milter declined or that follow a
+/// decision, sends ABORT where that MTA does, and records what the SMTP client would see. Dispose sends QUIT and waits
+/// until the milter's session ended (its close callbacks ran). Not thread-safe.
+/// </summary>
+public sealed class MtaSession : IAsyncDisposable
+{
+    private const int MaxChunk = MilterFrameWriter.MaxChunkSize;
+
+    private readonly TestMta _mta;
+    private readonly MtaModel _model;
+    private readonly Task? _serving;
+    private readonly Dictionary<char, Dictionary<string, string?>> _macroOverrides = [];
+    private SmtpResponse? _refusal;
+    private string? _refusedAt;
+    private string? _unfilteredAt;
+    private Transaction? _tx;
+    private bool _disposed;
+
+    internal MtaSession(TestMta mta, MtaModel model, MilterClient client, NegotiationResult negotiation, SmtpClientInfo smtpClient, Task? serving)
+    {
+        _mta = mta;
+        _model = model;
+        Client = client;
+        Negotiation = negotiation;
+        SmtpClient = smtpClient;
+        _serving = serving;
+    }
+
+    public MtaProfile Profile => _model.Profile;
+
+    /// <summary>The MTA-side protocol client underneath, for anything the session does not offer.</summary>
+    public MilterClient Client { get; }
+
+    /// <summary>What the milter answered to option negotiation.</summary>
+    public NegotiationResult Negotiation { get; }
+
+    /// <summary>The SMTP client this session pretends to be.</summary>
+    public SmtpClientInfo SmtpClient { get; }
+
+    /// <summary>Results of the connection-level stages (connect, HELO).</summary>
+    public IReadOnlyList<StageResult> ConnectionStages => _connectionStages;
+
+    private readonly List<StageResult> _connectionStages = [];
+
+    private bool LeadingSpace => (Negotiation.EffectiveProtocol & ProtocolFlags.HeaderLeadingSpace) != 0;
+
+    /// <summary>
+    /// Sets a macro for a stage ('C', 'H', 'M', 'R', 'T', 'N', 'E'; Postfix also 'L', 'B'), replacing the profile's
+    /// value; a null value removes it. Applies to every later event of that stage.
+    /// </summary>
+    public void SetMacro(char stage, string name, string? value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!_macroOverrides.TryGetValue(stage, out Dictionary<string, string?>? values))
+        {
+            _macroOverrides[stage] = values = [];
+        }
+
+        values[name] = value;
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Connection stages
+
+    /// <summary>The client connects: macros C, then connect.</summary>
+    public async Task<StageResult> ConnectAsync()
+    {
+        if (Declined(ProtocolFlags.NoConnect, MilterStage.Connect, SmtpClient.HostName, out StageResult? skipped))
+        {
+            return RecordConnection(skipped);
+        }
+
+        await SendMacrosAsync('C').ConfigureAwait(false);
+        MilterReply reply = await Client.ConnectAsync(SmtpClient.HostName, SmtpClient.Family, SmtpClient.Port, SmtpClient.Address).ConfigureAwait(false);
+        return RecordConnection(ConnectionVerdict(MilterStage.Connect, SmtpClient.HostName, reply));
+    }
+
+    /// <summary>EHLO: macros H, then HELO with <paramref name="name"/> (default: the client's HELO name).</summary>
+    public async Task<StageResult> HeloAsync(string? name = null)
+    {
+        name ??= SmtpClient.Helo;
+        if (NotFiltered(MilterStage.Helo, name, out StageResult? skipped)
+            || Declined(ProtocolFlags.NoHelo, MilterStage.Helo, name, out skipped))
+        {
+            return RecordConnection(skipped);
+        }
+
+        await SendMacrosAsync('H').ConfigureAwait(false);
+        MilterReply reply = await Client.HeloAsync(name).ConfigureAwait(false);
+        return RecordConnection(ConnectionVerdict(MilterStage.Helo, name, reply));
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Message stages
+
+    /// <summary>MAIL FROM: starts a message (the previous one, if unfinished, is abandoned as by RSET).</summary>
+    public async Task<StageResult> MailFromAsync(string sender, params string[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        if (_tx is { Finished: false })
+        {
+            await ResetAsync().ConfigureAwait(false);
+        }
+
+        var address = new SmtpAddress(SmtpAddress.Strip(sender), parameters ?? []);
+        _tx = new Transaction(address, _model.NewQueueId(), _mta.Clock.GetUtcNow()) { Unfiltered = _unfilteredAt };
+        if (_refusal is not null)
+        {
+            return Finish(new StageResult(MilterStage.MailFrom, address.Path, null, _refusal with { At = SmtpCommand.MailFrom },
+                $"the connection was refused at {_refusedAt}"), MessageOutcomeFor(_refusal), _refusal with { At = SmtpCommand.MailFrom });
+        }
+
+        if (NotFiltered(MilterStage.MailFrom, address.Path, out StageResult? skipped)
+            || Declined(ProtocolFlags.NoMail, MilterStage.MailFrom, address.Path, out skipped))
+        {
+            return Record(skipped with { Smtp = _model.Accepted(SmtpCommand.MailFrom, address.Address, _tx.QueueId) });
+        }
+
+        await SendMacrosAsync('M').ConfigureAwait(false);
+        _tx.MilterStarted = true;
+        MilterReply reply = await Client.MailFromAsync(address.Path, [.. address.Parameters]).ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterStage.MailFrom, address.Path, reply, address.Address).ConfigureAwait(false);
+    }
+
+    /// <summary>RCPT TO: a reject or tempfail refuses this recipient only.</summary>
+    public async Task<StageResult> RcptToAsync(string recipient, params string[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(recipient);
+        Transaction tx = RequireTransaction("RCPT TO");
+        var address = new SmtpAddress(SmtpAddress.Strip(recipient), parameters ?? []);
+        if (tx.Finished)
+        {
+            return Record(NotSent(MilterStage.RcptTo, address.Path, tx.FinishedBecause));
+        }
+
+        tx.Current = address;
+        if (tx.Unfiltered is not null || Declined(ProtocolFlags.NoRcpt, MilterStage.RcptTo, address.Path, out _))
+        {
+            tx.Accepted.Add(address);
+            string reason = tx.Unfiltered ?? "the milter declined RCPT events in negotiation";
+            return Record(NotSent(MilterStage.RcptTo, address.Path, reason) with { Smtp = _model.Accepted(SmtpCommand.RcptTo, address.Address, tx.QueueId) });
+        }
+
+        await SendMacrosAsync('R').ConfigureAwait(false);
+        MilterReply reply = await Client.RcptToAsync(address.Path, [.. address.Parameters]).ConfigureAwait(false);
+        NoteEarlyQuarantine();
+        SmtpResponse? smtp = _model.Respond(MilterStage.RcptTo, reply, address.Address);
+        if (reply.IsRejection || reply.IsTemporaryFailure)
+        {
+            tx.Refused.Add(address);
+            return Record(new StageResult(MilterStage.RcptTo, address.Path, reply, smtp));
+        }
+
+        tx.Accepted.Add(address);
+        if (reply.Kind is MilterReplyKind.Discard or MilterReplyKind.Accept)
+        {
+            return await MessageVerdictAsync(MilterStage.RcptTo, address.Path, reply, address.Address).ConfigureAwait(false);
+        }
+
+        return Record(new StageResult(MilterStage.RcptTo, address.Path, reply, _model.Accepted(SmtpCommand.RcptTo, address.Address, tx.QueueId)));
+    }
+
+    /// <summary>DATA (protocol version 4 and later). With no recipient left, the MTA refuses DATA and the message ends.</summary>
+    public async Task<StageResult> DataAsync()
+    {
+        Transaction tx = RequireTransaction("DATA");
+        if (tx.Finished)
+        {
+            return Record(NotSent(MilterStage.Data, null, tx.FinishedBecause));
+        }
+
+        if (tx.Accepted.Count == 0)
+        {
+            await AbandonAsync().ConfigureAwait(false);
+            return Finish(NotSent(MilterStage.Data, null, "no recipient was accepted") with { Smtp = _model.NoValidRecipients },
+                MessageOutcome.Rejected, _model.NoValidRecipients);
+        }
+
+        tx.Store ??= _model.NewMessage(tx.Context(Profile, SmtpClient));
+        if (tx.Unfiltered is not null || Negotiation.Version < 4
+            || Declined(ProtocolFlags.NoData, MilterStage.Data, null, out _))
+        {
+            return Record(NotSent(MilterStage.Data, null, tx.Unfiltered ?? (Negotiation.Version < 4
+                ? $"DATA events do not exist in protocol version {Negotiation.Version}"
+                : "the milter declined DATA events in negotiation")));
+        }
+
+        await SendMacrosAsync('T').ConfigureAwait(false);
+        MilterReply reply = await Client.DataAsync().ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterStage.Data, null, reply, null).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One header field, given as in the message: <paramref name="value"/> is what follows "Name: " (folded lines
+    /// separated by "\n" + white space). The milter gets it as the MTA passes it: without the space after the colon
+    /// unless it negotiated HDR_LEADSPC.
+    /// </summary>
+    public Task<StageResult> HeaderAsync(string name, string value) => HeaderAsync(EmailHeader.Create(name, value));
+
+    /// <summary>One header field of an <see cref="Email"/>.</summary>
+    public async Task<StageResult> HeaderAsync(EmailHeader header)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        Transaction tx = RequireData("a header");
+        tx.Store!.AddClientHeader(header);
+        return await SendHeaderAsync(tx, header.NameBytes, header.ValueBytes).ConfigureAwait(false);
+    }
+
+    /// <summary>End of headers.</summary>
+    public async Task<StageResult> EndOfHeadersAsync()
+    {
+        Transaction tx = RequireData("end of headers");
+        if (tx.Finished || tx.Unfiltered is not null || Declined(ProtocolFlags.NoEndOfHeaders, MilterStage.EndOfHeaders, null, out _))
+        {
+            return Record(NotSent(MilterStage.EndOfHeaders, null, tx.FinishedBecause ?? tx.Unfiltered ?? "the milter declined end-of-headers events in negotiation"));
+        }
+
+        await SendMacrosAsync('N').ConfigureAwait(false);
+        MilterReply reply = await Client.EndOfHeadersAsync().ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterStage.EndOfHeaders, null, reply, null).ConfigureAwait(false);
+    }
+
+    /// <summary>Body content (CRLF line ends), sent in chunks of at most 65,535 bytes as both MTAs do.</summary>
+    public async Task<StageResult> BodyAsync(ReadOnlyMemory<byte> content)
+    {
+        Transaction tx = RequireData("body content");
+        tx.Store!.Body = [.. tx.Store.Body, .. content.Span];
+        return await SendBodyAsync(tx, content).ConfigureAwait(false);
+    }
+
+    /// <summary>Body text (UTF-8); LF line ends become CRLF.</summary>
+    public Task<StageResult> BodyAsync(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return BodyAsync(Encoding.UTF8.GetBytes(text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// End of message: collects the modifications and the final answer, applies them as the MTA does and returns the
+    /// result, or the result of an earlier decision when the message was already decided.
+    /// </summary>
+    public async Task<MessageResult> EndOfMessageAsync()
+    {
+        Transaction tx = RequireData("end of message");
+        if (!tx.Finished && tx.Unfiltered is null)
+        {
+            await SendMacrosAsync('E').ConfigureAwait(false);
+            EndOfMessageResult eom = await Client.EndOfMessageAsync().ConfigureAwait(false);
+            tx.EndOfMessage = eom;
+            tx.Progress += eom.ProgressCount;
+            MilterReply reply = eom.Reply;
+            SmtpResponse? smtp = _model.Respond(MilterStage.EndOfMessage, reply, null);
+            var stage = new StageResult(MilterStage.EndOfMessage, null, reply, smtp ?? _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId));
+            tx.Stages.Add(stage);
+            if (smtp is not null)
+            {
+                Conclude(tx, reply.IsRejection ? MessageOutcome.Rejected : MessageOutcome.TempFailed, smtp, null);
+            }
+            else if (reply.Kind == MilterReplyKind.Discard)
+            {
+                Conclude(tx, MessageOutcome.Discarded, _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId), null);
+            }
+            else
+            {
+                Apply(tx, eom.Modifications);
+            }
+
+            if (_model.AbortsAfterEveryMessage)
+            {
+                await Client.AbortAsync().ConfigureAwait(false);
+            }
+
+            tx.MilterStarted = false;
+        }
+        else if (tx.Unfiltered is not null && _model.AbortsAfterEveryMessage)
+        {
+            // Postfix ends every message it told the milter about with ABORT, also one accepted early.
+            await AbandonAsync().ConfigureAwait(false);
+        }
+
+        return Result(tx);
+    }
+
+    /// <summary>
+    /// A whole message: MAIL FROM, RCPT TO for each recipient, DATA, the headers and body as this MTA reads and shows
+    /// them (its own additions and removals included), end of message; stops where the MTA would stop.
+    /// </summary>
+    public async Task<MessageResult> SendMessageAsync(Email message, Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(envelope);
+        await MailFromAsync(envelope.Sender.Path, [.. envelope.Sender.Parameters]).ConfigureAwait(false);
+        Transaction tx = _tx!;
+        foreach (SmtpAddress recipient in envelope.Recipients)
+        {
+            if (tx.Finished)
+            {
+                break;
+            }
+
+            await RcptToAsync(recipient.Path, [.. recipient.Parameters]).ConfigureAwait(false);
+        }
+
+        if (tx.Finished)
+        {
+            return Result(tx);
+        }
+
+        await DataAsync().ConfigureAwait(false);
+        if (tx.Finished)
+        {
+            return Result(tx);
+        }
+
+        tx.Store!.Receive(message);
+        if (tx.Store.IntakeRefusal is { } refusal)
+        {
+            await AbandonAsync().ConfigureAwait(false);
+            Conclude(tx, MessageOutcomeFor(refusal), refusal, null);
+            return Result(tx);
+        }
+
+        if (tx.Unfiltered is null)
+        {
+            foreach ((byte[] name, byte[] value) in tx.Store.MilterHeaders)
+            {
+                await SendHeaderAsync(tx, name, value).ConfigureAwait(false);
+                if (tx.Finished || tx.Unfiltered is not null)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (!tx.Finished && tx.Unfiltered is null)
+        {
+            await EndOfHeadersAsync().ConfigureAwait(false);
+        }
+
+        if (!tx.Finished && tx.Unfiltered is null && tx.Store.Body.Length > 0)
+        {
+            await SendBodyAsync(tx, tx.Store.Body).ConfigureAwait(false);
+        }
+
+        return tx.Finished ? Result(tx) : await EndOfMessageAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>RSET: abandons the current message (the milter gets ABORT if it was told about it).</summary>
+    public async Task ResetAsync()
+    {
+        if (_tx is { Finished: false })
+        {
+            await AbandonAsync().ConfigureAwait(false);
+            _tx.Finished = true;
+            _tx.FinishedBecause = "the message was abandoned (RSET)";
+        }
+    }
+
+    /// <summary>QUIT: ends the milter session and waits until the milter closed its side.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            await Client.QuitAsync().ConfigureAwait(false);
+            await Client.WaitForCloseAsync(_mta.Timeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            // The milter may already have closed: that is its right after QUIT.
+        }
+        finally
+        {
+            await Client.DisposeAsync().ConfigureAwait(false);
+            if (_serving is not null)
+            {
+                // The close callbacks have run when the server's side ends. A filter still busy (it ignored a timeout)
+                // is left to the server, which cuts it when the TestMta is disposed.
+                await Task.WhenAny(_serving, Task.Delay(_mta.Timeout)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+
+    private async Task<StageResult> SendHeaderAsync(Transaction tx, byte[] name, byte[] value)
+    {
+        string argument = Encoding.UTF8.GetString(name);
+        if (tx.Finished || tx.Unfiltered is not null)
+        {
+            return Record(NotSent(MilterStage.Header, argument, tx.FinishedBecause ?? tx.Unfiltered));
+        }
+
+        if (Declined(ProtocolFlags.NoHeaders, MilterStage.Header, argument, out StageResult? skipped))
+        {
+            if (!tx.Stages.Any(s => s.Stage == MilterStage.Header))
+            {
+                Record(skipped);
+            }
+
+            return skipped;
+        }
+
+        ReadOnlyMemory<byte> sent = value;
+        if (!LeadingSpace && value.Length > 0 && value[0] == (byte)' ')
+        {
+            sent = sent[1..];
+        }
+
+        if (Profile.Macros.ContainsKey('L'))
+        {
+            await SendMacrosAsync('L').ConfigureAwait(false);
+        }
+
+        MilterReply reply = await Client.HeaderAsync(name, sent).ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterStage.Header, argument, reply, null).ConfigureAwait(false);
+    }
+
+    private async Task<StageResult> SendBodyAsync(Transaction tx, ReadOnlyMemory<byte> content)
+    {
+        if (tx.Finished || tx.Unfiltered is not null || Declined(ProtocolFlags.NoBody, MilterStage.Body, null, out _))
+        {
+            return Record(NotSent(MilterStage.Body, $"{content.Length} bytes",
+                tx.FinishedBecause ?? tx.Unfiltered ?? "the milter declined body events in negotiation"));
+        }
+
+        StageResult? last = null;
+        while (!content.IsEmpty)
+        {
+            ReadOnlyMemory<byte> chunk = content[..Math.Min(content.Length, MaxChunk)];
+            content = content[chunk.Length..];
+            if (Profile.Macros.ContainsKey('B'))
+            {
+                await SendMacrosAsync('B').ConfigureAwait(false);
+            }
+
+            MilterReply reply = await Client.BodyAsync(chunk).ConfigureAwait(false);
+            last = await MessageVerdictAsync(MilterStage.Body, $"{chunk.Length} bytes", reply, null).ConfigureAwait(false);
+            if (reply.Kind == MilterReplyKind.Skip || tx.Finished || tx.Unfiltered is not null)
+            {
+                break;
+            }
+        }
+
+        return last ?? Record(NotSent(MilterStage.Body, "0 bytes", "the body is empty"));
+    }
+
+    private StageResult ConnectionVerdict(MilterStage stage, string argument, MilterReply reply)
+    {
+        NoteEarlyQuarantine();
+        SmtpResponse? smtp = _model.Respond(stage, reply, null);
+        if (smtp is not null)
+        {
+            _refusal = smtp;
+            _refusedAt = stage == MilterStage.Connect ? "connect" : "HELO";
+        }
+        else if (reply.Kind == MilterReplyKind.Accept)
+        {
+            _unfilteredAt = $"the milter accepted the whole connection at {(stage == MilterStage.Connect ? "connect" : "HELO")}";
+        }
+
+        return new StageResult(stage, argument, reply, smtp);
+    }
+
+    /// <summary>Records an answer at a message stage and ends the message if it decides it.</summary>
+    private async Task<StageResult> MessageVerdictAsync(MilterStage stage, string? argument, MilterReply reply, string? address)
+    {
+        Transaction tx = _tx!;
+        NoteEarlyQuarantine();
+        SmtpResponse? smtp = _model.Respond(stage, reply, address);
+        SmtpCommand? command = stage switch
+        {
+            MilterStage.MailFrom => SmtpCommand.MailFrom,
+            MilterStage.RcptTo => SmtpCommand.RcptTo,
+            _ => null,
+        };
+        var result = new StageResult(stage, argument, reply,
+            smtp ?? (command is { } c ? _model.Accepted(c, address, tx.QueueId) : null));
+        Record(result);
+        if (smtp is not null)
+        {
+            await AbandonAsync().ConfigureAwait(false);
+            Conclude(tx, MessageOutcomeFor(smtp), smtp, result);
+        }
+        else if (reply.Kind == MilterReplyKind.Discard)
+        {
+            await AbandonAsync().ConfigureAwait(false);
+            Conclude(tx, MessageOutcome.Discarded, _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId), result);
+        }
+        else if (reply.Kind == MilterReplyKind.Accept)
+        {
+            tx.Unfiltered = $"the milter accepted the message at {stage}";
+            tx.DecidedAt = result;
+        }
+
+        return result;
+    }
+
+    private static MessageOutcome MessageOutcomeFor(SmtpResponse response) =>
+        response.IsPermanentFailure ? MessageOutcome.Rejected : MessageOutcome.TempFailed;
+
+    /// <summary>Ends a message the milter was told about without end of message: ABORT where the MTA sends one.</summary>
+    private async Task AbandonAsync()
+    {
+        if (_tx is { MilterStarted: true })
+        {
+            _tx.MilterStarted = false;
+            await Client.AbortAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void Conclude(Transaction tx, MessageOutcome outcome, SmtpResponse response, StageResult? decidedAt)
+    {
+        tx.Finished = true;
+        tx.Outcome = outcome;
+        tx.FinalResponse = response;
+        tx.DecidedAt ??= decidedAt;
+        tx.FinishedBecause = decidedAt is null
+            ? $"the message was settled ({outcome.ToString().ToLowerInvariant()})"
+            : $"the milter decided the message at {decidedAt.Stage} ({decidedAt.Reply})";
+    }
+
+    private StageResult Finish(StageResult stage, MessageOutcome outcome, SmtpResponse response)
+    {
+        Transaction tx = _tx!;
+        tx.Stages.Add(stage);
+        Conclude(tx, outcome, response, null);
+        tx.FinishedBecause = stage.NotSentBecause;
+        return stage;
+    }
+
+    private void Apply(Transaction tx, IReadOnlyList<Modification> modifications)
+    {
+        MtaMessage store = tx.Store!;
+        bool space = !LeadingSpace;
+        foreach (Modification modification in modifications)
+        {
+            switch (modification)
+            {
+                case Modification.AddHeader a:
+                    store.AddHeader(a.Name, a.Value, space);
+                    break;
+                case Modification.InsertHeader i:
+                    store.InsertHeader(i.Index, i.Name, i.Value, space);
+                    break;
+                case Modification.ChangeHeader c:
+                    store.ChangeHeader(c.Index, c.Name, c.Value, space);
+                    break;
+                case Modification.ReplaceBody b:
+                    store.AppendReplacementBody(b.Chunk);
+                    break;
+                case Modification.Quarantine q:
+                    tx.Quarantine ??= q.Reason;
+                    break;
+            }
+        }
+
+        tx.Outcome = tx.Quarantine is null ? MessageOutcome.Delivered : MessageOutcome.Quarantined;
+        tx.FinalResponse = _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId);
+        tx.Finished = true;
+        tx.FinishedBecause = "the message was accepted";
+    }
+
+    private MessageResult Result(Transaction tx)
+    {
+        if (!tx.Finished && tx.Unfiltered is not null)
+        {
+            // Accepted before end of message: delivered as received, no edits.
+            tx.Finished = true;
+            tx.Outcome = tx.Quarantine is null ? MessageOutcome.Delivered : MessageOutcome.Quarantined;
+            tx.FinalResponse = _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId);
+            tx.FinishedBecause = tx.Unfiltered;
+        }
+
+        MessageOutcome outcome = tx.Outcome ?? MessageOutcome.Delivered;
+        bool kept = outcome is MessageOutcome.Delivered or MessageOutcome.Quarantined;
+        return new MessageResult(
+            Profile,
+            [.. _connectionStages, .. tx.Stages],
+            outcome,
+            tx.FinalResponse ?? _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId),
+            tx.DecidedAt,
+            tx.EndOfMessage,
+            tx.Refused,
+            tx.Quarantine,
+            tx.Progress,
+            kept ? FinalEnvelope(tx) : null,
+            kept && tx.Store is not null ? tx.Store.Render() : null,
+            tx.QueueId);
+    }
+
+    /// <summary>The envelope after the milter's changes, with the DSN parameters the MTAs keep.</summary>
+    private static Envelope FinalEnvelope(Transaction tx)
+    {
+        SmtpAddress sender = Dsn(tx.Sender, "RET", "ENVID");
+        var recipients = tx.Accepted.Select(r => Dsn(r, "NOTIFY", "ORCPT")).ToList();
+        foreach (Modification modification in tx.EndOfMessage?.Modifications ?? [])
+        {
+            switch (modification)
+            {
+                case Modification.ChangeSender s:
+                    sender = Dsn(new SmtpAddress(SmtpAddress.Strip(s.Address), Words(s.Arguments)), "RET", "ENVID");
+                    break;
+                case Modification.AddRecipient r:
+                    recipients.Add(Dsn(new SmtpAddress(SmtpAddress.Strip(r.Address), Words(r.Arguments)), "NOTIFY", "ORCPT"));
+                    break;
+                case Modification.DeleteRecipient d:
+                    recipients.RemoveAll(r => r.Is(d.Address));
+                    break;
+            }
+        }
+
+        return new Envelope(sender, recipients.DistinctBy(r => r.Address.ToLowerInvariant()).ToList());
+
+        static string[] Words(string? text) => text?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+
+        static SmtpAddress Dsn(SmtpAddress address, params string[] kept) =>
+            address with { Parameters = [.. address.Parameters.Where(p => kept.Any(k => p.StartsWith(k + "=", StringComparison.OrdinalIgnoreCase)))] };
+    }
+
+    private async Task SendMacrosAsync(char stage)
+    {
+        if (!Profile.Macros.TryGetValue(stage, out IReadOnlyList<string>? names))
+        {
+            names = [];
+        }
+
+        var pairs = new List<(string, string)>();
+        var values = new MacroValues(SmtpClient,
+            _tx is not null && _model.QueueIdKnown(stage, _tx.Accepted.Count) ? _tx.QueueId : null,
+            stage is 'C' or 'H' ? null : _tx?.Sender,
+            stage == 'R' ? _tx?.Current : null,
+            stage == 'E' ? _tx?.Store?.MessageId : null);
+        _macroOverrides.TryGetValue(stage, out Dictionary<string, string?>? overrides);
+        foreach (string name in names)
+        {
+            string? value = overrides is not null && overrides.TryGetValue(name, out string? o) ? o : _model.MacroValue(name, values);
+            if (value is not null)
+            {
+                pairs.Add((name, value));
+            }
+        }
+
+        if (overrides is not null)
+        {
+            pairs.AddRange(overrides.Where(o => o.Value is not null && !names.Contains(o.Key)).Select(o => (o.Key, o.Value!)));
+        }
+
+        if (names.Count == 0 && pairs.Count == 0 && !Profile.Macros.ContainsKey(stage))
+        {
+            return;
+        }
+
+        await Client.MacroAsync(stage, [.. pairs]).ConfigureAwait(false);
+    }
+
+    private void NoteEarlyQuarantine()
+    {
+        if (Client.TakeEarlyQuarantine() is { } reason && _tx is not null)
+        {
+            _tx.Quarantine ??= reason;
+        }
+    }
+
+    private bool Declined(ProtocolFlags skipBit, MilterStage stage, string? argument, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StageResult? result)
+    {
+        if ((Negotiation.DeclinedEvents & skipBit) != 0)
+        {
+            result = NotSent(stage, argument, "the milter declined these events in negotiation");
+            return true;
+        }
+
+        result = null;
+        return false;
+    }
+
+    private bool NotFiltered(MilterStage stage, string? argument, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StageResult? result)
+    {
+        if (_refusal is not null)
+        {
+            result = NotSent(stage, argument, $"the connection was refused at {_refusedAt}");
+            return true;
+        }
+
+        if (_unfilteredAt is not null)
+        {
+            result = NotSent(stage, argument, _unfilteredAt);
+            return true;
+        }
+
+        result = null;
+        return false;
+    }
+
+    private static StageResult NotSent(MilterStage stage, string? argument, string? because) => new(stage, argument, null, null, because);
+
+    private StageResult Record(StageResult result)
+    {
+        (_tx?.Stages ?? _connectionStages).Add(result);
+        return result;
+    }
+
+    private StageResult RecordConnection(StageResult result)
+    {
+        _connectionStages.Add(result);
+        return result;
+    }
+
+    private Transaction RequireTransaction(string what) =>
+        _tx ?? throw new InvalidOperationException($"{what} needs a message: call MailFromAsync first");
+
+    private Transaction RequireData(string what)
+    {
+        Transaction tx = RequireTransaction(what);
+        if (tx.Store is null)
+        {
+            if (tx.Finished)
+            {
+                throw new InvalidOperationException($"cannot send {what}: {tx.FinishedBecause}");
+            }
+
+            throw new InvalidOperationException($"{what} comes after DATA: call DataAsync first");
+        }
+
+        return tx;
+    }
+
+    /// <summary>The state of one message.</summary>
+    private sealed class Transaction(SmtpAddress sender, string queueId, DateTimeOffset arrival)
+    {
+        public SmtpAddress Sender { get; } = sender;
+
+        public string QueueId { get; } = queueId;
+
+        public DateTimeOffset Arrival { get; } = arrival;
+
+        public List<SmtpAddress> Accepted { get; } = [];
+
+        public List<SmtpAddress> Refused { get; } = [];
+
+        public List<StageResult> Stages { get; } = [];
+
+        public SmtpAddress? Current { get; set; }
+
+        public MtaMessage? Store { get; set; }
+
+        /// <summary>True once the milter was sent MAIL and not yet end of message or abort.</summary>
+        public bool MilterStarted { get; set; }
+
+        public bool Finished { get; set; }
+
+        public string? FinishedBecause { get; set; }
+
+        /// <summary>Why the milter gets no more events for this message although it goes on (accepted early).</summary>
+        public string? Unfiltered { get; set; }
+
+        public MessageOutcome? Outcome { get; set; }
+
+        public SmtpResponse? FinalResponse { get; set; }
+
+        public StageResult? DecidedAt { get; set; }
+
+        public EndOfMessageResult? EndOfMessage { get; set; }
+
+        public string? Quarantine { get; set; }
+
+        public int Progress { get; set; }
+
+        public MessageContext Context(MtaProfile profile, SmtpClientInfo client) =>
+            new(profile, client, QueueId, Arrival, Sender, Accepted);
+    }
+}
