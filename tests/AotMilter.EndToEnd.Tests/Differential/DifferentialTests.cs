@@ -25,11 +25,11 @@ public static class DifferentialCases
     /// <summary>../shared/corpus, relative to the repository.</summary>
     public static string Corpus => Path.GetFullPath(Path.Combine(RepoPaths.Root, "..", "shared", "corpus"));
 
-    public static TheoryData<string> Own() => [.. Directory.GetFiles(OwnMessages, "*.eml").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+    public static TheoryData<string> Own() => [.. Directory.GetFiles(OwnMessages, "*.eml").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
 
     /// <summary>Every corpus message, or one placeholder row that skips when the corpus is absent.</summary>
     public static TheoryData<string> Shared() => Directory.Exists(Corpus)
-        ? [.. Directory.GetFiles(Corpus, "*.eml").Select(Path.GetFileName).Order(StringComparer.Ordinal)!]
+        ? [.. Directory.GetFiles(Corpus, "*.eml").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)]
         : ["(corpus absent)"];
 
     public static async Task RunAsync(DifferentialFixture fixture, string directory, string file)
