@@ -46,11 +46,6 @@ internal abstract class MtaMessage
     /// kept, LF between folded lines).</summary>
     public abstract IReadOnlyList<(byte[] Name, byte[] Value)> MilterHeaders { get; }
 
-    /// <summary>Adds the headers the MTA generates for a message that lacks them, where it does so only at the end.</summary>
-    public virtual void Complete()
-    {
-    }
-
     public abstract void AddHeader(string name, string value, bool leadingSpace);
 
     public abstract void InsertHeader(uint index, string name, string value, bool leadingSpace);

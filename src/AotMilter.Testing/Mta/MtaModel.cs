@@ -70,9 +70,6 @@ internal abstract class MtaModel
     /// <summary>The reply to DATA when every recipient was refused.</summary>
     public abstract SmtpResponse NoValidRecipients { get; }
 
-    /// <summary>True when a discard at this stage is ignored (Postfix at connect and HELO).</summary>
-    public virtual bool IgnoresDiscard(MilterStage stage) => stage is MilterStage.Connect or MilterStage.Helo;
-
     public string NewQueueId()
     {
         int n = Interlocked.Increment(ref _queueCounter);
@@ -212,8 +209,6 @@ internal sealed class SendmailModel(MtaProfile profile) : MtaModel(profile)
         "{msg_id}" => values.MessageId,
         _ => base.MacroValue(name, values),
     };
-
-    public override bool IgnoresDiscard(MilterStage stage) => stage is MilterStage.Connect or MilterStage.Helo;
 
     public override SmtpResponse NoValidRecipients => new(503, "5.0.0 Need RCPT (recipient)", SmtpCommand.Data);
 
