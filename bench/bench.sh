@@ -258,7 +258,9 @@ machine() {
   echo "- Machine: $(nproc) CPU(s), ${cpu:-unknown CPU}, $kernel, $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
   echo "- .NET SDK $dotnet (aotmilter is a Native AOT binary; the runtime is compiled in); $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "- Load average when the run started: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every number noisier)"
-  echo "- aotmilter $("$BINARY" --version 2>/dev/null), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  local dirty=""
+  git -C "$ROOT" diff --quiet HEAD -- src filters generators 2>/dev/null || dirty=" with uncommitted changes"
+  echo "- aotmilter $("$BINARY" --version 2>/dev/null), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty"
 }
 
 # table MODE TITLE: the rows of one mode with ratios to libmilter (c) and to the null ceilings
