@@ -161,8 +161,14 @@ daemon_figures() {
 
   say "start-up: spawn to an accepting socket"
   res=$("$BINARY" bench --startup --socket "unix:$WORK/start.sock" --runs 11 -- "$BINARY" -p "unix:$WORK/start.sock" -f bench | grep '^RESULT')
-  printf '| start-up to a listening socket (median of %s; min %s, max %s ms) | %s ms | <= 20 ms |\n' \
-    "$(field "$res" startup_runs)" "$(field "$res" startup_min_ms)" "$(field "$res" startup_max_ms)" "$(field "$res" startup_median_ms)" >> "$FIGURES"
+  local floor="" ref
+  if [ -x "$SHARED/bench/milter-load" ]; then
+    # The same measurement of a small C program (milter-load's null milter): the floor of spawning on this machine.
+    ref=$("$BINARY" bench --startup --socket "unix:$WORK/start.sock" --runs 11 -- "$SHARED/bench/milter-load" --self-test-server "unix:$WORK/start.sock" | grep '^RESULT')
+    floor="; the C null milter: $(field "$ref" startup_median_ms) ms"
+  fi
+  printf '| start-up to a listening socket (median of %s; min %s, max %s ms%s) | %s ms | <= 20 ms |\n' \
+    "$(field "$res" startup_runs)" "$(field "$res" startup_min_ms)" "$(field "$res" startup_max_ms)" "$floor" "$(field "$res" startup_median_ms)" >> "$FIGURES"
   echo "startup_ms $(field "$res" startup_median_ms)" >> "$WORK/targets"
 
   say "RSS with 1,000 idle MTA connections"
@@ -194,8 +200,16 @@ daemon_figures() {
       printf '| allocated per message, %s, %s msg/conn, c=8 (%s messages, %s connections, %s bytes) | %s B | 0 B |\n' \
         "$name" "$mpc" "$msgs" "$conns" "$bytes" "$per" >> "$FIGURES"
       echo "alloc $name $mpc $per" >> "$WORK/targets"
+      echo "$name $msgs $conns $bytes" >> "$WORK/alloc.split"
     done
   done
+  # bytes = per_connection * connections + per_message * messages, solved from the two runs of each row.
+  awk '{ n = $1; k[n]++; m[n, k[n]] = $2; c[n, k[n]] = $3; b[n, k[n]] = $4 }
+    END { for (n in k) if (k[n] == 2) {
+            d = c[n, 1] * m[n, 2] - c[n, 2] * m[n, 1]; if (d == 0) continue
+            conn = (b[n, 1] * m[n, 2] - b[n, 2] * m[n, 1]) / d; msg = (c[n, 1] * b[n, 2] - c[n, 2] * b[n, 1]) / d
+            printf "| split of the two runs above, %s: per connection / per further message of an open connection | %.0f B / %.1f B | |\n", n, conn, msg } }' \
+    "$WORK/alloc.split" | sort >> "$FIGURES"
   echo >> "$FIGURES"
   echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a 2 s warm-up, divided by the messages in between; load from $gen with 8 connections." >> "$FIGURES"
 }
@@ -244,12 +258,21 @@ machine() {
   echo "- Machine: $(nproc) CPU(s), ${cpu:-unknown CPU}, $kernel, $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
   echo "- .NET SDK $dotnet (aotmilter is a Native AOT binary; the runtime is compiled in); $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "- Load average when the run started: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every number noisier)"
-  echo "- aotmilter $("$BINARY" --version 2>/dev/null), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  local dirty=""
+  git -C "$ROOT" diff --quiet HEAD -- src filters generators 2>/dev/null || dirty=" with uncommitted changes"
+  echo "- aotmilter $("$BINARY" --version 2>/dev/null), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty"
 }
 
 # table MODE TITLE: the rows of one mode with ratios to libmilter (c) and to the null ceilings
 table() {
   local mode=$1
+  if [ "$WITH_PEERS" = 0 ]; then
+    # Alone: no peer to divide by.
+    echo "| milter | conc | msgs/s | p50 us | p99 us | CPU us/msg | peak RSS MiB | errors | gen CPU % |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' -v mode="$mode" '$1 == mode { printf "| **%s** | %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $9, $10, $7, $11 }' "$ROWS"
+    return
+  fi
   awk -F'\t' -v mode="$mode" '
     $1 == mode { n++; name[n] = $2; conc[n] = $3; mps[n] = $4; p50[n] = $5; p99[n] = $6; err[n] = $7; cpu[n] = $8; us[n] = $9; rss[n] = $10; g[n] = $11
                  if ($2 == "c") { cm[$3] = $4; cu[$3] = $9 } if ($2 == "null") nm[$3] = $4; if ($2 == "null-nr") nr[$3] = $4 }

@@ -150,8 +150,8 @@ internal sealed class BenchRun
         number = Interlocked.Increment(ref _started);
         if (Settings.Messages > 0 && number > Settings.Messages)
         {
+            // The count is used up (a message given back by a failed connect may still be claimed again).
             Interlocked.Decrement(ref _started);
-            _stopping = true;
             return false;
         }
 
@@ -159,14 +159,7 @@ internal sealed class BenchRun
     }
 
     /// <summary>Gives back a claimed message that was never sent (its connection could not be opened).</summary>
-    public void ReturnMessage()
-    {
-        Interlocked.Decrement(ref _started);
-        if (Settings.Messages > 0)
-        {
-            _stopping = false;
-        }
-    }
+    public void ReturnMessage() => Interlocked.Decrement(ref _started);
 
     public void MessageFinished(TimeSpan latency, bool rejected, bool headerChecked)
     {
