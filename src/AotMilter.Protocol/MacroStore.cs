@@ -120,8 +120,10 @@ public sealed class MacroStore
 
     private sealed class MacroSet
     {
-        private byte[] _data = new byte[256];
-        private Entry[] _entries = new Entry[8];
+        // Allocated on first use: most stages of most connections never carry a macro, and seven sets of buffers up
+        // front were a quarter of what a connection allocates.
+        private byte[] _data = [];
+        private Entry[] _entries = [];
         private int _used;
 
         public int Count { get; private set; }
@@ -137,12 +139,12 @@ public sealed class MacroStore
             int needed = _used + name.Length + value.Length;
             if (needed > _data.Length)
             {
-                Array.Resize(ref _data, Math.Max(needed, _data.Length * 2));
+                Array.Resize(ref _data, Math.Max(needed, Math.Max(256, _data.Length * 2)));
             }
 
             if (Count == _entries.Length)
             {
-                Array.Resize(ref _entries, _entries.Length * 2);
+                Array.Resize(ref _entries, Math.Max(8, _entries.Length * 2));
             }
 
             name.CopyTo(_data.AsSpan(_used));
