@@ -6,7 +6,9 @@ namespace AotMilter;
 
 /// <summary>
 /// What a callback knows about its connection: macros, the negotiated protocol, a logger, and the custom reply to
-/// send with the next reject or tempfail. One instance per milter connection, reused for every message.
+/// send with the next reject or tempfail. One instance per milter connection, reused for every message; the daemon
+/// reuses it for a later connection too, so a filter must not keep it (or use it from a task it left running) after
+/// its connection's close callback.
 /// </summary>
 public sealed class MilterContext
 {
@@ -67,5 +69,16 @@ public sealed class MilterContext
         SmtpReply? reply = PendingReply;
         PendingReply = null;
         return reply;
+    }
+
+    /// <summary>Starts over for another connection (the daemon reuses contexts as HTTP servers reuse request contexts).</summary>
+    internal void Reuse(long connectionId)
+    {
+        ConnectionId = connectionId;
+        ProtocolVersion = 0;
+        NegotiatedActions = 0;
+        NegotiatedProtocol = 0;
+        PendingReply = null;
+        Macros.Clear();
     }
 }

@@ -102,15 +102,25 @@ public sealed class FilterChain
     /// <summary>New dispatchers (new filter instances, with the current settings) for one SMTP connection.</summary>
     public FilterDispatcher[] CreateDispatchers()
     {
+        FilterDispatcher[] dispatchers = [];
+        CreateDispatchers(ref dispatchers);
+        return dispatchers;
+    }
+
+    /// <summary>New filter instances for one SMTP session, into <paramref name="dispatchers"/> (reused when it fits).</summary>
+    public void CreateDispatchers(ref FilterDispatcher[] dispatchers)
+    {
         // One read of the snapshot, so a reload in the middle cannot give one connection settings of two files.
         object?[] settings = Volatile.Read(ref _settings);
-        var dispatchers = new FilterDispatcher[Filters.Count];
+        if (dispatchers.Length != Filters.Count)
+        {
+            dispatchers = new FilterDispatcher[Filters.Count];
+        }
+
         for (int i = 0; i < dispatchers.Length; i++)
         {
             dispatchers[i] = Filters[i].CreateDispatcher(settings[i]);
         }
-
-        return dispatchers;
     }
 
     private static bool HasSkip(ProtocolFlags flags, ProtocolFlags skip) => (flags & skip) != 0;

@@ -27,6 +27,9 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Debug, "conn={connectionId} negotiated: MTA v{offeredVersion} actions=0x{offeredActions:x} protocol=0x{offeredProtocol:x}; reply v{version} actions=0x{actions:x} protocol=0x{protocol:x}")]
     public static partial void Negotiated(ILogger logger, long connectionId, uint offeredVersion, uint offeredActions, uint offeredProtocol, uint version, uint actions, uint protocol);
 
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: synchronous callbacks of {filters} for command '{command}' held I/O thread {thread} for {milliseconds} ms, delaying its other connections; a callback that waits should be async")]
+    public static partial void LoopBlocked(ILogger logger, long connectionId, string filters, string command, int thread, long milliseconds);
+
     [ZLoggerMessage(LogLevel.Information, "shutting down: waiting up to {graceSeconds}s for {count} connection(s)")]
     public static partial void Draining(ILogger logger, double graceSeconds, int count);
 

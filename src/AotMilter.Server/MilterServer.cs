@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using AotMilter.Server.Interop;
 using System.Net.Sockets;
 using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
@@ -10,14 +10,19 @@ namespace AotMilter.Server;
 /// as "address in use" surface before a daemon reports ready); <see cref="RunAsync"/> accepts until stopped, then lets
 /// in-flight connections finish within the grace period and removes the unix socket.
 /// </summary>
-public sealed class MilterServer : IAsyncDisposable
+public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
 {
     private readonly FilterChain _chain;
     private readonly MilterServerOptions _options;
     private readonly ILogger _log;
     private readonly ILogger _filterLog;
-    private readonly ConcurrentDictionary<long, Task> _connections = new();
-    private readonly CancellationTokenSource _cutConnections = new();
+    // Kept per I/O thread: as many as were open at once, up to this many, wait for the next connections.
+    private const int PooledConnectionsPerThread = 256;
+
+    private ConnectionPool[] _pools = [];
+    private TaskCompletionSource? _drained;
+    private int _open;
+    private long _reused;
     private Socket? _listener;
     private bool _inherited;
     private string? _inheritedPath;
@@ -38,8 +43,11 @@ public sealed class MilterServer : IAsyncDisposable
     /// <summary>Connections accepted so far.</summary>
     public long ConnectionsAccepted => Interlocked.Read(ref _nextConnectionId);
 
+    /// <summary>Accepted connections served by a pooled connection of an earlier one.</summary>
+    internal long ConnectionsReused => Interlocked.Read(ref _reused);
+
     /// <summary>Connections open now.</summary>
-    public int ConnectionsOpen => _connections.Count;
+    public int ConnectionsOpen => Volatile.Read(ref _open);
 
     /// <summary>Binds and listens.</summary>
     /// <exception cref="IOException">The unix socket path is in use, not a socket, or its access cannot be set.</exception>
@@ -105,44 +113,43 @@ public sealed class MilterServer : IAsyncDisposable
     public async Task RunAsync(CancellationToken stopping)
     {
         Socket listener = _listener ?? throw new InvalidOperationException("Start must be called first");
+        listener.Blocking = false;
+        var acceptors = new List<Acceptor>();
+        _pools = new ConnectionPool[EventLoopGroup.Loops.Length];
+        for (int i = 0; i < _pools.Length; i++)
+        {
+            _pools[i] = new ConnectionPool(PooledConnectionsPerThread);
+        }
+
         try
         {
-            while (!stopping.IsCancellationRequested)
+            // Every loop accepts for itself (EPOLLEXCLUSIVE wakes one of them): a connection lives on the thread
+            // that accepted it, with no hand-over.
+            foreach (EventLoop loop in EventLoopGroup.Loops)
             {
-                Socket client;
-                try
-                {
-                    client = await listener.AcceptAsync(stopping).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                {
-                    Log.AcceptFailed(_log, ex.SocketErrorCode.ToString());
-                    await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
-                    continue;
-                }
+                var acceptor = new Acceptor(this, loop, listener);
+                acceptors.Add(acceptor);
+                loop.Post(acceptor);
+            }
 
-                if (client.AddressFamily != AddressFamily.Unix)
-                {
-                    client.NoDelay = true;
-                }
-
-                long id = Interlocked.Increment(ref _nextConnectionId);
-                ServerStatistics.ConnectionOpened();
-                var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics);
-                var connection = new MilterConnection(client, session, _options, _log);
-
-                // Registered before it starts, so a connection that ends at once cannot be removed before it is added.
-                var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _connections[id] = finished.Task;
-                _ = RunConnectionAsync(id, connection, finished);
+            await Task.WhenAll(acceptors.Select(a => a.Started)).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stop requested.
             }
         }
         finally
         {
+            foreach (Acceptor acceptor in acceptors)
+            {
+                acceptor.Stop();
+            }
+
+            await Task.WhenAll(acceptors.Select(a => a.Stopped)).ConfigureAwait(false);
             listener.Dispose();
             await DrainAsync().ConfigureAwait(false);
             if (_options.Socket.Kind == SocketKind.Unix && !_inherited)
@@ -164,74 +171,144 @@ public sealed class MilterServer : IAsyncDisposable
     public Task ServeAsync(Socket connection, CancellationToken stopping = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        connection.Blocking = false;
         long id = Interlocked.Increment(ref _nextConnectionId);
         var session = new MilterSession(_chain, _options, _log, _filterLog, id);
-        var milterConnection = new MilterConnection(connection, session, _options, _log);
-        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _connections[id] = finished.Task;
-        return RunServedConnectionAsync(id, milterConnection, finished, stopping);
+        var served = new ServedConnection(this);
+        EventLoop loop = EventLoopGroup.Next();
+        var milterConnection = new MilterConnection(loop, (int)connection.SafeHandle.DangerousGetHandle(), connection, session, _options, _log, served);
+        served.Connection = milterConnection;
+        milterConnection.FlowedContext = ExecutionContext.Capture();
+        Interlocked.Increment(ref _open);
+        loop.Post(milterConnection);
+        if (stopping.CanBeCanceled)
+        {
+            served.StopRegistration = stopping.Register(static state =>
+            {
+                var s = (ServedConnection)state!;
+                s.Connection!.Loop.Post(new LoopAction(() => s.Connection.Cut("daemon shutting down")));
+            }, served);
+        }
+
+        return served.Finished.Task;
     }
 
     public async ValueTask DisposeAsync()
     {
         _listener?.Dispose();
-        await _cutConnections.CancelAsync().ConfigureAwait(false);
-        _cutConnections.Dispose();
+        await CutConnectionsAsync().ConfigureAwait(false);
     }
 
-    private async Task RunConnectionAsync(long id, MilterConnection connection, TaskCompletionSource finished)
+    /// <summary>A connection accepted on <paramref name="loop"/>'s thread: build its session and start it there.</summary>
+    private void OnAccepted(EventLoop loop, int fd)
     {
-        // Yield first so a burst of accepts is not serialised behind the first read of each connection.
-        await Task.Yield();
-        try
+        if (_options.Socket.Kind != SocketKind.Unix)
         {
-            await connection.RunAsync(_cutConnections.Token).ConfigureAwait(false);
+            Libc.SetTcpNoDelay(fd);
         }
-        catch (Exception ex)
+
+        long id = Interlocked.Increment(ref _nextConnectionId);
+        ServerStatistics.ConnectionOpened();
+        Interlocked.Increment(ref _open);
+        ConnectionPool pool = _pools[loop.Index];
+        if (pool.TryRent(out MilterConnection? connection))
         {
-            // A bug, not bad input (that is handled inside): close this connection, say so, keep serving the others.
-            Log.ConnectionFailed(_log, id, ex);
+            Interlocked.Increment(ref _reused);
+            connection.Reuse(fd, id);
         }
-        finally
+        else
         {
-            _connections.TryRemove(id, out _);
-            ServerStatistics.ConnectionClosed();
-            finished.SetResult();
+            var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics);
+            connection = new MilterConnection(loop, fd, null, session, _options, _log, this, pool);
         }
+
+        connection.Start();
     }
 
-    private async Task RunServedConnectionAsync(long id, MilterConnection connection, TaskCompletionSource finished, CancellationToken stopping)
+    void IConnectionOwner.ConnectionClosed(MilterConnection connection)
     {
-        using CancellationTokenSource cut = CancellationTokenSource.CreateLinkedTokenSource(stopping, _cutConnections.Token);
-        try
+        ServerStatistics.ConnectionClosed();
+        ConnectionEnded();
+    }
+
+    private void ConnectionEnded()
+    {
+        if (Interlocked.Decrement(ref _open) == 0)
         {
-            await connection.RunAsync(cut.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.ConnectionFailed(_log, id, ex);
-        }
-        finally
-        {
-            _connections.TryRemove(id, out _);
-            finished.SetResult();
+            Volatile.Read(ref _drained)?.TrySetResult();
         }
     }
 
     private async Task DrainAsync()
     {
-        if (_connections.IsEmpty)
+        if (Volatile.Read(ref _open) == 0)
         {
             return;
         }
 
-        Log.Draining(_log, _options.ShutdownGrace.TotalSeconds, _connections.Count);
-        Task all = Task.WhenAll(_connections.Values);
-        if (await Task.WhenAny(all, Task.Delay(_options.ShutdownGrace)).ConfigureAwait(false) != all)
+        Log.Draining(_log, _options.ShutdownGrace.TotalSeconds, Volatile.Read(ref _open));
+        if (!await WaitForNoConnectionsAsync(_options.ShutdownGrace).ConfigureAwait(false))
         {
-            Log.CuttingConnections(_log, _connections.Count);
-            await _cutConnections.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+            Log.CuttingConnections(_log, Volatile.Read(ref _open));
+            await CutConnectionsAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes every connection of this server (callbacks that are running finish first), waiting up to 2 s.</summary>
+    private async Task CutConnectionsAsync()
+    {
+        if (Volatile.Read(ref _open) == 0)
+        {
+            return;
+        }
+
+        foreach (EventLoop loop in EventLoopGroup.Loops)
+        {
+            loop.Post(new LoopAction(() => loop.ForEach(static (handler, server) =>
+            {
+                if (handler is MilterConnection connection && connection.Owner is { } owner && (owner == server || owner is ServedConnection s && s.Server == server))
+                {
+                    connection.Cut("daemon shutting down");
+                }
+            }, (object)this)));
+        }
+
+        await WaitForNoConnectionsAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+    }
+
+    private async Task<bool> WaitForNoConnectionsAsync(TimeSpan limit)
+    {
+        TaskCompletionSource? current = Volatile.Read(ref _drained);
+        if (current is null || current.Task.IsCompleted)
+        {
+            Interlocked.CompareExchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), current);
+        }
+
+        TaskCompletionSource drained = Volatile.Read(ref _drained)!;
+        if (Volatile.Read(ref _open) == 0)
+        {
+            return true;
+        }
+
+        return await Task.WhenAny(drained.Task, Task.Delay(limit)).ConfigureAwait(false) == drained.Task;
+    }
+
+    /// <summary>A connection handed in through <see cref="ServeAsync"/>: its own completion, its own stop token.</summary>
+    private sealed class ServedConnection(MilterServer server) : IConnectionOwner
+    {
+        public MilterServer Server { get; } = server;
+
+        public MilterConnection? Connection { get; set; }
+
+        public CancellationTokenRegistration StopRegistration { get; set; }
+
+        public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void ConnectionClosed(MilterConnection connection)
+        {
+            StopRegistration.Dispose();
+            Server.ConnectionEnded();
+            Finished.TrySetResult();
         }
     }
 

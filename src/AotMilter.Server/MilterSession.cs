@@ -75,6 +75,9 @@ public sealed partial class MilterSession
         EndOfMessageWait,
     }
 
+    /// <summary>The chain's filter names, for log lines.</summary>
+    public string FilterNames => _chain.Names;
+
     /// <summary>Where verdicts, latencies and errors are counted (null: nowhere).</summary>
     public MilterMetrics? Metrics { get; }
 
@@ -95,7 +98,11 @@ public sealed partial class MilterSession
     public VerdictKind LastVerdict { get; private set; }
 
     /// <summary>The client address reported at connect, for the log.</summary>
-    public string? Client { get; private set; }
+    public string? Client => _clientLength < 0 ? null : System.Text.Encoding.UTF8.GetString(_client, 0, _clientLength);
+
+    // Kept as bytes for the same reason as the queue id below: a string only when a log line is written.
+    private byte[] _client = new byte[48];
+    private int _clientLength = -1;
 
     /// <summary>The queue id (macro i) of the latest message, for the log.</summary>
     public string? QueueId => _queueIdLength < 0 ? null : System.Text.Encoding.UTF8.GetString(_queueId, 0, _queueIdLength);
@@ -109,14 +116,55 @@ public sealed partial class MilterSession
     {
         if (Context.TryGetMacro("i", out ReadOnlySpan<byte> id))
         {
-            if (id.Length > _queueId.Length)
-            {
-                _queueId = new byte[id.Length];
-            }
-
-            id.CopyTo(_queueId);
-            _queueIdLength = id.Length;
+            Remember(id, ref _queueId, out _queueIdLength);
         }
+    }
+
+    private static void Remember(ReadOnlySpan<byte> value, ref byte[] store, out int length)
+    {
+        if (value.Length > store.Length)
+        {
+            store = new byte[value.Length];
+        }
+
+        value.CopyTo(store);
+        length = value.Length;
+    }
+
+    /// <summary>
+    /// Makes a finished session as new for the next connection (the daemon keeps a few per I/O thread instead of
+    /// allocating them per connection). Like an HTTP server's per-request context, the <see cref="Context"/> object
+    /// is reused: a filter must not keep it beyond its connection.
+    /// </summary>
+    internal void Reuse(long connectionId)
+    {
+        Array.Clear(_dispatchers);
+        _protocol = 0;
+        _negotiated = false;
+        _sessionOpen = false;
+        _inMessage = false;
+        _messageDecided = false;
+        _pendingFailure = null;
+        _pending = Pending.None;
+        _pendingDecision = default;
+        _pendingObservers = null;
+        _pendingFilter = 0;
+        _pendingEvent = default;
+        _resumeVerdict = default;
+        _resuming = false;
+        _step = Step.Start;
+        _endOfMessageMark = default;
+        _pendingStarted = 0;
+        IsQuit = false;
+        Messages = 0;
+        LastVerdict = default;
+        _clientLength = -1;
+        _queueIdLength = -1;
+        Output.Reset();
+        Output.ShrinkTo(4096);
+        _editor.Reset();
+        _copy?.Clear();
+        Context.Reuse(connectionId);
     }
 
     /// <summary>Where progress frames go; set by the connection.</summary>
@@ -335,7 +383,7 @@ public sealed partial class MilterSession
 
     private void OpenSession()
     {
-        _dispatchers = _chain.CreateDispatchers();
+        _chain.CreateDispatchers(ref _dispatchers);
         Context.Macros.Clear();
         Context.TakeReply();
         _sessionOpen = true;
@@ -391,7 +439,7 @@ public sealed partial class MilterSession
         ConnectCommand connect = ConnectCommand.Parse(payload);
         if (!_resuming)
         {
-            Client = System.Text.Encoding.UTF8.GetString(connect.Address.IsEmpty ? connect.HostName : connect.Address);
+            Remember(connect.Address.IsEmpty ? connect.HostName : connect.Address, ref _client, out _clientLength);
         }
 
         var data = new EventData { Connect = new ConnectInfo(connect.HostName, connect.Family, connect.Port, connect.Address) };

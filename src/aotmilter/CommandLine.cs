@@ -135,6 +135,19 @@ public static class CommandLine
                 r.AddError("--progress-interval must not be negative");
             }
         });
+        var ioThreads = new Option<int>("--io-threads")
+        {
+            Description = "I/O threads that read, run the filters' synchronous callbacks and reply (default 0: one per core)",
+            DefaultValueFactory = _ => 0,
+            HelpName = "N",
+        };
+        ioThreads.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > 1024)
+            {
+                r.AddError("--io-threads must be between 0 and 1024");
+            }
+        });
         var chainLimit = new Option<long>("--max-chain-message-size")
         {
             Description = "Largest message body a chain of filters keeps to show its later filters, in bytes",
@@ -185,7 +198,7 @@ public static class CommandLine
         var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
         {
             socket, filter, config, checkConfig, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile,
-            fallback, maxPacket, timeout, grace, progress, chainLimit, metrics, alwaysReply,
+            fallback, maxPacket, timeout, grace, progress, ioThreads, chainLimit, metrics, alwaysReply,
         };
 
         // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
@@ -253,6 +266,7 @@ public static class CommandLine
                 PidFile = parse.GetValue(pidFile),
                 LogLevel = parse.GetValue(logLevel),
                 LogFile = parse.GetValue(logFile),
+                IoThreads = parse.GetValue(ioThreads),
             };
             if (parse.GetValue(printConfig) is { } mta)
             {

@@ -72,6 +72,7 @@ public static class Daemon
         var chain = new FilterChain(settings.Filters, loaded.Settings);
         var reloader = new ConfigReloader(settings, chain, log);
         using var metrics = new MilterMetrics(chain);
+        EventLoopGroup.ThreadCount = settings.IoThreads;
         var server = new MilterServer(chain, settings.Server, loggerFactory) { Metrics = metrics };
         PrometheusEndpoint? metricsEndpoint = null;
         try

@@ -32,4 +32,7 @@ public sealed record DaemonSettings
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
     public string? LogFile { get; init; }
+
+    /// <summary>Event-loop threads (0: one per core).</summary>
+    public int IoThreads { get; init; }
 }

@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using AotMilter.Server.Interop;
+
+namespace AotMilter.Server;
+
+/// <summary>Something with a descriptor in an <see cref="EventLoop"/>: told on the loop's thread when it is ready.</summary>
+internal interface IEventHandler
+{
+    void OnEvents(uint events);
+
+    /// <summary>Once a second while the loop has handlers: the place for coarse timeouts.</summary>
+    void OnTick(long now);
+}
+
+/// <summary>Work handed to a loop from another thread (a finished async callback, a new connection, shutdown).</summary>
+internal interface ILoopWork
+{
+    void Execute();
+}
+
+/// <summary>
+/// One thread, one epoll set. Ready descriptors are handled right here, on this thread: reading a frame, running the
+/// filters and sending the reply cost one recv and one send, with no thread-pool hop, lock or timer per round trip.
+/// The price is the event-loop rule: a synchronous filter callback must not block (a filter that waits for the
+/// network returns a <see cref="ValueTask{TResult}"/>, and the loop serves other connections meanwhile). Other
+/// threads reach the loop only through <see cref="Post"/>.
+/// </summary>
+internal sealed unsafe class EventLoop
+{
+    private const int MaxEvents = 64;
+    private const int TickMilliseconds = 1000;
+    private const ulong WakeToken = ulong.MaxValue;
+
+    private readonly int _epoll;
+    private readonly int _wakeFd;
+    private readonly Thread _thread;
+    private readonly ConcurrentQueue<ILoopWork> _posted = new();
+    private int _wakeSignalled;
+
+    // Handlers by slot; a token is (generation << 32 | slot), so a stale event cannot reach a slot's next owner.
+    private IEventHandler?[] _handlers = new IEventHandler?[16];
+    private uint[] _generations = new uint[16];
+    private int[] _free = new int[16];
+    private int _freeCount;
+    private int _used;
+    private int _count;
+    private long _nextTick;
+
+    public EventLoop(int index)
+    {
+        _epoll = Libc.EpollCreate1(Libc.EPOLL_CLOEXEC);
+        if (_epoll < 0)
+        {
+            throw new IOException($"epoll_create1 failed: errno {Libc.LastError}");
+        }
+
+        _wakeFd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        if (_wakeFd < 0 || Libc.EpollControl(_epoll, Libc.EPOLL_CTL_ADD, _wakeFd, Libc.EPOLLIN, WakeToken) != 0)
+        {
+            throw new IOException($"eventfd failed: errno {Libc.LastError}");
+        }
+
+        Index = index;
+        _thread = new Thread(Run) { IsBackground = true, Name = $"aotmilter-io-{index}" };
+        _thread.UnsafeStart();
+    }
+
+    public int Index { get; }
+
+    /// <summary>Coarse monotonic milliseconds, read once per wake-up.</summary>
+    public long Now { get; private set; } = Environment.TickCount64;
+
+    /// <summary>Handlers registered now.</summary>
+    public int Count => _count;
+
+    public bool IsCurrentThread => Thread.CurrentThread == _thread;
+
+    /// <summary>Runs <paramref name="work"/> on the loop's thread, soon. Safe from any thread.</summary>
+    public void Post(ILoopWork work)
+    {
+        _posted.Enqueue(work);
+        if (Interlocked.Exchange(ref _wakeSignalled, 1) == 0)
+        {
+            ulong one = 1;
+            Libc.Write(_wakeFd, (byte*)&one, sizeof(ulong));
+        }
+    }
+
+    /// <summary>Adds <paramref name="fd"/> for <paramref name="events"/>; returns the token for later calls. Loop thread only.</summary>
+    public ulong Register(IEventHandler handler, int fd, uint events)
+    {
+        int slot = _freeCount > 0 ? _free[--_freeCount] : _used++;
+        if (slot == _handlers.Length)
+        {
+            Array.Resize(ref _handlers, slot * 2);
+            Array.Resize(ref _generations, slot * 2);
+            Array.Resize(ref _free, slot * 2);
+        }
+
+        _handlers[slot] = handler;
+        ulong token = ((ulong)_generations[slot] << 32) | (uint)slot;
+        if (Libc.EpollControl(_epoll, Libc.EPOLL_CTL_ADD, fd, events, token) != 0)
+        {
+            int error = Libc.LastError;
+            Release(slot);
+            throw new IOException($"epoll_ctl(ADD) failed: errno {error}");
+        }
+
+        if (_count++ == 0)
+        {
+            _nextTick = Environment.TickCount64 + TickMilliseconds;
+        }
+
+        return token;
+    }
+
+    /// <summary>Changes what <paramref name="fd"/> waits for. Loop thread only.</summary>
+    public bool Modify(int fd, ulong token, uint events) => Libc.EpollControl(_epoll, Libc.EPOLL_CTL_MOD, fd, events, token) == 0;
+
+    /// <summary>Removes <paramref name="fd"/> (before it is closed). Loop thread only.</summary>
+    public void Unregister(int fd, ulong token)
+    {
+        Libc.EpollControl(_epoll, Libc.EPOLL_CTL_DEL, fd, 0, 0);
+        int slot = (int)(uint)token;
+        if (slot < _used && _handlers[slot] is not null && _generations[slot] == (uint)(token >> 32))
+        {
+            Release(slot);
+            _count--;
+        }
+    }
+
+    /// <summary>Calls <paramref name="action"/> for every handler of this loop. Loop thread only.</summary>
+    public void ForEach<TState>(Action<IEventHandler, TState> action, TState state)
+    {
+        for (int slot = 0; slot < _used; slot++)
+        {
+            if (_handlers[slot] is { } handler)
+            {
+                action(handler, state);
+            }
+        }
+    }
+
+    private void Release(int slot)
+    {
+        _handlers[slot] = null;
+        _generations[slot]++;
+        _free[_freeCount++] = slot;
+    }
+
+    private void Run()
+    {
+        int size = Libc.EpollEventSize;
+        int dataOffset = Libc.EpollDataOffset;
+        byte* events = stackalloc byte[MaxEvents * 16];
+        while (true)
+        {
+            int timeout = _count == 0 ? -1 : (int)Math.Clamp(_nextTick - Environment.TickCount64, 0, TickMilliseconds);
+            int ready = Libc.EpollWait(_epoll, events, MaxEvents, timeout);
+            Now = Environment.TickCount64;
+            if (ready < 0)
+            {
+                int error = Libc.LastError;
+                if (error == Libc.EINTR)
+                {
+                    continue;
+                }
+
+                throw new IOException($"epoll_wait failed: errno {error}");
+            }
+
+            for (int i = 0; i < ready; i++)
+            {
+                byte* ev = events + (i * size);
+                ulong token = *(ulong*)(ev + dataOffset);
+                if (token == WakeToken)
+                {
+                    DrainPosted();
+                    continue;
+                }
+
+                int slot = (int)(uint)token;
+                if (_handlers[slot] is { } handler && _generations[slot] == (uint)(token >> 32))
+                {
+                    Guard(handler, *(uint*)ev);
+                }
+            }
+
+            if (_count > 0 && Now >= _nextTick)
+            {
+                _nextTick = Now + TickMilliseconds;
+                for (int slot = 0; slot < _used; slot++)
+                {
+                    _handlers[slot]?.OnTick(Now);
+                }
+            }
+        }
+    }
+
+    private void DrainPosted()
+    {
+        ulong value;
+        Libc.Read(_wakeFd, (byte*)&value, sizeof(ulong));
+
+        // Cleared before draining: work posted from now on signals again, so nothing waits for the next event.
+        Volatile.Write(ref _wakeSignalled, 0);
+        while (_posted.TryDequeue(out ILoopWork? work))
+        {
+            try
+            {
+                work.Execute();
+            }
+            catch (Exception ex)
+            {
+                EventLoopGroup.ReportUnhandled(ex);
+            }
+        }
+    }
+
+    private static void Guard(IEventHandler handler, uint events)
+    {
+        try
+        {
+            handler.OnEvents(events);
+        }
+        catch (Exception ex)
+        {
+            // Handlers deal with their own failures; this only keeps the loop alive for everybody else.
+            EventLoopGroup.ReportUnhandled(ex);
+        }
+    }
+}

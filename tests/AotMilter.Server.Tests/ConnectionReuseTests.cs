@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using AotMilter.Protocol;
+using AotMilter.Testing;
+
+namespace AotMilter.Server.Tests;
+
+/// <summary>
+/// The daemon reuses a closed connection's session, context and buffers for a later connection: nothing of the
+/// earlier connection may be seen by the later one.
+/// </summary>
+public class ConnectionReuseTests
+{
+    [Fact]
+    public async Task AReusedConnectionStartsWithNoMacrosNoPendingReplyAndItsOwnIdentity()
+    {
+        var seen = new ConcurrentQueue<string>();
+        var macros = new ConcurrentQueue<string>();
+        var probe = new Probe
+        {
+            Decide = (e, argument, context) =>
+            {
+                if (e == MilterEvent.Helo && argument == "leaves.example.org")
+                {
+                    // Set and never used: it must not reach the next connection's reject.
+                    context.SetReply(SmtpReply.Create(550, "5.7.0", "stale reply of an earlier connection"));
+                }
+
+                if (e == MilterEvent.Connect)
+                {
+                    seen.Enqueue($"conn={context.ConnectionId} reply={context.PendingReply?.ToString() ?? "-"} v={context.ProtocolVersion}");
+                }
+
+                if (e is MilterEvent.Connect or MilterEvent.Helo)
+                {
+                    macros.Enqueue($"conn={context.ConnectionId} {e} i={context.GetMacroString("i") ?? "-"} j={context.GetMacroString("j") ?? "-"} auth={context.GetMacroString("{auth_authen}") ?? "-"}");
+                }
+
+                return e == MilterEvent.RcptTo ? Verdict.Reject : Verdict.Continue;
+            },
+        };
+        await using TestServer server = TestServer.Start(probe.Register());
+
+        // Sequential connections: each I/O thread gets closed connections back and reuses them.
+        const int Connections = 8;
+        for (int i = 1; i <= Connections; i++)
+        {
+            await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
+            {
+                if (i == 1)
+                {
+                    await mta.MacroAsync('C', ("j", "first.example.org"));
+                }
+
+                await mta.ConnectAsync($"client{i}.example.org", ConnectFamily.IPv4, 25, $"192.0.2.{i}");
+                await mta.HeloAsync(i % 2 == 1 ? "leaves.example.org" : "checks.example.org");
+                if (i % 2 == 1)
+                {
+                    await mta.MacroAsync('M', ("i", $"QUEUE{i}"), ("{auth_authen}", "alice"));
+                    await mta.MailFromAsync("<a@example.org>");
+                    await mta.QuitAsync();
+                    Assert.True(await mta.WaitForCloseAsync());
+                }
+                else
+                {
+                    await mta.MailFromAsync("<b@example.org>");
+                    MilterReply rejected = await mta.RcptToAsync("<c@example.org>");
+                    Assert.Equal(MilterReply.Reject, rejected);
+                    await mta.QuitAsync();
+                    Assert.True(await mta.WaitForCloseAsync());
+                }
+            }
+
+            await server.WaitForNoConnectionsAsync();
+        }
+
+        Assert.True(server.Server.ConnectionsReused >= Connections - EventLoopGroup.ThreadCount,
+            $"only {server.Server.ConnectionsReused} of {Connections} connections were reused");
+        Assert.Equal(Enumerable.Range(1, Connections).Select(i => $"conn={i} reply=- v=6"), seen);
+
+        // Macros of an earlier connection (j at connect, i and auth at MAIL) are never visible to a later one.
+        string[] expected = Enumerable.Range(1, Connections).SelectMany(i => new[]
+        {
+            $"conn={i} Connect i=- j={(i == 1 ? "first.example.org" : "-")} auth=-",
+            $"conn={i} Helo i=- j={(i == 1 ? "first.example.org" : "-")} auth=-",
+        }).ToArray();
+        Assert.Equal(expected, macros);
+    }
+
+    [Fact]
+    public async Task ASynchronousCallbackThatBlocksItsIOThreadIsReportedAndTheConnectionStillGetsItsReply()
+    {
+        var probe = new Probe
+        {
+            Decide = (e, _, _) =>
+            {
+                if (e == MilterEvent.Helo)
+                {
+                    Thread.Sleep(1200);
+                }
+
+                return Verdict.Continue;
+            },
+        };
+        await using TestServer server = TestServer.Start(probe.Register());
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        await mta.ConnectAsync("client.example.org", ConnectFamily.IPv4, 25, "192.0.2.1");
+
+        Assert.Equal(MilterReply.Continue, await mta.HeloAsync("slow.example.org"));
+
+        LogCollector.Entry warning = await server.Logs.WaitForAsync("held I/O thread");
+        Assert.Contains("synchronous callbacks of probe for command 'H'", warning.ToString(), StringComparison.Ordinal);
+    }
+}
