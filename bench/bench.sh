@@ -3,8 +3,10 @@
 #
 # With ../shared beside the project (as in CI): runs ../shared/bench/compare.sh -- the neutral load generator
 # milter-load against libmilter (C), go-milter, pymilter and the null milter -- with two aotmilter rows added:
-#   aotmilter-like  aotmilter -f bench --always-reply   negotiated like the peers: a reply to every event
-#   aotmilter       aotmilter -f bench                  the flags the generator derives from the filter's code
+#   aotmilter-like      aotmilter -f bench --always-reply   negotiated like the peers: a reply to every event
+#   aotmilter           aotmilter -f bench                  the flags the generator derives from the filter's code
+#   aotmilter-like+log  as aotmilter-like with the default log (a line per connection): what that line costs
+# The first two log warnings only (--log-level Warning), as the peers, which log nothing per connection.
 # at concurrency 1, 8 and 64, with one message per connection and with 100. Without ../shared it measures aotmilter
 # alone with `aotmilter bench` and says so. Either way it adds the daemon's own figures (allocated bytes per message,
 # start-up time, binary size, RSS with 1,000 idle connections) and writes bench/results/<date>-<host>.md.
@@ -22,6 +24,9 @@ HOST="$(hostname -s 2>/dev/null || hostname)"
 OUT="${BENCH_OUT:-$ROOT/bench/results/$(date +%Y-%m-%d)-$HOST.md}"
 PEERS="${BENCH_PEERS:-null null-nr c go python}"
 WORK="$(mktemp -d -t aotmilter-bench.XXXXXX)"
+# The daemon refuses to run as root without -u; the benchmark is a throwaway process on a private socket.
+AS_ROOT=""; [ "$(id -u)" = 0 ] && AS_ROOT="--allow-root"
+QUIET="--log-level Warning"
 ROWS="$WORK/rows.tsv"       # mode  milter  conc  msgs/s  p50  p99  errors  cpu_s  us/msg  rss_mib  gen_cpu%
 FIGURES="$WORK/figures.md"
 GENERATORS="$WORK/generators.md"
@@ -40,7 +45,7 @@ MPID=
 start_milter() {
   local sock=$1 log=$2; shift 2
   rm -f "$sock"
-  setsid "$BINARY" -p "unix:$sock" --socket-mode 0600 "$@" > "$log" 2>&1 &
+  setsid "$BINARY" -p "unix:$sock" --socket-mode 0600 $AS_ROOT "$@" > "$log" 2>&1 &
   MPID=$!
   PIDS+=("$MPID")
   for _ in $(seq 1 200); do
@@ -90,8 +95,9 @@ compare() {
   local mode=$1 mpc=$2 table="$WORK/compare-$2.md"
   say "compare.sh: ${mpc} message(s) per connection, ${DURATION}s per run, concurrency $CONC"
   "$SHARED/bench/compare.sh" --peers "$PEERS" --conc "$CONC" --duration "$DURATION" --msgs-per-conn "$mpc" \
-    --extra "aotmilter-like=$BINARY -p {SOCK} -f bench --always-reply" \
-    --extra "aotmilter=$BINARY -p {SOCK} -f bench" \
+    --extra "aotmilter-like=$BINARY -p {SOCK} -f bench --always-reply $QUIET $AS_ROOT" \
+    --extra "aotmilter=$BINARY -p {SOCK} -f bench $QUIET $AS_ROOT" \
+    --extra "aotmilter-like+log=$BINARY -p {SOCK} -f bench --always-reply $AS_ROOT" \
     --results "$WORK/results-$mpc.txt" > "$table" || say "compare.sh reported a failure (see the table)"
   awk -F'|' -v mode="$mode" '
     /^\| [^-]/ && $3 ~ /^ *[0-9]+ *$/ {
@@ -109,7 +115,7 @@ alone() {
   for name in aotmilter-like aotmilter; do
     for c in $CONC; do
       sock="$WORK/alone.sock"
-      local extra=(); [ "$name" = aotmilter-like ] && extra=(--always-reply)
+      local extra=($QUIET); [ "$name" = aotmilter-like ] && extra+=(--always-reply)
       start_milter "$sock" "$WORK/alone.log" -f bench "${extra[@]}" && pid=$MPID || { printf '%s\t%s\t%s\tfailed to start\n' "$mode" "$name" "$c" >> "$ROWS"; continue; }
       sleep 0.2
       t0=$(cpu_ticks "$pid")
@@ -160,7 +166,7 @@ daemon_figures() {
   } > "$FIGURES"
 
   say "start-up: spawn to an accepting socket"
-  res=$("$BINARY" bench --startup --socket "unix:$WORK/start.sock" --runs 11 -- "$BINARY" -p "unix:$WORK/start.sock" -f bench | grep '^RESULT')
+  res=$("$BINARY" bench --startup --socket "unix:$WORK/start.sock" --runs 11 -- "$BINARY" -p "unix:$WORK/start.sock" -f bench $AS_ROOT | grep '^RESULT')
   local floor="" ref
   if [ -x "$SHARED/bench/milter-load" ]; then
     # The same measurement of a small C program (milter-load's null milter): the floor of spawning on this machine.
@@ -231,7 +237,7 @@ generators() {
     case $target in
       null) setsid "$load" --self-test-server "unix:$sock" > "$WORK/gen.log" 2>&1 & pid=$!; PIDS+=("$pid") ;;
       c) setsid "$SHARED/peers/c-libmilter/run.sh" "unix:$sock" > "$WORK/gen.log" 2>&1 & pid=$!; PIDS+=("$pid") ;;
-      aotmilter) start_milter "$sock" "$WORK/gen.log" -f bench || continue; pid=$MPID ;;
+      aotmilter) start_milter "$sock" "$WORK/gen.log" -f bench $QUIET || continue; pid=$MPID ;;
     esac
     for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
     for mpc in 1 100; do
@@ -350,8 +356,10 @@ shared by both ends; \`null-nr\` the same with no-reply flags; \`c (libmilter)\`
 \`python\` (pymilter) run the same trivial filter; **aotmilter-like** is \`aotmilter -f bench --always-reply\`,
 negotiated exactly like the peers (a reply to every event); **aotmilter** is \`aotmilter -f bench\` with the flags its
 generator derives (events the filter does not handle are not sent, observers are not waited for), so it may pass the
-\`null\` ceiling and is better compared with \`null-nr\`. aotmilter runs with its default logging (one line per
-connection). On 2 cores the generator and the milter share the CPUs, so every figure is a joint one.
+\`null\` ceiling and is better compared with \`null-nr\`. Both log warnings only (\`--log-level Warning\`), as the
+peers log nothing per connection; **aotmilter-like+log** is aotmilter-like with the default log level (one line per
+connection, to standard error), to show what that line costs. On 2 cores the generator and the milter share the
+CPUs, so every figure is a joint one.
 EOM
   else
     cat <<EOM

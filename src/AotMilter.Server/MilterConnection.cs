@@ -50,6 +50,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     private bool _cutRequested;
     private bool _interestStale;
     private byte _lastCommand;
+    private int _generation;
     private long _lastActivity;
     private ValueTask _wait;
     private Timer? _progressTimer;
@@ -75,6 +76,11 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     /// <summary>Takes a new descriptor: a pooled connection made as new (with its session). Loop thread only.</summary>
     public void Reuse(int fd, long connectionId)
     {
+        lock (_sendLock)
+        {
+            _generation++;
+        }
+
         _fd = fd;
         _socket = null;
         _session.Reuse(connectionId);
@@ -388,7 +394,13 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
         if (_session.IsWaitingForEndOfMessage && _options.ProgressInterval > TimeSpan.Zero)
         {
-            _progressTimer ??= new Timer(static state => ((MilterConnection)state!).SendProgressWhileWaiting(), this, Timeout.Infinite, Timeout.Infinite);
+            // The timer carries the connection's generation: a late tick of a closed connection's timer must not
+            // send progress on the connection this object serves next.
+            _progressTimer ??= new Timer(static state =>
+            {
+                var (connection, generation) = ((MilterConnection, int))state!;
+                connection.SendProgressWhileWaiting(generation);
+            }, (this, _generation), Timeout.Infinite, Timeout.Infinite);
             _progressTimer.Change(_options.ProgressInterval, _options.ProgressInterval);
         }
 
@@ -509,16 +521,16 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             return;
         }
 
-        SendProgressWhileWaiting();
+        SendProgressWhileWaiting(Volatile.Read(ref _generation));
     }
 
-    private void SendProgressWhileWaiting()
+    private void SendProgressWhileWaiting(int generation)
     {
         lock (_sendLock)
         {
             // Only while a callback runs: afterwards the reply itself is on its way, and progress after it would be
             // taken for the answer to the next command.
-            if (_state == State.Waiting)
+            if (_state == State.Waiting && generation == _generation)
             {
                 SendProgressBlocking();
             }
