@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using AotMilter.Filters.Matching;
 using AotMilter.Filters.RateLimit;
 
@@ -23,8 +24,11 @@ public sealed class RateLimitFilter
     [OnConnect]
     public void Connect(ConnectInfo client) => _client = IpNetwork.ParseClient(client.AddressString());
 
+    // Asynchronous because a shared store answers over the network: the I/O thread serves other connections
+    // meanwhile. The in-process store answers at once, and then this completes synchronously, allocating nothing more.
     [OnMailFrom]
-    public Verdict MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Verdict> MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
     {
         if (_settings.Rules.Count == 0 || (_client is not null && _settings.ExemptClients.Any(n => n.Contains(_client))))
         {
@@ -56,10 +60,7 @@ public sealed class RateLimitFilter
             return Verdict.Continue;
         }
 
-        // The in-process store always answers synchronously. The connection does not await asynchronous callbacks yet;
-        // a shared (networked) store will make this callback async once it does.
-        ValueTask<int> pending = _settings.Store.TryAcquireAsync(_requests);
-        int exceeded = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+        int exceeded = await _settings.Store.TryAcquireAsync(_requests).ConfigureAwait(false);
         if (exceeded < 0)
         {
             return Verdict.Continue;
