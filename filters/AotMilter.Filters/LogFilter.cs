@@ -11,7 +11,7 @@ namespace AotMilter.Filters;
 /// Nothing is converted to text unless Information is enabled.
 /// </summary>
 [Milter("log", Description = "Logs every milter event with its arguments and adds X-AotMilter to each message")]
-public sealed class LogFilter
+public sealed class LogFilter : IResettableFilter
 {
     private const string VersionHeader = "X-AotMilter";
 
@@ -117,4 +117,7 @@ public sealed class LogFilter
 
         return text?.ToString() ?? "";
     }
+
+    /// <summary>Nothing to reset: the instance keeps no state between events.</summary>
+    public bool TryReset() => true;
 }

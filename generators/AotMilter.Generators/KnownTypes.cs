@@ -20,6 +20,7 @@ internal sealed class KnownTypes
         SmtpReply = compilation.GetTypeByMetadataName(KnownNames.SmtpReply);
         MacroAttribute = compilation.GetTypeByMetadataName(KnownNames.MacroAttribute);
         FilterSettings = compilation.GetTypeByMetadataName(KnownNames.FilterSettings);
+        ResettableFilter = compilation.GetTypeByMetadataName(KnownNames.ResettableFilter);
         ValueTask = compilation.GetTypeByMetadataName(KnownNames.ValueTask);
         ValueTaskOfT = compilation.GetTypeByMetadataName(KnownNames.ValueTaskOfT);
         AsyncMethodBuilderAttribute = compilation.GetTypeByMetadataName(KnownNames.AsyncMethodBuilderAttribute);
@@ -49,6 +50,9 @@ internal sealed class KnownTypes
     public INamedTypeSymbol? SmtpReply { get; }
 
     public INamedTypeSymbol? MacroAttribute { get; }
+
+    /// <summary>IResettableFilter: the dispatcher may reuse the filter instance for the next connection.</summary>
+    public INamedTypeSymbol? ResettableFilter { get; }
 
     /// <summary>IFilterSettings&lt;TSelf&gt; (the open generic type).</summary>
     public INamedTypeSymbol? FilterSettings { get; }

@@ -147,6 +147,12 @@ public sealed partial class MilterGenerator
                 WriteOverride(writer, callback);
             }
 
+            if (filter.Resettable)
+            {
+                writer.WriteLine();
+                writer.WriteLine("public override bool TryReset() => ((global::AotMilter.IResettableFilter)_filter).TryReset();");
+            }
+
             writer.CloseBlock();
             if (filter.Callbacks.Any(static c => c.IsAsync && c.Observes && c.Kind is not (CallbackKind.Abort or CallbackKind.Close)))
             {

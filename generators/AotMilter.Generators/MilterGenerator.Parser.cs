@@ -195,7 +195,8 @@ public sealed partial class MilterGenerator
                 protocol,
                 actions,
                 CollectMacros(callbacks),
-                settingsType);
+                settingsType,
+                known.ResettableFilter is { } resettable && type.AllInterfaces.Contains(resettable, SymbolEqualityComparer.Default));
             return new FilterParseResult(filter, classLocation, reported);
         }
 

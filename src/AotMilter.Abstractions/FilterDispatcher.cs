@@ -37,6 +37,9 @@ public abstract class FilterDispatcher
     {
     }
 
+    /// <summary>Makes the filter as new for another connection (see <see cref="IResettableFilter"/>); false: it cannot be.</summary>
+    public virtual bool TryReset() => false;
+
     public virtual void Close(MilterContext context)
     {
     }

@@ -103,23 +103,49 @@ public sealed class FilterChain
     public FilterDispatcher[] CreateDispatchers()
     {
         FilterDispatcher[] dispatchers = [];
-        CreateDispatchers(ref dispatchers);
+        object?[] madeWith = [];
+        CreateDispatchers(ref dispatchers, ref madeWith);
         return dispatchers;
     }
 
-    /// <summary>New filter instances for one SMTP session, into <paramref name="dispatchers"/> (reused when it fits).</summary>
-    public void CreateDispatchers(ref FilterDispatcher[] dispatchers)
+    /// <summary>
+    /// Filter instances for one SMTP session, into <paramref name="dispatchers"/>: an instance of the previous session
+    /// is kept when its filter resets it (<see cref="IResettableFilter"/>) and the settings it was made with are still
+    /// current (<paramref name="madeWith"/> remembers them); every other one is new.
+    /// </summary>
+    public void CreateDispatchers(ref FilterDispatcher[] dispatchers, ref object?[] madeWith)
     {
         // One read of the snapshot, so a reload in the middle cannot give one connection settings of two files.
         object?[] settings = Volatile.Read(ref _settings);
         if (dispatchers.Length != Filters.Count)
         {
             dispatchers = new FilterDispatcher[Filters.Count];
+            madeWith = new object?[Filters.Count];
         }
 
         for (int i = 0; i < dispatchers.Length; i++)
         {
+            FilterDispatcher? previous = dispatchers[i];
+            if (previous is not null && ReferenceEquals(madeWith[i], settings[i]) && TryReset(previous))
+            {
+                continue;
+            }
+
             dispatchers[i] = Filters[i].CreateDispatcher(settings[i]);
+            madeWith[i] = settings[i];
+        }
+    }
+
+    // A filter whose reset throws simply gets a new instance: nothing is lost by not reusing it.
+    private static bool TryReset(FilterDispatcher dispatcher)
+    {
+        try
+        {
+            return dispatcher.TryReset();
+        }
+        catch (Exception)
+        {
+            return false;
         }
     }
 

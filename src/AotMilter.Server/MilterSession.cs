@@ -21,6 +21,7 @@ public sealed partial class MilterSession
     private readonly MessageEditor _editor = new();
     private readonly MessageCopy? _copy;
     private FilterDispatcher[] _dispatchers = [];
+    private object?[] _dispatchersMadeWith = [];
     private ProtocolFlags _protocol;
     private bool _negotiated;
     private bool _sessionOpen;
@@ -138,7 +139,7 @@ public sealed partial class MilterSession
     /// </summary>
     internal void Reuse(long connectionId)
     {
-        Array.Clear(_dispatchers);
+        // The filter instances stay: the next session resets or replaces them (FilterChain.CreateDispatchers).
         _protocol = 0;
         _negotiated = false;
         _sessionOpen = false;
@@ -383,7 +384,7 @@ public sealed partial class MilterSession
 
     private void OpenSession()
     {
-        _chain.CreateDispatchers(ref _dispatchers);
+        _chain.CreateDispatchers(ref _dispatchers, ref _dispatchersMadeWith);
         Context.Macros.Clear();
         Context.TakeReply();
         _sessionOpen = true;

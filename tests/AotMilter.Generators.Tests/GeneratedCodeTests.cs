@@ -49,6 +49,43 @@ public class GeneratedCodeTests
     }
 
     [Fact]
+    public void A_filter_that_implements_IResettableFilter_lets_its_dispatcher_reset_it_and_others_do_not()
+    {
+        GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("""
+            using AotMilter;
+
+            namespace Samples;
+
+            [Milter("reusable")]
+            public sealed class ReusableFilter : IResettableFilter
+            {
+                private int _seen;
+
+                [OnHeader]
+                public void Header() => _seen++;
+
+                bool IResettableFilter.TryReset()
+                {
+                    _seen = 0;
+                    return true;
+                }
+            }
+
+            [Milter("fresh")]
+            public sealed class FreshFilter
+            {
+                [OnData]
+                public void Data() { }
+            }
+            """));
+
+        Assert.Empty(run.AllProblems);
+        Assert.Contains("public override bool TryReset() => ((global::AotMilter.IResettableFilter)_filter).TryReset();",
+            run.Source("Samples.ReusableFilter.Milter.g.cs"), StringComparison.Ordinal);
+        Assert.DoesNotContain("TryReset", run.Source("Samples.FreshFilter.Milter.g.cs"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Filters_whose_names_need_escaping_get_distinct_files_and_compile()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("""

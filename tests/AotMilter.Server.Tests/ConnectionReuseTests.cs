@@ -110,4 +110,46 @@ public class ConnectionReuseTests
         LogCollector.Entry warning = await server.Logs.WaitForAsync("held I/O thread");
         Assert.Contains("synchronous callbacks of probe for command 'H'", warning.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task AFilterThatResetsServesTheNextConnectionsAndOneThatDoesNotIsNewEachTime()
+    {
+        int resettableMade = 0, resets = 0, plainMade = 0;
+        var resettable = new MilterRegistration("resettable", null, "R", ProtocolFlags.None, ActionFlags.None,
+            () => new CountingFilter(() => Interlocked.Increment(ref resettableMade), () => { Interlocked.Increment(ref resets); return true; }));
+        var plain = new MilterRegistration("plain", null, "P", ProtocolFlags.None, ActionFlags.None,
+            () => new CountingFilter(() => Interlocked.Increment(ref plainMade), null));
+        await using TestServer server = TestServer.Start(resettable, plain);
+
+        const int Connections = 6;
+        for (int i = 0; i < Connections; i++)
+        {
+            await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
+            {
+                await Transcript.MessageAsync(mta, "<a@example.org>", "<b@example.org>");
+                await mta.QuitAsync();
+                Assert.True(await mta.WaitForCloseAsync());
+            }
+
+            await server.WaitForNoConnectionsAsync();
+        }
+
+        // One instance per I/O thread that served a connection, reset for each later connection there; the plain one is new every time.
+        Assert.Equal(Connections, plainMade);
+        Assert.InRange(resettableMade, 1, EventLoopGroup.ThreadCount);
+        Assert.Equal(Connections - resettableMade, resets);
+    }
+
+    private sealed class CountingFilter : FilterDispatcher
+    {
+        private readonly Func<bool>? _reset;
+
+        public CountingFilter(Action made, Func<bool>? reset)
+        {
+            made();
+            _reset = reset;
+        }
+
+        public override bool TryReset() => _reset?.Invoke() ?? false;
+    }
 }

@@ -63,6 +63,51 @@ public class FilterChainTests
     }
 
     [Fact]
+    public void AResettableFilterInstanceIsKeptOnlyWhileItResetsAndItsSettingsAreCurrent()
+    {
+        int made = 0;
+        var outcomes = new Queue<Func<bool>>();
+        var registration = new MilterRegistration("r", null, "Resettable", ProtocolFlags.None, ActionFlags.None, [],
+            settings => new Resettable(++made, settings, () => outcomes.Dequeue()()), parseSettings: null);
+        var chain = new FilterChain([registration]);
+        FilterDispatcher[] dispatchers = [];
+        object?[] madeWith = [];
+
+        chain.CreateDispatchers(ref dispatchers, ref madeWith);
+        FilterDispatcher first = dispatchers[0];
+
+        outcomes.Enqueue(() => true);
+        chain.CreateDispatchers(ref dispatchers, ref madeWith);
+        Assert.Same(first, dispatchers[0]);
+
+        outcomes.Enqueue(() => false);
+        chain.CreateDispatchers(ref dispatchers, ref madeWith);
+        Assert.NotSame(first, dispatchers[0]);
+        FilterDispatcher second = dispatchers[0];
+
+        outcomes.Enqueue(() => throw new InvalidOperationException("reset failed"));
+        chain.CreateDispatchers(ref dispatchers, ref madeWith);
+        Assert.NotSame(second, dispatchers[0]);
+
+        // Reloaded settings: the instance made with the old ones is not even asked.
+        var reloaded = new object();
+        chain.UpdateSettings([reloaded]);
+        chain.CreateDispatchers(ref dispatchers, ref madeWith);
+        Assert.Same(reloaded, ((Resettable)dispatchers[0]).Settings);
+        Assert.Empty(outcomes);
+        Assert.Equal(4, made);
+    }
+
+    private sealed class Resettable(int number, object? settings, Func<bool> reset) : FilterDispatcher
+    {
+        public int Number { get; } = number;
+
+        public object? Settings { get; } = settings;
+
+        public override bool TryReset() => reset();
+    }
+
+    [Fact]
     public async Task ASkipFromOneFilterOfAChainIsSentAsContinue()
     {
         var skipper = new Probe { Decide = (e, _, _) => e == MilterEvent.Body ? Verdict.Skip : Verdict.Continue };

@@ -16,6 +16,7 @@ namespace AotMilter.Generators.Model;
 /// <param name="Actions">The derived SMFIF_* bits.</param>
 /// <param name="Macros">The macros read by [Macro] parameters, per stage, in stage order.</param>
 /// <param name="SettingsTypeName">The settings type the constructor takes ("global::Ns.Settings"), or null.</param>
+/// <param name="Resettable">The class implements IResettableFilter: its instance may serve the next connection.</param>
 internal sealed record FilterModel(
     string Name,
     string? Description,
@@ -28,4 +29,5 @@ internal sealed record FilterModel(
     uint Protocol,
     uint Actions,
     EquatableArray<MacroRequestModel> Macros,
-    string? SettingsTypeName);
+    string? SettingsTypeName,
+    bool Resettable = false);

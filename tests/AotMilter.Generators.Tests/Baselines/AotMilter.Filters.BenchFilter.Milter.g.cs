@@ -45,4 +45,6 @@ file sealed class BenchFilterDispatcher : global::AotMilter.FilterDispatcher
 
     public override void Abort(global::AotMilter.MilterContext context)
         => _filter.Abort();
+
+    public override bool TryReset() => ((global::AotMilter.IResettableFilter)_filter).TryReset();
 }

@@ -92,4 +92,6 @@ file sealed class LogFilterDispatcher : global::AotMilter.FilterDispatcher
         _filter.Unknown(command, context);
         return global::AotMilter.Verdict.Continue;
     }
+
+    public override bool TryReset() => ((global::AotMilter.IResettableFilter)_filter).TryReset();
 }
