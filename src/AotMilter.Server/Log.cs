@@ -9,8 +9,7 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Information, "listening on {socket} with filters {filters}")]
     public static partial void Listening(ILogger logger, string socket, string filters);
 
-    [ZLoggerMessage(LogLevel.Information, "conn={connectionId} client={client} messages={messages} queue_id={queueId} verdict={verdict} duration_ms={durationMs:F1}")]
-    public static partial void ConnectionSummary(ILogger logger, long connectionId, string client, int messages, string queueId, string verdict, double durationMs);
+    // The per-connection summary line is ConnectionSummary.Write (hand-written: allocation-free with byte values).
 
     [ZLoggerMessage(LogLevel.Error, "conn={connectionId} closed: protocol error {error}: {reason}")]
     public static partial void ProtocolError(ILogger logger, long connectionId, string error, string reason);

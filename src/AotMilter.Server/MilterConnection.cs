@@ -647,11 +647,8 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             Log.ConnectionFailed(_log, Id, ex);
         }
 
-        if (_log.IsEnabled(LogLevel.Information))
-        {
-            Log.ConnectionSummary(_log, Id, _session.Client ?? "-", _session.Messages, _session.QueueId ?? "-",
-                VerdictNames.Of(_session.LastVerdict), Stopwatch.GetElapsedTime(_started).TotalMilliseconds);
-        }
+        ConnectionSummary.Write(_log, Id, _session.ClientBytes, _session.Messages, _session.QueueIdBytes,
+            VerdictNames.Of(_session.LastVerdict), Stopwatch.GetElapsedTime(_started).TotalMilliseconds);
 
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];

@@ -101,6 +101,12 @@ public sealed partial class MilterSession
     /// <summary>The client address reported at connect, for the log.</summary>
     public string? Client => _clientLength < 0 ? null : System.Text.Encoding.UTF8.GetString(_client, 0, _clientLength);
 
+    /// <summary>The client address (or host name) reported at connect, as sent; empty before connect.</summary>
+    public ReadOnlySpan<byte> ClientBytes => _clientLength < 0 ? default : _client.AsSpan(0, _clientLength);
+
+    /// <summary>The queue id (macro i) of the latest message, as sent; empty when none was seen.</summary>
+    public ReadOnlySpan<byte> QueueIdBytes => _queueIdLength < 0 ? default : _queueId.AsSpan(0, _queueIdLength);
+
     // Kept as bytes for the same reason as the queue id below: a string only when a log line is written.
     private byte[] _client = new byte[48];
     private int _clientLength = -1;

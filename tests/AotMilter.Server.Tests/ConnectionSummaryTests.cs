@@ -1,0 +1,41 @@
+using System.Buffers;
+using System.Text;
+using AotMilter.Protocol;
+using AotMilter.Testing;
+
+namespace AotMilter.Server.Tests;
+
+public class ConnectionSummaryTests
+{
+    [Fact]
+    public async Task EachConnectionEndsWithOneSummaryLineNamingItsClientQueueIdAndVerdict()
+    {
+        var probe = new Probe { Decide = (e, _, _) => e == MilterEvent.MailFrom ? Verdict.Reject : Verdict.Continue };
+        await using TestServer server = TestServer.Start(probe.Register());
+        await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
+        {
+            await mta.ConnectAsync("client.example.org", ConnectFamily.IPv6, 25, "2001:db8::25");
+            await mta.MacroAsync('M', ("i", "4XyZ1q2w3e"));
+            Assert.Equal(MilterReply.Reject, await mta.MailFromAsync("<a@example.org>"));
+            await mta.QuitAsync();
+        }
+
+        LogCollector.Entry line = await server.Logs.WaitForAsync("queue_id=");
+        Assert.Matches(@"^conn=1 client=2001:db8::25 messages=1 queue_id=4XyZ1q2w3e verdict=reject duration_ms=\d+\.\d$", line.Message);
+    }
+
+    [Fact]
+    public void TheTextLineIsTheSameAsTheStringAndLongOrMissingValuesAreShownSafely()
+    {
+        string longHost = new('h', 100);
+        var summary = new ConnectionSummary(7, Encoding.UTF8.GetBytes(longHost), 0, default, "tempfail", 12.345);
+        var utf8 = new ArrayBufferWriter<byte>();
+
+        summary.ToString(utf8);
+
+        string expected = $"conn=7 client={longHost[..61]}... messages=0 queue_id=- verdict=tempfail duration_ms=12.3";
+        Assert.Equal(expected, Encoding.UTF8.GetString(utf8.WrittenSpan));
+        Assert.Equal(expected, summary.ToString());
+        Assert.Equal(longHost[..61] + "...", summary.GetParameterValue(1));
+    }
+}
