@@ -145,8 +145,10 @@ alloc_per_message() { # name mpc args...
            else "$BINARY" bench --socket "unix:$sock" --connections 8 --duration "$1" --msgs-per-conn "$mpc" >/dev/null 2>&1; fi; }
   usr1() { lines=$(grep -c 'statistics (SIGUSR1)' "$log" 2>/dev/null); kill -USR1 "$pid"
            for _ in $(seq 1 50); do [ "$(grep -c 'statistics (SIGUSR1)' "$log" 2>/dev/null)" -gt "$lines" ] && return; sleep 0.1; done; }
-  # A first SIGUSR1 before the warm-up: its one-time set-up (~11 KB) must not be counted against messages.
-  usr1; load "$DURATION"; usr1; load "$DURATION"; usr1
+  # A first SIGUSR1 before the warm-up: its one-time set-up (~11 KB) must not be counted against messages. The
+  # warm-up (three runs' length) lets the connection pool reach its high-water mark: the MTA's connections plus those
+  # whose QUIT is still in flight while the next one is accepted (each time that peak grows, one ~7 KB connection).
+  usr1; load "$((DURATION * 3))"; usr1; load "$DURATION"; usr1
   stop_milter "$pid"
   grep 'statistics (SIGUSR1)' "$log" | tail -2 | awk '
     { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] } }
@@ -218,7 +220,7 @@ daemon_figures() {
             printf "| split of the two runs above, %s: per connection / per further message of an open connection | %.0f B / %.1f B | |\n", n, conn, msg } }' \
     "$WORK/alloc.split" | sort >> "$FIGURES"
   echo >> "$FIGURES"
-  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up as long as the run (pools and buffers reach their working size), divided by the messages in between (the window also holds the formatting of one statistics line, about 1 KB); load from $gen with 8 connections." >> "$FIGURES"
+  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up three times as long as the run (pools and buffers reach their working size), divided by the messages in between (the window also holds the signal and the formatting of one statistics line, 1 to 3 KB); load from $gen with 8 connections." >> "$FIGURES"
 }
 
 # ------------------------------------------------------------------ generators side by side

@@ -26,7 +26,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     private const int FramePending = -1;
     private const long BlockedLoopWarningMilliseconds = 1000;
 
-    private readonly EventLoop _loop;
+    private EventLoop _loop;
     private readonly ConnectionPool? _pool;
     private int _fd;
     private Socket? _socket;
@@ -73,14 +73,18 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         session.Progress = this;
     }
 
-    /// <summary>Takes a new descriptor: a pooled connection made as new (with its session). Loop thread only.</summary>
-    public void Reuse(int fd, long connectionId)
+    /// <summary>
+    /// Takes a new descriptor, on <paramref name="loop"/> (which may not be the one it served before): a pooled
+    /// connection made as new (with its session). That loop's thread only.
+    /// </summary>
+    public void Reuse(EventLoop loop, int fd, long connectionId)
     {
         lock (_sendLock)
         {
             _generation++;
         }
 
+        _loop = loop;
         _fd = fd;
         _socket = null;
         _session.Reuse(connectionId);

@@ -16,10 +16,10 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private readonly MilterServerOptions _options;
     private readonly ILogger _log;
     private readonly ILogger _filterLog;
-    // Kept per I/O thread: as many as were open at once, up to this many, wait for the next connections.
+    // Closed connections wait for the next ones: as many as were open at once, up to this many per I/O thread.
     private const int PooledConnectionsPerThread = 256;
 
-    private ConnectionPool[] _pools = [];
+    private ConnectionPool? _pool;
     private TaskCompletionSource? _drained;
     private int _open;
     private long _reused;
@@ -115,11 +115,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         Socket listener = _listener ?? throw new InvalidOperationException("Start must be called first");
         listener.Blocking = false;
         var acceptors = new List<Acceptor>();
-        _pools = new ConnectionPool[EventLoopGroup.Loops.Length];
-        for (int i = 0; i < _pools.Length; i++)
-        {
-            _pools[i] = new ConnectionPool(PooledConnectionsPerThread);
-        }
+        _pool = new ConnectionPool(PooledConnectionsPerThread * EventLoopGroup.Loops.Length);
 
         try
         {
@@ -210,11 +206,11 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         long id = Interlocked.Increment(ref _nextConnectionId);
         ServerStatistics.ConnectionOpened();
         Interlocked.Increment(ref _open);
-        ConnectionPool pool = _pools[loop.Index];
+        ConnectionPool pool = _pool!;
         if (pool.TryRent(out MilterConnection? connection))
         {
             Interlocked.Increment(ref _reused);
-            connection.Reuse(fd, id);
+            connection.Reuse(loop, fd, id);
         }
         else
         {

@@ -114,8 +114,60 @@ public sealed class BenchToolTests
         Assert.Equal("0", result["errors"]);
     }
 
+    /// <summary>Over TCP a connect completes later (EINPROGRESS, then writable); two generator threads share the load.</summary>
+    [Fact]
+    public async Task Over_tcp_with_two_generator_threads_every_message_is_checked()
+    {
+        var endpoint = MilterEndpoint.Inet(Ports.GetFree());
+        await using var milter = await MilterDaemon.StartAsync("bench", endpoint);
+
+        var run = await RunBenchAsync(endpoint.ForAotMilter, "--threads", "2", "--connections", "8", "--messages", "4000", "--msgs-per-conn", "10", "--expect-header", "X-Bench");
+
+        var result = Result(run, milter);
+        Assert.True(run.Succeeded, $"{run}\n{milter.Describe()}");
+        Assert.Equal("0", result["errors"]);
+        Assert.Equal("4000", result["ok"]);
+        Assert.Equal("4000", result["header_checked"]);
+        Assert.True(int.Parse(result["connects"]) >= 400, $"connects={result["connects"]}");
+    }
+
+    /// <summary>
+    /// The log filter takes the body without replies, so a message's body chunks go out in one write of a megabyte:
+    /// more than a unix socket buffer holds, so the generator must wait for the socket to become writable again.
+    /// </summary>
+    [Fact]
+    public async Task Bodies_larger_than_the_socket_buffer_are_sent_whole()
+    {
+        using var dir = new TempDirectory("bench");
+        var socket = dir.Combine("milter.sock");
+        await using var milter = await MilterDaemon.StartAsync("log", MilterEndpoint.Unix(socket), "--log-level", "Warning");
+
+        var run = await BenchAsync(socket, "--connections", "4", "--messages", "100", "--size", "1000000");
+
+        var result = Result(run, milter);
+        Assert.True(run.Succeeded, $"{run}\n{milter.Describe()}");
+        Assert.Equal("0", result["errors"]);
+        Assert.Equal("100", result["ok"]);
+        Assert.Matches("no reply awaited: [^)]*body", run.StdOut);
+    }
+
+    [Fact]
+    public async Task A_milter_that_is_not_there_is_an_error_per_attempt_and_the_exit_status_is_1()
+    {
+        int port = Ports.GetFree();
+
+        var run = await RunBenchAsync($"inet:{port}@127.0.0.1", "--messages", "5", "--max-errors", "5");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"connect inet:{port}@127.0.0.1: errno 111 (Connection refused)", run.StdErr);
+        Assert.Contains("errors=5 ", run.StdOut);
+    }
+
     private static Task<ProcessResult> BenchAsync(string socket, params string[] arguments) =>
         ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["bench", "--socket", $"unix:{socket}", .. arguments], RunTimeout);
+
+    private static Task<ProcessResult> RunBenchAsync(string socketSpec, params string[] arguments) =>
+        ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["bench", "--socket", socketSpec, .. arguments], RunTimeout);
 
     /// <summary>The key=value pairs of the RESULT line.</summary>
     private static Dictionary<string, string> Result(ProcessResult run, MilterDaemon milter)

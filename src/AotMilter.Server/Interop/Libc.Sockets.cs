@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 namespace AotMilter.Server.Interop;
 
 /// <summary>
-/// The few Linux calls the event loop makes itself: epoll, eventfd and non-blocking socket I/O on raw descriptors.
+/// The few Linux calls the event loops make themselves: epoll, eventfd and non-blocking socket I/O on raw descriptors.
 /// System.Net.Sockets is still used to create, bind and listen (it knows every address family); connections after
 /// accept never get a <see cref="System.Net.Sockets.Socket"/>: no per-connection socket objects, no thread-pool hop
-/// per completion.
+/// per completion. The load generator (<c>aotmilter bench</c>) opens its MTA-side connections with the same calls.
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -17,6 +17,7 @@ internal static unsafe partial class Libc
     public const int ENOBUFS = 105;
     public const int ENOMEM = 12;
     public const int ECONNABORTED = 103;
+    public const int EINPROGRESS = 115;
 
     public const uint EPOLLIN = 0x001;
     public const uint EPOLLOUT = 0x004;
@@ -33,6 +34,7 @@ internal static unsafe partial class Libc
     public const int EPOLL_CLOEXEC = 0x80000;
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
+    public const int SOCK_STREAM = 1;
     public const int SOCK_NONBLOCK = 0x800;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int MSG_NOSIGNAL = 0x4000;
@@ -40,6 +42,8 @@ internal static unsafe partial class Libc
     public const short POLLOUT = 0x004;
     public const int IPPROTO_TCP = 6;
     public const int TCP_NODELAY = 1;
+    public const int SOL_SOCKET = 1;
+    public const int SO_ERROR = 4;
 
     /// <summary>
     /// struct epoll_event is packed on x86-64 (12 bytes: events at 0, data at 4) and naturally aligned elsewhere
@@ -64,6 +68,12 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(int fd, nint address, nint addressLength, int flags);
 
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, byte* address, uint addressLength);
+
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     public static partial nint Recv(int fd, byte* buffer, nint length, int flags);
 
@@ -84,6 +94,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, int* value, uint length);
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int name, int* value, uint* length);
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd

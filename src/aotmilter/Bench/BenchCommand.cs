@@ -46,7 +46,7 @@ internal static class BenchCommand
         var timeout = Positive(new Option<double>("--timeout") { Description = "Seconds to wait for a reply before counting an error", DefaultValueFactory = _ => 10, HelpName = "S" });
         var maxErrors = Positive(new Option<long>("--max-errors") { Description = "Stop after this many errors", DefaultValueFactory = _ => 100, HelpName = "N" });
         var label = new Option<string>("--label") { Description = "A tag copied into the RESULT line", DefaultValueFactory = _ => "", HelpName = "L" };
-        var threads = Positive(new Option<int>("--threads") { Description = "Socket event threads of the generator (1: one event loop, like milter-load)", DefaultValueFactory = _ => 1, HelpName = "N" });
+        var threads = Positive(new Option<int>("--threads") { Description = "Event-loop threads of the generator (1: one epoll loop, like milter-load)", DefaultValueFactory = _ => 1, HelpName = "N" });
         var idle = Positive(new Option<int>("--idle") { Description = "Open N connections, negotiate, send connect and HELO, then hold them idle (until --duration or SIGTERM)", HelpName = "N" });
         var startup = new Option<bool>("--startup") { Description = "Time COMMAND (after --) from spawn until --socket accepts connections; median of --runs" };
         var runs = Positive(new Option<int>("--runs") { Description = "Runs of --startup", DefaultValueFactory = _ => 9, HelpName = "R" });
@@ -101,7 +101,6 @@ internal static class BenchCommand
                 Threads = parse.GetValue(threads),
                 Idle = parse.GetValue(idle),
             };
-            ConfigureSocketThreads(settings.Threads);
             return settings.Idle > 0 ? RunIdle(settings) : RunLoad(settings);
         });
         return bench;
@@ -139,24 +138,6 @@ internal static class BenchCommand
         {
             context.Cancel = true;
             release.TrySetResult();
-        }
-    }
-
-    /// <summary>
-    /// Runs socket continuations on the socket event thread(s) instead of hopping to the thread pool: with one thread
-    /// the generator is a single event loop, as milter-load is, and leaves the other cores to the milter. Set before
-    /// the first socket exists; explicit environment settings win.
-    /// </summary>
-    private static void ConfigureSocketThreads(int threads)
-    {
-        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
-        {
-            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        }
-
-        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") is null)
-        {
-            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", threads.ToString(CultureInfo.InvariantCulture));
         }
     }
 

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using AotMilter.Protocol;
+using AotMilter.Server.Interop;
 
 namespace AotMilter.Cli.Bench;
 
@@ -12,710 +11,544 @@ namespace AotMilter.Cli.Bench;
 /// connection), QUIT at the end; then a fresh connection for the next message. Events the milter opted out of are not
 /// sent, replies it opted out of are not awaited, and frames that await no reply go out in one write with the next.
 /// <para>
-/// Nothing is allocated per message once a connection is open: frames are built once (<see cref="BenchPackets"/>),
-/// a single frame is sent straight from its array, a run of frames is copied into one reused output buffer, replies
-/// are parsed in place in one receive buffer, and the async helpers use pooled state machines.
+/// A state machine on a raw non-blocking descriptor, run by its <see cref="BenchLoop"/>'s thread only. Nothing is
+/// allocated per message: frames are built once (<see cref="BenchPackets"/>), a single frame is sent straight from its
+/// array, a run of frames is copied into one reused output buffer, and replies are parsed in place in one receive
+/// buffer. After a failure (counted as an error) the connection is closed and the next message goes on a new one.
 /// </para>
 /// </summary>
-internal sealed class BenchConnection
+internal sealed unsafe partial class BenchConnection
 {
-    private const int MaxReplyLength = 64 * 1024 * 1024;
+    private const int MaxBackoffMilliseconds = 20;
 
     private readonly BenchRun _run;
+    private readonly BenchLoop _loop;
     private readonly BenchPackets _packets;
     private readonly int _id;
+    private readonly int _token;
     private readonly byte[] _mail;
     private readonly ByteBufferWriter _out = new(8 * 1024);
-    private ReadOnlyMemory<byte> _single;
+    private byte[]? _single;
+    private int _sent;
     private byte[] _in = new byte[4 * 1024];
     private int _inStart;
     private int _inEnd;
-    private Socket? _socket;
+    private int _fd = -1;
+    private Phase _phase;
+    private bool _watchingWrite;
 
     private uint _version;
     private ProtocolFlags _protocol;
     private Step _step;
-    private Step _awaiting;
-    private long _awaitingSince;
-    private volatile bool _timedOut;
+    private Step _next;
+    private long _since;
+    private long _retryAt;
+    private int _backoffMs;
     private int _header;
     private int _body;
     private int _onConnection;
     private bool _gotHeader;
     private long _messageStart;
+    private bool _opened;
+    private bool _settled;
 
-    public BenchConnection(BenchRun run, int id)
+    public BenchConnection(BenchRun run, BenchLoop loop, int id)
     {
         _run = run;
+        _loop = loop;
         _packets = run.Packets;
         _id = id;
         _mail = (byte[])_packets.Mail.Clone();
+        _token = loop.Add(this);
     }
 
-    /// <summary>Where a connection stands; the awaited steps name the event whose reply is awaited.</summary>
-    private enum Step : byte
+    private enum Phase : byte
     {
+        /// <summary>Between two connections.</summary>
+        Closed,
+
+        /// <summary>A TCP connect in progress.</summary>
         Connecting,
-        Negotiate,
-        Connect,
-        Helo,
-        Mail,
-        Rcpt,
-        Data,
-        Header,
-        EndOfHeaders,
-        Body,
-        EndOfMessage,
-        MessageDone,
-        Quit,
+
+        /// <summary>Waiting to connect again: the listen backlog was full, or a connect failed.</summary>
+        Retrying,
+
+        /// <summary>Connected, and the last step settled: queue what comes next.</summary>
+        Ready,
+
+        /// <summary>Frames queued for <see cref="_next"/>, not all written yet.</summary>
+        Sending,
+
+        /// <summary>Waiting for the reply to <see cref="_next"/>.</summary>
+        Awaiting,
+
+        /// <summary>Idle mode: negotiated and held open until the run releases it.</summary>
         Idle,
+
+        Done,
     }
 
-    private enum Outcome : byte
+    private enum SendStatus : byte
     {
-        Wait,
-        Proceed,
+        Sent,
+        Pending,
         Failed,
     }
 
-    private enum ReadStatus : byte
+    /// <summary>Opens the first connection. Loop thread.</summary>
+    public void Start()
     {
-        Frame,
-        NeedMore,
-        Bad,
+        if (BeginConnection())
+        {
+            Drive(mayRead: false);
+        }
     }
 
-    /// <summary>Sends messages until the run's budget or time is used up.</summary>
-    public async Task RunAsync()
+    /// <summary>The descriptor is ready. Loop thread.</summary>
+    public void OnEvents(uint events)
     {
-        while (_run.TryBeginMessage(out long number))
+        switch (_phase)
         {
+            case Phase.Connecting:
+                int error = PendingError();
+                if (error != 0)
+                {
+                    CloseSocket();
+                    ConnectFailed($"connect {_run.Settings.Socket}: {Libc.Describe(error)}");
+                    return;
+                }
+
+                Connected();
+                _loop.Modify(_fd, Libc.EPOLLIN, _token);
+                Drive(mayRead: false);
+                return;
+            case Phase.Sending:
+            case Phase.Awaiting:
+                Drive(mayRead: (events & (Libc.EPOLLIN | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0);
+                return;
+            case Phase.Idle:
+                IdleReadable();
+                return;
+        }
+    }
+
+    /// <summary>A few times a second: retries, timeouts, and the end of idle mode. Loop thread.</summary>
+    public void OnTick(long now)
+    {
+        switch (_phase)
+        {
+            case Phase.Retrying when now >= _retryAt:
+                _messageStart = now;
+                if (Connect())
+                {
+                    Drive(mayRead: false);
+                }
+
+                return;
+            case Phase.Idle when _run.Released:
+                Queue(_packets.Quit);
+                BeginSending(Step.Quit);
+                Drive(mayRead: false);
+                return;
+            case Phase.Connecting or Phase.Sending or Phase.Awaiting when _since != 0 && now - _since > _run.TimeoutTicks:
+                TimedOut();
+                return;
+        }
+    }
+
+    /// <summary>
+    /// Moves the conversation on as far as it can without blocking: queue, send, read and check replies, and on to the
+    /// next connection. One recv per call at most (<paramref name="mayRead"/>: epoll said so); a loop, not recursion,
+    /// however many messages, failures or connections follow one another.
+    /// </summary>
+    private void Drive(bool mayRead)
+    {
+        while (true)
+        {
+            switch (_phase)
+            {
+                case Phase.Ready:
+                    BeginSending(QueueUntilReply());
+                    break;
+                case Phase.Sending:
+                    SendStatus sent = Flush();
+                    if (sent == SendStatus.Pending)
+                    {
+                        return;
+                    }
+
+                    if (sent == SendStatus.Failed || _next == Step.Quit)
+                    {
+                        if (!Reconnect())
+                        {
+                            return;
+                        }
+                    }
+                    else if (_next == Step.Idle)
+                    {
+                        _since = 0;
+                        _phase = Phase.Idle;
+                        _settled = true;
+                        _run.IdleSettled(idle: true);
+                        return;
+                    }
+                    else
+                    {
+                        _phase = Phase.Awaiting;
+                    }
+
+                    break;
+                case Phase.Awaiting:
+                    switch (TryReadFrame(out byte command, out int offset, out int length))
+                    {
+                        case ReadStatus.Frame:
+                            Outcome outcome = OnReply(_next, command, _in.AsSpan(offset, length));
+                            if (outcome == Outcome.Proceed)
+                            {
+                                _since = 0;
+                                _phase = Phase.Ready;
+                            }
+                            else if (outcome == Outcome.Failed && !Reconnect())
+                            {
+                                return;
+                            }
+
+                            break;
+                        case ReadStatus.Bad:
+                            _run.Error($"conn {_id}: bad reply length {BinaryPrimitives.ReadUInt32BigEndian(_in.AsSpan(_inStart))}");
+                            if (!Reconnect())
+                            {
+                                return;
+                            }
+
+                            break;
+                        default:
+                            if (!mayRead)
+                            {
+                                return;
+                            }
+
+                            mayRead = false;
+                            if (!Receive(out int error))
+                            {
+                                if (error == Libc.EAGAIN)
+                                {
+                                    return;
+                                }
+
+                                if (error == Libc.EINTR)
+                                {
+                                    mayRead = true;
+                                    break;
+                                }
+
+                                _run.Error(error == 0
+                                    ? $"conn {_id}: connection closed by filter while waiting for {Name(_next)} reply"
+                                    : $"conn {_id}: {Libc.Describe(error)} while waiting for {Name(_next)} reply");
+                                if (!Reconnect())
+                                {
+                                    return;
+                                }
+                            }
+
+                            break;
+                    }
+
+                    break;
+                default:
+                    return;
+            }
+        }
+    }
+
+    private void BeginSending(Step awaited)
+    {
+        _next = awaited;
+        _sent = 0;
+        _since = Stopwatch.GetTimestamp();
+        _phase = Phase.Sending;
+    }
+
+    /// <summary>Claims the next message (idle mode: the one connection) and connects; true when connected at once.</summary>
+    private bool BeginConnection()
+    {
+        if (_run.Settings.Idle > 0)
+        {
+            if (_opened)
+            {
+                Finish();
+                return false;
+            }
+
+            _opened = true;
+            _messageStart = Stopwatch.GetTimestamp();
+        }
+        else
+        {
+            if (!_run.TryBeginMessage(out long number))
+            {
+                Finish();
+                return false;
+            }
+
             BeginMessage(number);
-            Socket? socket = await ConnectAsync().ConfigureAwait(false);
-            if (socket is null)
+        }
+
+        _backoffMs = 0;
+        return Connect();
+    }
+
+    /// <summary>Closes this connection and goes on with a new one; false when there is nothing more to send.</summary>
+    private bool Reconnect()
+    {
+        CloseSocket();
+        return BeginConnection();
+    }
+
+    /// <summary>Opens a socket and connects without blocking; true when connected (unix sockets connect at once).</summary>
+    private bool Connect()
+    {
+        BenchAddress address = _run.Address;
+        int fd = Libc.Socket(address.Family, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return ConnectFailed($"socket(): {Libc.Describe(Libc.LastError)}");
+        }
+
+        int error = 0;
+        fixed (byte* sockaddr = address.Bytes)
+        {
+            if (Libc.Connect(fd, sockaddr, (uint)address.Bytes.Length) != 0)
+            {
+                error = Libc.LastError;
+            }
+        }
+
+        if (error is 0 or Libc.EINPROGRESS)
+        {
+            if (!_loop.Register(fd, error == 0 ? Libc.EPOLLIN : Libc.EPOLLOUT, _token))
+            {
+                error = Libc.LastError;
+                Libc.Close(fd);
+                return ConnectFailed($"epoll_ctl: {Libc.Describe(error)}");
+            }
+
+            _fd = fd;
+            if (error == 0)
+            {
+                Connected();
+                return true;
+            }
+
+            _since = Stopwatch.GetTimestamp();
+            _phase = Phase.Connecting;
+            return false;
+        }
+
+        Libc.Close(fd);
+        if (error == Libc.EAGAIN)
+        {
+            // A full listen backlog (unix sockets say EAGAIN): try again shortly; not an error.
+            _run.ConnectRetried();
+            RetryLater();
+            return false;
+        }
+
+        return ConnectFailed($"connect {_run.Settings.Socket}: {Libc.Describe(error)}");
+    }
+
+    private void Connected()
+    {
+        _since = 0;
+        _run.Connected();
+        if (_run.Address.IsTcp)
+        {
+            Libc.SetTcpNoDelay(_fd);
+        }
+
+        _step = Step.Negotiate;
+        _onConnection = 0;
+        _inStart = 0;
+        _inEnd = 0;
+        _phase = Phase.Ready;
+    }
+
+    /// <summary>Counts a failed connect; the message goes back to the budget and the next one is tried shortly.</summary>
+    private bool ConnectFailed(string reason)
+    {
+        _run.Error($"conn {_id}: {reason}");
+        if (_run.Settings.Idle > 0)
+        {
+            Finish();
+            return false;
+        }
+
+        _run.ReturnMessage();
+        if (!_run.TryBeginMessage(out long number))
+        {
+            Finish();
+            return false;
+        }
+
+        BeginMessage(number);
+        RetryLater();
+        return false;
+    }
+
+    private void RetryLater()
+    {
+        _since = 0;
+        _backoffMs = Math.Min(_backoffMs == 0 ? 1 : _backoffMs * 2, MaxBackoffMilliseconds);
+        _retryAt = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * _backoffMs / 1000);
+        _phase = Phase.Retrying;
+    }
+
+    private void TimedOut()
+    {
+        if (_phase == Phase.Connecting)
+        {
+            CloseSocket();
+            ConnectFailed($"timeout connecting to {_run.Settings.Socket}");
+            return;
+        }
+
+        _run.Error(_phase == Phase.Sending
+            ? $"conn {_id}: timeout sending {Name(_next)}"
+            : $"conn {_id}: timeout waiting for {Name(_next)} reply");
+        if (Reconnect())
+        {
+            Drive(mayRead: false);
+        }
+    }
+
+    /// <summary>Writes what is queued; waits for EPOLLOUT (and only that) when the socket buffer is full.</summary>
+    private SendStatus Flush()
+    {
+        ReadOnlySpan<byte> data = _single is not null ? _single : _out.WrittenSpan;
+        while (_sent < data.Length)
+        {
+            nint written;
+            fixed (byte* p = data)
+            {
+                written = Libc.Send(_fd, p + _sent, data.Length - _sent, Libc.MSG_NOSIGNAL);
+            }
+
+            if (written >= 0)
+            {
+                _sent += (int)written;
+                continue;
+            }
+
+            int error = Libc.LastError;
+            if (error == Libc.EINTR)
             {
                 continue;
             }
 
-            try
+            if (error == Libc.EAGAIN)
             {
-                while (true)
+                // Only EPOLLOUT until the rest is written: a readable socket (EOF) must not spin the loop meanwhile.
+                if (!_watchingWrite)
                 {
-                    Step awaited = QueueUntilReply();
-                    await SendQueuedAsync(socket).ConfigureAwait(false);
-                    if (awaited == Step.Quit || await AwaitReplyAsync(socket, awaited).ConfigureAwait(false) == Outcome.Failed)
-                    {
-                        break;
-                    }
+                    _watchingWrite = true;
+                    _loop.Modify(_fd, Libc.EPOLLOUT, _token);
                 }
+
+                return SendStatus.Pending;
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                SocketFailed(ex);
-            }
-            finally
-            {
-                Close(socket);
-            }
+
+            _run.Error($"conn {_id}: {Libc.Describe(error)} while sending");
+            return SendStatus.Failed;
+        }
+
+        if (_watchingWrite)
+        {
+            _watchingWrite = false;
+            _loop.Modify(_fd, Libc.EPOLLIN, _token);
+        }
+
+        _single = null;
+        _out.Reset();
+        _sent = 0;
+        return SendStatus.Sent;
+    }
+
+    /// <summary>Reads once into the receive buffer; false with the errno (0: end of stream) when nothing came.</summary>
+    private bool Receive(out int error)
+    {
+        nint received;
+        fixed (byte* p = _in)
+        {
+            received = Libc.Recv(_fd, p + _inEnd, _in.Length - _inEnd, 0);
+        }
+
+        if (received > 0)
+        {
+            _inEnd += (int)received;
+            error = 0;
+            return true;
+        }
+
+        error = received == 0 ? 0 : Libc.LastError;
+        return false;
+    }
+
+    /// <summary>An idle connection became readable: the milter closed it or said something unasked.</summary>
+    private void IdleReadable()
+    {
+        _inStart = 0;
+        _inEnd = 0;
+        if (Receive(out int error) || error is not (Libc.EAGAIN or Libc.EINTR))
+        {
+            _run.Error(error == 0 && _inEnd == 0
+                ? $"conn {_id}: connection closed by filter while idle"
+                : _inEnd > 0
+                    ? $"conn {_id}: unexpected bytes from the filter while idle"
+                    : $"conn {_id}: {Libc.Describe(error)} while idle");
+            Finish();
         }
     }
 
-    /// <summary>
-    /// Idle mode: opens the connection and sends what an MTA sends before the first MAIL; reports through
-    /// <paramref name="settled"/> (true: idle now, false: failed), then holds the connection until <paramref name="hold"/>
-    /// completes and ends it with QUIT.
-    /// </summary>
-    public async Task RunIdleAsync(Task hold, Action<bool> settled)
+    /// <summary>The outcome of a non-blocking connect (SO_ERROR).</summary>
+    private int PendingError()
     {
-        bool idle = false;
-        _messageStart = Stopwatch.GetTimestamp();
-        Socket? socket = await ConnectAsync().ConfigureAwait(false);
-        if (socket is null)
+        int value = 0;
+        uint size = sizeof(int);
+        return Libc.GetSockOpt(_fd, Libc.SOL_SOCKET, Libc.SO_ERROR, &value, &size) == 0 ? value : Libc.LastError;
+    }
+
+    private void CloseSocket()
+    {
+        if (_fd >= 0)
         {
-            settled(false);
+            // Closing the only descriptor also takes it out of the epoll set.
+            Libc.Close(_fd);
+            _fd = -1;
+        }
+
+        _since = 0;
+        _watchingWrite = false;
+        _single = null;
+        _sent = 0;
+        _out.Reset(); // kept at its size: every connection of the run queues the same frames
+        _phase = Phase.Closed;
+    }
+
+    private void Finish()
+    {
+        if (_phase == Phase.Done)
+        {
             return;
         }
 
-        try
+        CloseSocket();
+        _phase = Phase.Done;
+        if (_run.Settings.Idle > 0 && !_settled)
         {
-            Step awaited;
-            while ((awaited = QueueUntilReply()) != Step.Idle)
-            {
-                await SendQueuedAsync(socket).ConfigureAwait(false);
-                if (await AwaitReplyAsync(socket, awaited).ConfigureAwait(false) == Outcome.Failed)
-                {
-                    return;
-                }
-            }
+            _settled = true;
+            _run.IdleSettled(idle: false);
+        }
 
-            await SendQueuedAsync(socket).ConfigureAwait(false);
-            idle = true;
-            settled(true);
-            await hold.ConfigureAwait(false);
-            Queue(_packets.Quit);
-            await SendQueuedAsync(socket).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            SocketFailed(ex);
-        }
-        finally
-        {
-            Close(socket);
-            if (!idle)
-            {
-                settled(false);
-            }
-        }
+        _loop.Finished();
     }
-
-    /// <summary>Called by the run's watchdog: closes the socket of a connection that waited too long for a reply.</summary>
-    public void CheckTimeout(long now, long timeoutTicks)
-    {
-        long since = Volatile.Read(ref _awaitingSince);
-        if (since != 0 && now - since > timeoutTicks && !_timedOut)
-        {
-            _timedOut = true;
-            Volatile.Read(ref _socket)?.Dispose();
-        }
-    }
-
-    private void BeginMessage(long number)
-    {
-        _messageStart = Stopwatch.GetTimestamp();
-        _header = 0;
-        _body = 0;
-        _gotHeader = false;
-
-        // A distinct queue id (macro i) per message, as an MTA sends it.
-        Span<byte> id = _mail.AsSpan(_packets.MailQueueIdOffset, BenchPackets.QueueIdLength);
-        for (int i = id.Length - 1; i >= 0; i--)
-        {
-            id[i] = (byte)"0123456789ABCDEF"[(int)(number & 0xf)];
-            number >>= 4;
-        }
-    }
-
-    /// <summary>Opens a fresh connection; retries (not an error) while the listen backlog is full.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Socket?> ConnectAsync()
-    {
-        int backoffMs = 0;
-        while (true)
-        {
-            Socket socket = _run.CreateSocket();
-            Volatile.Write(ref _socket, socket);
-            try
-            {
-                SetAwaiting(Step.Connecting);
-                await socket.ConnectAsync(_run.EndPoint).ConfigureAwait(false);
-                ClearAwaiting();
-                _run.Connected();
-                _step = Step.Negotiate;
-                _onConnection = 0;
-                _inStart = 0;
-                _inEnd = 0;
-                return socket;
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                ClearAwaiting();
-                Volatile.Write(ref _socket, null);
-                socket.Dispose();
-                bool timedOut = _timedOut;
-                _timedOut = false;
-                if (ex is SocketException { SocketErrorCode: SocketError.WouldBlock or SocketError.TryAgain } && !timedOut)
-                {
-                    // A full listen backlog (unix sockets say EAGAIN): wait and try again, not counted as an error.
-                    _run.ConnectRetried();
-                }
-                else
-                {
-                    _run.Error(timedOut
-                        ? $"conn {_id}: timeout connecting to {_run.Settings.Socket}"
-                        : $"conn {_id}: connect {_run.Settings.Socket}: {Describe(ex)}");
-                    if (_run.Settings.Idle > 0)
-                    {
-                        return null;
-                    }
-
-                    _run.ReturnMessage();
-                    if (!_run.TryBeginMessage(out long number))
-                    {
-                        return null;
-                    }
-
-                    BeginMessage(number);
-                }
-
-                backoffMs = Math.Min(backoffMs == 0 ? 1 : backoffMs * 2, 20);
-                await Task.Delay(backoffMs).ConfigureAwait(false);
-                _messageStart = Stopwatch.GetTimestamp();
-            }
-        }
-    }
-
-    /// <summary>
-    /// Queues the frames of every step that awaits no reply, up to and including the first that does, and returns that
-    /// step (<see cref="Step.Quit"/> when the connection is done, <see cref="Step.Idle"/> in idle mode before MAIL).
-    /// </summary>
-    private Step QueueUntilReply()
-    {
-        ProtocolFlags p = _protocol;
-        BenchSettings settings = _run.Settings;
-        while (true)
-        {
-            switch (_step)
-            {
-                case Step.Negotiate:
-                    Queue(_packets.Negotiate);
-                    return Step.Negotiate;
-                case Step.Connect:
-                    _step = Step.Helo;
-                    if ((p & ProtocolFlags.NoConnect) == 0)
-                    {
-                        Queue(_packets.Connect);
-                        if ((p & ProtocolFlags.NoReplyConnect) == 0)
-                        {
-                            return Step.Connect;
-                        }
-                    }
-
-                    break;
-                case Step.Helo:
-                    _step = Step.Mail;
-                    if ((p & ProtocolFlags.NoHelo) == 0)
-                    {
-                        Queue(_packets.Helo);
-                        if ((p & ProtocolFlags.NoReplyHelo) == 0)
-                        {
-                            return Step.Helo;
-                        }
-                    }
-
-                    break;
-                case Step.Mail:
-                    if (settings.Idle > 0)
-                    {
-                        return Step.Idle;
-                    }
-
-                    _step = Step.Rcpt;
-                    if ((p & ProtocolFlags.NoMail) == 0)
-                    {
-                        Queue(_mail);
-                        if ((p & ProtocolFlags.NoReplyMail) == 0)
-                        {
-                            return Step.Mail;
-                        }
-                    }
-
-                    break;
-                case Step.Rcpt:
-                    _step = Step.Data;
-                    if ((p & ProtocolFlags.NoRcpt) == 0)
-                    {
-                        Queue(_packets.Rcpt);
-
-                        // With a reject expected, the verdict is awaited whatever the flags.
-                        if ((p & ProtocolFlags.NoReplyRcpt) == 0 || settings.ExpectReject)
-                        {
-                            return Step.Rcpt;
-                        }
-                    }
-
-                    break;
-                case Step.Data:
-                    _step = Step.Header;
-                    if (_version >= 4 && (p & ProtocolFlags.NoData) == 0)
-                    {
-                        Queue(_packets.Data);
-                        if ((p & ProtocolFlags.NoReplyData) == 0)
-                        {
-                            return Step.Data;
-                        }
-                    }
-
-                    break;
-                case Step.Header:
-                    if (_header >= _packets.Headers.Length || (p & ProtocolFlags.NoHeaders) != 0)
-                    {
-                        _step = Step.EndOfHeaders;
-                        break;
-                    }
-
-                    Queue(_packets.Headers[_header++]);
-                    if ((p & ProtocolFlags.NoReplyHeader) == 0)
-                    {
-                        return Step.Header;
-                    }
-
-                    break;
-                case Step.EndOfHeaders:
-                    _step = Step.Body;
-                    if ((p & ProtocolFlags.NoEndOfHeaders) == 0)
-                    {
-                        Queue(_packets.EndOfHeaders);
-                        if ((p & ProtocolFlags.NoReplyEndOfHeaders) == 0)
-                        {
-                            return Step.EndOfHeaders;
-                        }
-                    }
-
-                    break;
-                case Step.Body:
-                    if (_body >= _packets.Body.Length || (p & ProtocolFlags.NoBody) != 0)
-                    {
-                        _step = Step.EndOfMessage;
-                        break;
-                    }
-
-                    Queue(_packets.Body[_body++]);
-                    if ((p & ProtocolFlags.NoReplyBody) == 0)
-                    {
-                        return Step.Body;
-                    }
-
-                    break;
-                case Step.EndOfMessage:
-                    Queue(_packets.EndOfMessage);
-                    return Step.EndOfMessage;
-                case Step.MessageDone:
-                    _onConnection++;
-                    if (_onConnection < settings.MessagesPerConnection && _run.TryBeginMessage(out long number))
-                    {
-                        // The next transaction of the same SMTP session, as Postfix resets it.
-                        Queue(_packets.Abort);
-                        BeginMessage(number);
-                        _step = Step.Mail;
-                        break;
-                    }
-
-                    Queue(_packets.Quit);
-                    _step = Step.Quit;
-                    return Step.Quit;
-                default:
-                    throw new UnreachableException($"step {_step}");
-            }
-        }
-    }
-
-    /// <summary>Adds a frame to the next write: a lone frame is sent from its own array, a run is copied together.</summary>
-    private void Queue(byte[] frame)
-    {
-        if (_single.IsEmpty && _out.WrittenCount == 0)
-        {
-            _single = frame;
-            return;
-        }
-
-        if (!_single.IsEmpty)
-        {
-            _single.Span.CopyTo(_out.GetSpan(_single.Length));
-            _out.Advance(_single.Length);
-            _single = default;
-        }
-
-        frame.CopyTo(_out.GetSpan(frame.Length));
-        _out.Advance(frame.Length);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendQueuedAsync(Socket socket)
-    {
-        ReadOnlyMemory<byte> data = _single.IsEmpty ? _out.WrittenMemory : _single;
-        while (!data.IsEmpty)
-        {
-            int sent = await socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
-            data = data[sent..];
-        }
-
-        _single = default;
-        _out.Reset();
-    }
-
-    /// <summary>Reads replies until the one awaited for <paramref name="awaited"/> settles the step.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Outcome> AwaitReplyAsync(Socket socket, Step awaited)
-    {
-        SetAwaiting(awaited);
-        while (true)
-        {
-            switch (TryReadFrame(out byte command, out int offset, out int length))
-            {
-                case ReadStatus.Frame:
-                    Outcome outcome = OnReply(awaited, command, _in.AsSpan(offset, length));
-                    if (outcome != Outcome.Wait)
-                    {
-                        ClearAwaiting();
-                        return outcome;
-                    }
-
-                    break;
-                case ReadStatus.Bad:
-                    ClearAwaiting();
-                    _run.Error($"conn {_id}: bad reply length {BinaryPrimitives.ReadUInt32BigEndian(_in.AsSpan(_inStart))}");
-                    return Outcome.Failed;
-                default:
-                    int received = await socket.ReceiveAsync(_in.AsMemory(_inEnd), SocketFlags.None).ConfigureAwait(false);
-                    if (received == 0)
-                    {
-                        ClearAwaiting();
-                        _run.Error($"conn {_id}: connection closed by filter while waiting for {Name(awaited)} reply");
-                        return Outcome.Failed;
-                    }
-
-                    _inEnd += received;
-                    break;
-            }
-        }
-    }
-
-    /// <summary>Takes the next whole reply frame from the receive buffer, or makes room for more bytes.</summary>
-    private ReadStatus TryReadFrame(out byte command, out int payloadOffset, out int payloadLength)
-    {
-        command = 0;
-        payloadOffset = 0;
-        payloadLength = 0;
-        int available = _inEnd - _inStart;
-        int needed = MilterFrameReader.LengthSize;
-        if (available >= MilterFrameReader.LengthSize)
-        {
-            uint length = BinaryPrimitives.ReadUInt32BigEndian(_in.AsSpan(_inStart));
-            if (length is 0 or > MaxReplyLength)
-            {
-                return ReadStatus.Bad;
-            }
-
-            needed = MilterFrameReader.LengthSize + (int)length;
-            if (available >= needed)
-            {
-                command = _in[_inStart + MilterFrameReader.LengthSize];
-                payloadOffset = _inStart + MilterFrameReader.HeaderSize;
-                payloadLength = (int)length - 1;
-                _inStart += needed;
-                return ReadStatus.Frame;
-            }
-        }
-
-        // The previous frame has been handled: its bytes may be overwritten.
-        if (_inStart > 0)
-        {
-            _in.AsSpan(_inStart, available).CopyTo(_in);
-            _inStart = 0;
-            _inEnd = available;
-        }
-
-        if (needed > _in.Length)
-        {
-            Array.Resize(ref _in, Math.Max(needed, _in.Length * 2));
-        }
-
-        return ReadStatus.NeedMore;
-    }
-
-    /// <summary>Checks one reply against the awaited step, as milter-load does.</summary>
-    private Outcome OnReply(Step awaited, byte command, ReadOnlySpan<byte> payload)
-    {
-        if (command == (byte)MilterResponse.Progress)
-        {
-            _run.ProgressSeen();
-            return Outcome.Wait;
-        }
-
-        switch (awaited)
-        {
-            case Step.Negotiate:
-                return OnNegotiated(command, payload);
-            case Step.Rcpt when _run.Settings.ExpectReject:
-                if (command == (byte)MilterResponse.Reject || (command == (byte)MilterResponse.ReplyCode && payload.Length > 0 && payload[0] == (byte)'5'))
-                {
-                    MessageFinished(rejected: true);
-                    return Outcome.Proceed;
-                }
-
-                return Fail($"expected a reject at rcpt, got {Describe(command)}");
-            case Step.Body:
-                if (command == (byte)MilterResponse.Skip && (_protocol & ProtocolFlags.Skip) != 0)
-                {
-                    _body = _packets.Body.Length; // the milter has seen enough of the body
-                    return Outcome.Proceed;
-                }
-
-                return command == (byte)MilterResponse.Continue ? Outcome.Proceed : Fail($"unexpected reply {Describe(command)} at body");
-            case Step.EndOfMessage:
-                return OnEndOfMessageReply(command, payload);
-            default:
-                return command == (byte)MilterResponse.Continue
-                    ? Outcome.Proceed
-                    : Fail($"unexpected reply {Describe(command)} at {Name(awaited)}");
-        }
-    }
-
-    private Outcome OnNegotiated(byte command, ReadOnlySpan<byte> payload)
-    {
-        if (command != (byte)MilterCommand.OptionNegotiation || payload.Length < OptionNegotiation.PayloadSize)
-        {
-            return Fail($"bad negotiation reply {Describe(command)} of {payload.Length} bytes");
-        }
-
-        OptionNegotiation reply = OptionNegotiation.Parse(payload);
-        _run.Negotiated(reply);
-        _version = reply.Version;
-        _protocol = reply.Protocol;
-        BenchSettings settings = _run.Settings;
-        if (reply.Version is < 2 or > 6)
-        {
-            return Fail($"unsupported protocol version {reply.Version}");
-        }
-
-        if ((reply.Protocol & ~settings.OfferProtocol) != 0 || (reply.Actions & ~settings.OfferActions) != 0)
-        {
-            return Fail($"filter wants flags not offered (actions 0x{(uint)reply.Actions:x} protocol 0x{(uint)reply.Protocol:x})");
-        }
-
-        if (reply.Version < 6)
-        {
-            // No-reply flags and skip exist only in version 6.
-            _protocol &= ~(ProtocolFlags.AllNoReplies | ProtocolFlags.Skip);
-        }
-
-        _step = Step.Connect;
-        return Outcome.Proceed;
-    }
-
-    private Outcome OnEndOfMessageReply(byte command, ReadOnlySpan<byte> payload)
-    {
-        switch ((MilterResponse)command)
-        {
-            case MilterResponse.AddHeader:
-            case MilterResponse.InsertHeader:
-            {
-                // add: name\0value\0; insert: index:u32 name\0value\0
-                if (command == (byte)MilterResponse.InsertHeader)
-                {
-                    if (payload.Length < 4)
-                    {
-                        return Fail("truncated insert-header reply at eom");
-                    }
-
-                    payload = payload[4..];
-                }
-
-                int nul = payload.IndexOf((byte)0);
-                if (nul < 0)
-                {
-                    return Fail($"malformed {Describe(command)} reply at eom");
-                }
-
-                ReadOnlySpan<byte> name = payload[..nul];
-                ReadOnlySpan<byte> value = payload[(nul + 1)..];
-                int end = value.IndexOf((byte)0);
-                value = end < 0 ? value : value[..end];
-                if (_packets.ExpectedHeaderName.Length > 0 && System.Text.Ascii.EqualsIgnoreCase(name, _packets.ExpectedHeaderName))
-                {
-                    if (_run.Settings.ChecksBenchHeader)
-                    {
-                        value = value.TrimStart(" \t"u8);
-                        if (!value.SequenceEqual(_packets.BenchHeaderValue))
-                        {
-                            return Fail($"{_run.Settings.ExpectHeader} is '{System.Text.Encoding.UTF8.GetString(value)}', expected '{System.Text.Encoding.ASCII.GetString(_packets.BenchHeaderValue)}'");
-                        }
-                    }
-
-                    _gotHeader = true;
-                }
-                else
-                {
-                    _run.ModificationSeen();
-                }
-
-                return Outcome.Wait;
-            }
-
-            case MilterResponse.AddRecipient:
-            case MilterResponse.DeleteRecipient:
-            case MilterResponse.AddRecipientWithArgs:
-            case MilterResponse.ReplaceBody:
-            case MilterResponse.ChangeSender:
-            case MilterResponse.ChangeHeader:
-            case MilterResponse.Quarantine:
-                _run.ModificationSeen();
-                return Outcome.Wait;
-            case MilterResponse.Accept:
-            case MilterResponse.Continue:
-                if (_packets.ExpectedHeaderName.Length > 0 && !_gotHeader)
-                {
-                    return Fail($"message finished without the {_run.Settings.ExpectHeader} header");
-                }
-
-                MessageFinished(rejected: false);
-                return Outcome.Proceed;
-            default:
-                return Fail($"unexpected reply {Describe(command)} at eom");
-        }
-    }
-
-    private void MessageFinished(bool rejected)
-    {
-        _run.MessageFinished(Stopwatch.GetElapsedTime(_messageStart), rejected, _gotHeader);
-        _step = Step.MessageDone;
-    }
-
-    private Outcome Fail(string reason)
-    {
-        _run.Error($"conn {_id}: {reason}");
-        return Outcome.Failed;
-    }
-
-    private void SocketFailed(Exception ex)
-    {
-        Step awaiting = _awaiting;
-        bool waiting = Volatile.Read(ref _awaitingSince) != 0;
-        ClearAwaiting();
-        _run.Error(_timedOut
-            ? $"conn {_id}: timeout waiting for {Name(awaiting)} reply"
-            : waiting
-                ? $"conn {_id}: {Describe(ex)} while waiting for {Name(awaiting)} reply"
-                : $"conn {_id}: {Describe(ex)} while sending");
-    }
-
-    private void Close(Socket socket)
-    {
-        Volatile.Write(ref _socket, null);
-        socket.Dispose();
-        ClearAwaiting();
-        _timedOut = false;
-        _single = default;
-        _out.Reset();
-        _out.ShrinkTo(64 * 1024);
-    }
-
-    private void SetAwaiting(Step step)
-    {
-        _awaiting = step;
-        Volatile.Write(ref _awaitingSince, Stopwatch.GetTimestamp());
-    }
-
-    private void ClearAwaiting() => Volatile.Write(ref _awaitingSince, 0);
-
-    private static string Describe(Exception ex) => ex is SocketException s ? $"{s.SocketErrorCode} ({s.Message})" : ex.Message;
-
-    private static string Describe(byte command) => command is >= 0x20 and < 0x7f ? $"'{(char)command}'" : $"0x{command:x2}";
-
-    private static string Name(Step step) => step switch
-    {
-        Step.Connecting => "connect()",
-        Step.Negotiate => "optneg",
-        Step.Connect => "connect",
-        Step.Helo => "helo",
-        Step.Mail => "mail",
-        Step.Rcpt => "rcpt",
-        Step.Data => "data",
-        Step.Header => "header",
-        Step.EndOfHeaders => "eoh",
-        Step.Body => "body",
-        Step.EndOfMessage => "eom",
-        _ => step.ToString().ToLowerInvariant(),
-    };
 }

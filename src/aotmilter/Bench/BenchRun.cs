@@ -1,21 +1,19 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using AotMilter.Protocol;
 
 namespace AotMilter.Cli.Bench;
 
 /// <summary>
 /// One run of the load generator: the message budget (a count or a deadline), the counters every connection adds to,
-/// and a watchdog that ends the run on time and closes connections whose milter stopped answering.
+/// and the event-loop threads (<see cref="BenchLoop"/>) that drive the connections.
 /// </summary>
 internal sealed class BenchRun
 {
-    private static readonly TimeSpan WatchdogInterval = TimeSpan.FromMilliseconds(100);
-
     private readonly object _errorLock = new();
     private long _started;
     private volatile bool _stopping;
+    private volatile bool _released;
     private long _ok;
     private long _rejected;
     private long _errors;
@@ -25,13 +23,18 @@ internal sealed class BenchRun
     private long _progress;
     private long _headersChecked;
     private long _negotiation;
+    private int _idleReady;
+    private int _idleSettled;
     private string? _firstError;
+    private ManualResetEventSlim? _allSettled;
 
     public BenchRun(BenchSettings settings)
     {
         Settings = settings;
         Packets = new BenchPackets(settings);
         EndPoint = settings.Socket.ToConnectEndPoint();
+        Address = BenchAddress.From(EndPoint);
+        TimeoutTicks = (long)(settings.Timeout.TotalSeconds * Stopwatch.Frequency);
     }
 
     public BenchSettings Settings { get; }
@@ -40,32 +43,34 @@ internal sealed class BenchRun
 
     public EndPoint EndPoint { get; }
 
+    public BenchAddress Address { get; }
+
+    /// <summary>How long a reply (or a connect, or a send) may take, in <see cref="Stopwatch"/> ticks.</summary>
+    public long TimeoutTicks { get; }
+
     public LatencyHistogram Latency { get; } = new();
+
+    /// <summary>Idle mode: the held connections may end now (each sends QUIT and closes).</summary>
+    public bool Released => _released;
 
     private long Deadline { get; set; }
 
     /// <summary>Runs the load and returns what was measured.</summary>
     public BenchResult Run()
     {
-        var connections = new BenchConnection[Settings.Connections];
-        for (int i = 0; i < connections.Length; i++)
-        {
-            connections[i] = new BenchConnection(this, i);
-        }
-
+        BenchLoop[] loops = CreateLoops(Settings.Connections);
         var cpuBefore = Environment.CpuUsage.TotalTime;
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         long begin = Stopwatch.GetTimestamp();
         Deadline = Settings.Duration > TimeSpan.Zero ? begin + (long)(Settings.Duration.TotalSeconds * Stopwatch.Frequency) : 0;
-        using (var watchdog = new Timer(_ => Watch(connections), null, WatchdogInterval, WatchdogInterval))
+        foreach (BenchLoop loop in loops)
         {
-            var tasks = new Task[connections.Length];
-            for (int i = 0; i < connections.Length; i++)
-            {
-                tasks[i] = connections[i].RunAsync();
-            }
+            loop.Start();
+        }
 
-            Task.WaitAll(tasks);
+        foreach (BenchLoop loop in loops)
+        {
+            loop.Join();
         }
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(begin);
@@ -87,49 +92,39 @@ internal sealed class BenchRun
     /// </summary>
     public BenchResult RunIdle(Task release, Action<BenchResult> onReady)
     {
-        var connections = new BenchConnection[Settings.Idle];
-        var tasks = new Task[connections.Length];
-        int ready = 0;
-        int settled = 0;
-        var allSettled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var allSettled = new ManualResetEventSlim();
+        _allSettled = allSettled;
+        BenchLoop[] loops = CreateLoops(Settings.Idle);
         long begin = Stopwatch.GetTimestamp();
-        using var watchdog = new Timer(_ => Watch(connections), null, WatchdogInterval, WatchdogInterval);
-        for (int i = 0; i < connections.Length; i++)
+        foreach (BenchLoop loop in loops)
         {
-            connections[i] = new BenchConnection(this, i);
+            loop.Start();
         }
 
-        for (int i = 0; i < connections.Length; i++)
+        allSettled.Wait();
+        onReady(IdleResult(Volatile.Read(ref _idleReady), Stopwatch.GetElapsedTime(begin)));
+        release.Wait();
+        _released = true;
+        foreach (BenchLoop loop in loops)
         {
-            tasks[i] = connections[i].RunIdleAsync(release, idle =>
-            {
-                if (idle)
-                {
-                    Interlocked.Increment(ref ready);
-                }
-
-                if (Interlocked.Increment(ref settled) == connections.Length)
-                {
-                    allSettled.TrySetResult();
-                }
-            });
+            loop.Join();
         }
 
-        allSettled.Task.Wait();
-        onReady(IdleResult(Volatile.Read(ref ready), Stopwatch.GetElapsedTime(begin)));
-        Task.WaitAll(tasks);
-        return IdleResult(Volatile.Read(ref ready), Stopwatch.GetElapsedTime(begin));
+        return IdleResult(Volatile.Read(ref _idleReady), Stopwatch.GetElapsedTime(begin));
     }
 
-    public Socket CreateSocket()
+    /// <summary>Idle mode: one more connection is idle (or has failed for good).</summary>
+    public void IdleSettled(bool idle)
     {
-        if (Settings.Socket.Kind == SocketKind.Unix)
+        if (idle)
         {
-            return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            Interlocked.Increment(ref _idleReady);
         }
 
-        var socket = new Socket(EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        return socket;
+        if (Interlocked.Increment(ref _idleSettled) == Settings.Idle)
+        {
+            _allSettled?.Set();
+        }
     }
 
     /// <summary>Claims the next message of the budget; false once the count, the time or the error limit is reached.</summary>
@@ -220,19 +215,21 @@ internal sealed class BenchRun
         HeadersChecked: 0, P50: 0, P90: 0, P99: 0, Max: 0, Average: 0, GeneratorCpu: Environment.CpuUsage.TotalTime,
         GeneratorAllocated: 0, Negotiated: Negotiation);
 
-    private void Watch(BenchConnection[] connections)
+    /// <summary>The generator's threads (<see cref="BenchSettings.Threads"/>, at most one per connection), connections dealt out in turn.</summary>
+    private BenchLoop[] CreateLoops(int connections)
     {
-        long now = Stopwatch.GetTimestamp();
-        if (Deadline != 0 && now >= Deadline)
+        var loops = new BenchLoop[Math.Min(Settings.Threads, connections)];
+        for (int i = 0; i < loops.Length; i++)
         {
-            _stopping = true;
+            loops[i] = new BenchLoop(i);
         }
 
-        long timeout = (long)(Settings.Timeout.TotalSeconds * Stopwatch.Frequency);
-        foreach (BenchConnection c in connections)
+        for (int i = 0; i < connections; i++)
         {
-            c?.CheckTimeout(now, timeout);
+            _ = new BenchConnection(this, loops[i % loops.Length], i);
         }
+
+        return loops;
     }
 }
 

@@ -45,7 +45,7 @@ internal sealed record BenchSettings
 
     public string Label { get; init; } = "";
 
-    /// <summary>Socket event threads; continuations run on them (one thread: like a single epoll loop).</summary>
+    /// <summary>Event-loop threads of the generator, each driving its share of the connections (one: like milter-load).</summary>
     public int Threads { get; init; } = 1;
 
     /// <summary>Idle mode: open this many connections, negotiate, send connect and HELO, then hold them.</summary>
