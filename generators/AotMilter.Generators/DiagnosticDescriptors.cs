@@ -125,6 +125,11 @@ internal static class DiagnosticDescriptors
         "Reply of the wrong class for the verdict",
         "Verdict.{0} is given {1}, a {2} reply, and throws at run time: {0} needs a {3} reply; use Verdict.{4} or change the code");
 
+    public static readonly DiagnosticDescriptor ContextKept = Warning(
+        "AOTM024",
+        "MilterContext or MessageEditor kept beyond its connection",
+        "Filter class '{0}' keeps its {1} {2}; the daemon hands a connection's MilterContext and MessageEditor to later connections (on any of its I/O threads), so that code would reach another connection's macros, replies or edits: keep the values you need instead");
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "AOTM001" => InvalidFilterName,
@@ -150,6 +155,7 @@ internal static class DiagnosticDescriptors
         "AOTM021" => DiscardBeforeMessage,
         "AOTM022" => InvalidReply,
         "AOTM023" => ReplyClassMismatch,
+        "AOTM024" => ContextKept,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic ID"),
     };
 

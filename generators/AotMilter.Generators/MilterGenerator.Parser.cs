@@ -15,7 +15,7 @@ namespace AotMilter.Generators;
 public sealed partial class MilterGenerator
 {
     /// <summary>Symbols in, models out. Nothing here keeps a symbol, syntax node or compilation past its return.</summary>
-    internal static class Parser
+    internal static partial class Parser
     {
         private const int CallbackCount = 12;
 
@@ -158,6 +158,7 @@ public sealed partial class MilterGenerator
             }
 
             uint actions = ScanEditorUse(type, typeName, known, context.SemanticModel, diagnostics, cancellationToken);
+            ScanKeptContexts(type, typeName, known, context.SemanticModel, diagnostics, cancellationToken);
             ScanReplies(type, known, context.SemanticModel, diagnostics, cancellationToken);
             EquatableArray<DiagnosticInfo> reported = diagnostics.Distinct().ToEquatableArray();
             if (blocked)

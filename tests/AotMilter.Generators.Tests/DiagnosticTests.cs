@@ -727,13 +727,87 @@ public class DiagnosticTests
         Assert.Empty(run.AllProblems);
     }
 
+    [Theory]
+    [InlineData("private static MilterContext? s_last;", "s_last = context;", "MilterContext in static field 's_last'")]
+    [InlineData("private static readonly System.Collections.Generic.List<MilterContext> s_all = new();", "s_all.Add(context);", "MilterContext in static field 's_all'")]
+    [InlineData("public static MessageEditor? Editor { get; set; }", "Editor = editor;", "MessageEditor in static property 'Editor'")]
+    [InlineData("private sealed class Inner { public static MilterContext[] Seen = []; }", "", "MilterContext in static field 'Seen'")]
+    [InlineData("", "Audit.Current = context;", "MilterContext in static 'Audit.Current'")]
+    [InlineData("", "new Audit().Last = editor;", "MessageEditor in 'Audit.Last'")]
+    [InlineData("", "_ = Task.Run(() => context.ConnectionId);", "MilterContext in a delegate given to 'Task.Run', which nobody awaits")]
+    [InlineData("", "System.Threading.ThreadPool.QueueUserWorkItem(_ => editor.AddHeader(\"X\", \"y\"));", "MessageEditor in a delegate given to 'ThreadPool.QueueUserWorkItem', which nobody awaits")]
+    [InlineData("", "new System.Threading.Thread(() => context.SetReply(SmtpReply.Create(451, null, \"later\"))).Start();", "MilterContext in a delegate given to 'new Thread'")]
+    public void AOTM024_warns_when_a_context_or_editor_is_kept_where_a_later_connection_can_reach_it(string member, string statement, string where)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("keeper")]
+            public sealed class Keeper
+            {
+                {{member}}
+
+                [OnEndOfMessage]
+                public Verdict Done(MilterContext context, MessageEditor editor)
+                {
+                    {{statement}}
+                    return Verdict.Accept;
+                }
+            }
+
+            public sealed class Audit
+            {
+                public static MilterContext? Current { get; set; }
+
+                public MessageEditor? Last { get; set; }
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM024");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.StartsWith($"Filter class 'Broken.Keeper' keeps its {where}; ", d.GetMessage(), StringComparison.Ordinal);
+
+        // A warning: the filter is still generated.
+        Assert.Contains("Broken.Keeper.Milter.g.cs", run.HintNames);
+    }
+
+    [Fact]
+    public void A_context_kept_for_the_connection_or_used_while_awaited_is_not_reported()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("careful")]
+            public sealed class Careful
+            {
+                private MilterContext? _context;
+                private MessageEditor? _editor;
+
+                [OnConnect]
+                public void Connect(MilterContext context) => _context = context;
+
+                [OnEndOfMessage]
+                [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+                public async ValueTask<Verdict> Done(MilterContext context, MessageEditor editor)
+                {
+                    _editor = editor;
+                    string? queueId = context.GetMacroString("i");
+                    _ = Task.Run(() => queueId?.Length);
+                    await Task.Run(() => context.ConnectionId);
+                    Task<long> pending = Task.Run(() => context.ConnectionId);
+                    await pending;
+                    return Verdict.Accept;
+                }
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
     [Fact]
     public void Every_diagnostic_ID_has_a_test_and_an_entry_in_the_documentation()
     {
         string docs = File.ReadAllText(Path.Combine(Samples.RepositoryRoot, "docs", "diagnostics.md"));
         string[] tested = [.. typeof(DiagnosticTests).GetMethods().Select(m => m.Name[..Math.Min(7, m.Name.Length)]).Where(n => n.StartsWith("AOTM", StringComparison.Ordinal)).Distinct()];
 
-        for (int i = 1; i <= 23; i++)
+        for (int i = 1; i <= 24; i++)
         {
             string id = $"AOTM{i:000}";
             Assert.Equal(id, DiagnosticDescriptors.ById(id).Id);
