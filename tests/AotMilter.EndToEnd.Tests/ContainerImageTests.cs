@@ -85,7 +85,11 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
 
             Assert.Equal(["10001", "10001", "10001", "10001"], container.UserIds());
             Assert.Equal(["10001", "10001", "10001", "10001"], container.GroupIds());
-            Assert.Contains($"listening on inet:{DefaultPort}@0.0.0.0 with filters log", container.Output);
+
+            // The log is written by a background writer: the line may reach the pipe just after the port listens.
+            string listening = $"listening on inet:{DefaultPort}@0.0.0.0 with filters log";
+            await WaitForAsync(() => container.Output.Contains(listening, StringComparison.Ordinal), container, "the listening log line");
+            Assert.Contains(listening, container.Output);
             Assert.DoesNotContain("refusing to run as root", container.Output);
         }
         catch (Exception e)
