@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using AotMilter.Server.Interop;
 
 namespace AotMilter.Server;
 
@@ -63,7 +64,7 @@ internal static partial class UnixSocketFile
                 throw new IOException($"socket group '{groupName}' does not exist");
             }
 
-            if (Chown(path, uint.MaxValue, gid) != 0)
+            if (Libc.Chown(path, uint.MaxValue, gid) != 0)
             {
                 throw new IOException($"cannot give {path} to group {groupName}: {Marshal.GetLastPInvokeErrorMessage()}");
             }
@@ -75,19 +76,7 @@ internal static partial class UnixSocketFile
     public static bool IsSocket(string path)
         => Stat(path, out uint mode) == 0 && (mode & 0xF000) == 0xC000;
 
-    public static bool TryGetGroupId(string name, out uint gid)
-    {
-        gid = 0;
-        nint entry = GetGroupByName(name);
-        if (entry == 0)
-        {
-            return false;
-        }
-
-        // struct group { char *gr_name; char *gr_passwd; gid_t gr_gid; char **gr_mem; }
-        gid = (uint)Marshal.ReadInt32(entry, 2 * IntPtr.Size);
-        return true;
-    }
+    public static bool TryGetGroupId(string name, out uint gid) => Libc.TryGetGroup(name, out gid);
 
     private static int Stat(string path, out uint mode)
     {
@@ -97,12 +86,6 @@ internal static partial class UnixSocketFile
         mode = rc == 0 ? BitConverter.ToUInt16(buffer[28..]) : 0u;
         return rc;
     }
-
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Chown(string path, uint owner, uint group);
-
-    [LibraryImport("libc", EntryPoint = "getgrnam", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint GetGroupByName(string name);
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int StatX(int dirfd, string path, int flags, uint mask, ref byte statxBuffer);
