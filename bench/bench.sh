@@ -223,7 +223,7 @@ daemon_figures() {
             printf "| split of the two runs above, %s: per connection / per further message of an open connection | %.0f B / %.1f B | |\n", n, conn, msg } }' \
     "$WORK/alloc.split" | sort >> "$FIGURES"
   echo >> "$FIGURES"
-  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up three times as long as the run (pools and buffers reach their working size), less what the instrument itself allocates (the runtime's dispatch of the signal and the statistics line, 1 to 3 KB: measured right after, as the same two lines around one second without load), divided by the messages in between; load from $gen with 8 connections." >> "$FIGURES"
+  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up three times as long as the run (pools and buffers reach their working size), less what the instrument itself allocates (the runtime's dispatch of the signal, about 120 bytes, and the statistics line: measured right after, as the same two lines around one second without load), divided by the messages in between; load from $gen with 8 connections." >> "$FIGURES"
 }
 
 # ------------------------------------------------------------------ generators side by side

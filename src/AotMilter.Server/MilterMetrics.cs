@@ -162,10 +162,6 @@ public sealed class MilterMetrics : IDisposable
         }
     }
 
-    /// <summary>A short form for the summary log line: verdicts by kind over every filter and event.</summary>
-    public string VerdictSummary()
-        => string.Join(' ', Enum.GetValues<VerdictKind>().Select(k => $"{Name(k)}={VerdictTotal(k)}"));
-
     public void Dispose() => _meter.Dispose();
 
     private int Index(int filter, MilterEvent e, VerdictKind kind) => (((filter * Events) + (int)e) * Kinds) + (int)kind;

@@ -226,7 +226,9 @@ public static class Daemon
     {
         ServerSnapshot s = ServerStatistics.Snapshot();
         CliLog.Statistics(log, when, s.ConnectionsAccepted, s.ConnectionsOpen, s.Messages, s.AllocatedBytes,
-            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds, metrics.VerdictSummary(), metrics.Modifications, metrics.ProtocolErrors);
+            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds, metrics.VerdictTotal(VerdictKind.Continue),
+            metrics.VerdictTotal(VerdictKind.Accept), metrics.VerdictTotal(VerdictKind.Reject), metrics.VerdictTotal(VerdictKind.TempFail),
+            metrics.VerdictTotal(VerdictKind.Discard), metrics.VerdictTotal(VerdictKind.Skip), metrics.Modifications, metrics.ProtocolErrors);
     }
 
     private static void Stop(PosixSignalContext context, CancellationTokenSource stopping, ILogger log, Systemd systemd)
