@@ -156,8 +156,9 @@ alloc_per_message() { # name mpc args...
     { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] } }
     END { m = v[2, "messages"] - v[1, "messages"]; b = v[2, "allocated_bytes"] - v[1, "allocated_bytes"]
           c = v[2, "connections"] - v[1, "connections"]; e = v[3, "allocated_bytes"] - v[2, "allocated_bytes"]
+          o = v[2, "connection_objects"] - v[1, "connection_objects"]
           net = b - e; if (net < 0) net = 0
-          if (m > 0) printf "%.1f\t%d\t%d\t%d\t%d\t%d\n", net / m, m, c, b, e, net; else print "-\t0\t0\t0\t0\t0" }'
+          if (m > 0) printf "%.1f\t%d\t%d\t%d\t%d\t%d\t%d\n", net / m, m, c, b, e, net, o; else print "-\t0\t0\t0\t0\t0\t0" }'
 }
 
 daemon_figures() {
@@ -206,11 +207,11 @@ daemon_figures() {
   for mpc in 1 100; do
     for name in aotmilter-like aotmilter; do
       local extra=(-f bench); [ "$name" = aotmilter-like ] && extra+=(--always-reply)
-      alloc_per_message "$name" "$mpc" "${extra[@]}" > "$WORK/alloc.row" || printf -- '-\t0\t0\t0\t0\t0\n' > "$WORK/alloc.row"
+      alloc_per_message "$name" "$mpc" "${extra[@]}" > "$WORK/alloc.row" || printf -- '-\t0\t0\t0\t0\t0\t0\n' > "$WORK/alloc.row"
       row=$(cat "$WORK/alloc.row")
-      IFS=$'\t' read -r per msgs conns bytes instrument net <<< "$row"
-      printf '| allocated per message, %s, %s msg/conn, c=8 (%s messages, %s connections; %s bytes in the window, %s of them the instrument'"'"'s own) | %s B | 0 B |\n' \
-        "$name" "$mpc" "$msgs" "$conns" "$bytes" "$instrument" "$per" >> "$FIGURES"
+      IFS=$'\t' read -r per msgs conns bytes instrument net objects <<< "$row"
+      printf '| allocated per message, %s, %s msg/conn, c=8 (%s messages, %s connections; %s bytes in the window, %s of them the instrument'"'"'s own; %s new pooled connection objects) | %s B | 0 B |\n' \
+        "$name" "$mpc" "$msgs" "$conns" "$bytes" "$instrument" "$objects" "$per" >> "$FIGURES"
       echo "alloc $name $mpc $per" >> "$WORK/targets"
       echo "$name $msgs $conns $net" >> "$WORK/alloc.split"
     done
@@ -223,7 +224,7 @@ daemon_figures() {
             printf "| split of the two runs above, %s: per connection / per further message of an open connection | %.0f B / %.1f B | |\n", n, conn, msg } }' \
     "$WORK/alloc.split" | sort >> "$FIGURES"
   echo >> "$FIGURES"
-  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up three times as long as the run (pools and buffers reach their working size), less what the instrument itself allocates (the runtime's dispatch of the signal, about 120 bytes, and the statistics line: measured right after, as the same two lines around one second without load), divided by the messages in between; load from $gen with 8 connections." >> "$FIGURES"
+  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up three times as long as the run (pools and buffers reach their working size), less what the instrument itself allocates (the runtime's dispatch of the signal, about 120 bytes, and the statistics line: measured right after, as the same two lines around one second without load), divided by the messages in between; load from $gen with 8 connections. A new pooled connection object (about 7 KB with its first conversation) is made only when more connections are open at once than ever before (the MTA's, plus any whose end is still being read while the next is accepted): growth to a new peak, not a cost per message; the count in the window says when it happened." >> "$FIGURES"
 }
 
 # ------------------------------------------------------------------ generators side by side

@@ -214,6 +214,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         }
         else
         {
+            ServerStatistics.ConnectionObjectMade();
             var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics);
             connection = new MilterConnection(loop, fd, null, session, _options, _log, this, pool);
         }

@@ -31,6 +31,6 @@ internal static partial class CliLog
 
     // The verdict counts are fields of their own, not one formatted string: the line allocates nothing of its own, so
     // the SIGUSR1 line that measures the daemon's allocation adds as little as it can to what it measures.
-    [ZLoggerMessage(LogLevel.Information, "statistics ({when}): connections={connections} open={open} messages={messages} allocated_bytes={allocated} allocated_bytes_per_message={perMessage:F1} listening_s={listening:F1} continue={continued} accept={accepted} reject={rejected} tempfail={tempFailed} discard={discarded} skip={skipped} modifications={modifications} protocol_errors={protocolErrors}")]
-    public static partial void Statistics(ILogger logger, string when, long connections, long open, long messages, long allocated, double perMessage, double listening, long continued, long accepted, long rejected, long tempFailed, long discarded, long skipped, long modifications, long protocolErrors);
+    [ZLoggerMessage(LogLevel.Information, "statistics ({when}): connections={connections} open={open} messages={messages} allocated_bytes={allocated} allocated_bytes_per_message={perMessage:F1} listening_s={listening:F1} connection_objects={connectionObjects} continue={continued} accept={accepted} reject={rejected} tempfail={tempFailed} discard={discarded} skip={skipped} modifications={modifications} protocol_errors={protocolErrors}")]
+    public static partial void Statistics(ILogger logger, string when, long connections, long open, long messages, long allocated, double perMessage, double listening, long connectionObjects, long continued, long accepted, long rejected, long tempFailed, long discarded, long skipped, long modifications, long protocolErrors);
 }

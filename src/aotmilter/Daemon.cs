@@ -226,7 +226,7 @@ public static class Daemon
     {
         ServerSnapshot s = ServerStatistics.Snapshot();
         CliLog.Statistics(log, when, s.ConnectionsAccepted, s.ConnectionsOpen, s.Messages, s.AllocatedBytes,
-            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds, metrics.VerdictTotal(VerdictKind.Continue),
+            s.AllocatedBytesPerMessage, s.Listening.TotalSeconds, s.ConnectionObjects, metrics.VerdictTotal(VerdictKind.Continue),
             metrics.VerdictTotal(VerdictKind.Accept), metrics.VerdictTotal(VerdictKind.Reject), metrics.VerdictTotal(VerdictKind.TempFail),
             metrics.VerdictTotal(VerdictKind.Discard), metrics.VerdictTotal(VerdictKind.Skip), metrics.Modifications, metrics.ProtocolErrors);
     }

@@ -66,6 +66,12 @@ public sealed class BenchToolTests
         Assert.Equal("100000", fields["messages"]);
         double perMessage = double.Parse(fields["allocated_bytes_per_message"], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(perMessage < 64, $"{perMessage} bytes allocated per message (the goal is 0)\n{line}");
+
+        // 101 connections (100 of the generator, one readiness probe), 4 at a time: connection objects are reused.
+        // Each of the 4 slots holds at most its open connection and the previous one whose end is still being read,
+        // plus the probe.
+        long objects = long.Parse(fields["connection_objects"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(objects, 1, (2 * 4) + 1);
     }
 
     [Fact]
