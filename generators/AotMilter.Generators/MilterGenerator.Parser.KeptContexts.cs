@@ -54,7 +54,7 @@ public sealed partial class MilterGenerator
                             break;
                         case BaseObjectCreationExpressionSyntax { ArgumentList: { } arguments } creation:
                             if (model.GetTypeInfo(creation, cancellationToken).Type is INamedTypeSymbol created
-                                && (IsThreadingType(created, "Thread") || IsThreadingType(created, "Timer")))
+                                && (IsNamed(created, "System.Threading.Thread") || IsNamed(created, "System.Threading.Timer")))
                             {
                                 InspectDelegates(arguments, model, "'new " + created.Name + "'");
                             }
@@ -196,17 +196,12 @@ public sealed partial class MilterGenerator
             INamedTypeSymbol? owner = method.ContainingType;
             return method.Name switch
             {
-                "Run" => IsTasksType(owner, "Task"),
-                "StartNew" => IsTasksType(owner, "TaskFactory"),
-                "QueueUserWorkItem" or "UnsafeQueueUserWorkItem" => IsThreadingType(owner, "ThreadPool"),
+                "Run" => IsNamed(owner, "System.Threading.Tasks.Task"),
+                "StartNew" => IsNamed(owner?.OriginalDefinition, "System.Threading.Tasks.TaskFactory")
+                    || IsNamed(owner?.OriginalDefinition, "System.Threading.Tasks.TaskFactory<TResult>"),
+                "QueueUserWorkItem" or "UnsafeQueueUserWorkItem" => IsNamed(owner, "System.Threading.ThreadPool"),
                 _ => false,
             };
         }
-
-        private static bool IsTasksType(INamedTypeSymbol? type, string name)
-            => type is not null && type.Name == name && type.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks";
-
-        private static bool IsThreadingType(INamedTypeSymbol? type, string name)
-            => type is not null && type.Name == name && type.ContainingNamespace?.ToDisplayString() == "System.Threading";
     }
 }

@@ -643,9 +643,7 @@ public sealed partial class MilterGenerator
             foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
             {
                 SyntaxNode declaration = reference.GetSyntax(cancellationToken);
-                SemanticModel model = declaration.SyntaxTree == targetModel.SyntaxTree
-                    ? targetModel
-                    : targetModel.Compilation.GetSemanticModel(declaration.SyntaxTree);
+                SemanticModel model = ModelFor(declaration, targetModel);
 
                 foreach (SyntaxNode node in declaration.DescendantNodes())
                 {

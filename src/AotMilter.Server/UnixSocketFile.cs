@@ -52,14 +52,14 @@ internal static partial class UnixSocketFile
     public static void SetAccess(string path, UnixFileMode mode, string? group)
     {
         string? groupName = group;
-        if (groupName is null && TryGetGroupId("postfix", out _))
+        if (groupName is null && Libc.TryGetGroup("postfix", out _))
         {
             groupName = "postfix";
         }
 
         if (groupName is not null)
         {
-            if (!TryGetGroupId(groupName, out uint gid))
+            if (!Libc.TryGetGroup(groupName, out uint gid))
             {
                 throw new IOException($"socket group '{groupName}' does not exist");
             }
@@ -75,8 +75,6 @@ internal static partial class UnixSocketFile
 
     public static bool IsSocket(string path)
         => Stat(path, out uint mode) == 0 && (mode & 0xF000) == 0xC000;
-
-    public static bool TryGetGroupId(string name, out uint gid) => Libc.TryGetGroup(name, out gid);
 
     private static int Stat(string path, out uint mode)
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using AotMilter.Protocol;
 
 namespace AotMilter.Cli.Bench;
@@ -32,16 +31,13 @@ internal sealed class BenchRun
     {
         Settings = settings;
         Packets = new BenchPackets(settings);
-        EndPoint = settings.Socket.ToConnectEndPoint();
-        Address = BenchAddress.From(EndPoint);
+        Address = BenchAddress.From(settings.Socket.ToConnectEndPoint());
         TimeoutTicks = (long)(settings.Timeout.TotalSeconds * Stopwatch.Frequency);
     }
 
     public BenchSettings Settings { get; }
 
     public BenchPackets Packets { get; }
-
-    public EndPoint EndPoint { get; }
 
     public BenchAddress Address { get; }
 
