@@ -36,6 +36,39 @@ public sealed class MilterContext
     /// <summary>The protocol options agreed with the MTA.</summary>
     public ProtocolFlags NegotiatedProtocol { get; internal set; }
 
+    /// <summary>
+    /// Fires when the running callback should give up: its deadline (<c>--callback-timeout</c>) has passed, the MTA
+    /// hung up, or the daemon is stopping. An asynchronous callback passes it to whatever it waits for (a scanner's
+    /// socket, a store); one that completes later than that has its verdict replaced by the fallback. A callback may
+    /// also declare a <see cref="CancellationToken"/> parameter, which receives this token.
+    /// </summary>
+    public CancellationToken CallbackAborted => _aborted.Token;
+
+    private CancellationTokenSource _aborted = new();
+
+    /// <summary>Fires <see cref="CallbackAborted"/> (the connection calls this at a deadline or a hang-up).</summary>
+    internal void AbortCallback()
+    {
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A registration of the filter's threw: it is the filter's failure, not the connection's.
+        }
+    }
+
+    /// <summary>A fresh token for the next callback, once a fired one must not be seen again (allocates only then).</summary>
+    internal void RenewCallbackToken()
+    {
+        if (!_aborted.TryReset())
+        {
+            _aborted.Dispose();
+            _aborted = new CancellationTokenSource();
+        }
+    }
+
     /// <summary>The reply set by <see cref="SetReply"/> and not yet used, or null.</summary>
     public SmtpReply? PendingReply { get; private set; }
 
