@@ -11,6 +11,15 @@ public sealed class MacroStore
     // Chronological order of the stages; MacroStage numbers differ (EOM=5 < EOH=6 on the wire).
     private static ReadOnlySpan<byte> Chronological => [0, 1, 2, 3, 4, 6, 5];
 
+    /// <summary>
+    /// The most bytes (names and values) one stage may hold. MTAs send a few hundred bytes per stage; the bound keeps
+    /// a peer from parking megabytes per connection in macro frames, which are accepted up to the packet size.
+    /// </summary>
+    public const int MaxStageBytes = 64 * 1024;
+
+    // A stage's buffer above this is given back when the connection ends instead of being kept for the next one.
+    private const int RetainedStageBytes = 4096;
+
     private readonly MacroSet[] _sets = new MacroSet[7];
 
     public MacroStore()
@@ -54,7 +63,12 @@ public sealed class MacroStore
         MacroSet set = _sets[(int)stage];
         while (reader.MoveNext())
         {
-            set.Add(reader.Name, reader.Value);
+            if (!set.TryAdd(reader.Name, reader.Value))
+            {
+                set.Clear();
+                MilterProtocolException.Throw(MilterProtocolError.MacrosTooLarge,
+                    $"the macros of stage '{(char)reader.Stage}' exceed {MaxStageBytes} bytes");
+            }
         }
     }
 
@@ -84,6 +98,15 @@ public sealed class MacroStore
 
     /// <summary>Clears every stage (a new SMTP connection on a reused milter connection).</summary>
     public void Clear() => ClearFrom(MacroStage.Connect);
+
+    /// <summary>Clears every stage and gives back buffers grown past their working size (the connection ended).</summary>
+    public void Release()
+    {
+        foreach (MacroSet set in _sets)
+        {
+            set.Release();
+        }
+    }
 
     /// <summary>Looks a macro up by name; <c>x</c> and <c>{x}</c> are the same macro.</summary>
     public bool TryGet(ReadOnlySpan<char> name, out ReadOnlySpan<byte> value)
@@ -134,12 +157,28 @@ public sealed class MacroStore
             _used = 0;
         }
 
-        public void Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        public void Release()
+        {
+            Clear();
+            if (_data.Length > RetainedStageBytes)
+            {
+                _data = [];
+                _entries = [];
+            }
+        }
+
+        public bool TryAdd(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
         {
             int needed = _used + name.Length + value.Length;
+            // Empty pairs cost an entry each: bound their number too.
+            if (needed > MaxStageBytes || Count >= MaxStageBytes / 16)
+            {
+                return false;
+            }
+
             if (needed > _data.Length)
             {
-                Array.Resize(ref _data, Math.Max(needed, Math.Max(256, _data.Length * 2)));
+                Array.Resize(ref _data, Math.Min(MaxStageBytes, Math.Max(needed, Math.Max(256, _data.Length * 2))));
             }
 
             if (Count == _entries.Length)
@@ -151,6 +190,7 @@ public sealed class MacroStore
             value.CopyTo(_data.AsSpan(_used + name.Length));
             _entries[Count++] = new Entry(_used, name.Length, value.Length);
             _used = needed;
+            return true;
         }
 
         public bool TryGet(ReadOnlySpan<char> name, out ReadOnlySpan<byte> value)

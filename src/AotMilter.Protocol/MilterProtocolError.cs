@@ -32,4 +32,7 @@ public enum MilterProtocolError
 
     /// <summary>The macro command has no stage byte.</summary>
     MissingMacroStage,
+
+    /// <summary>The macros of one stage exceed <see cref="MacroStore.MaxStageBytes"/>.</summary>
+    MacrosTooLarge,
 }

@@ -8,7 +8,10 @@ internal interface IEventHandler
 {
     void OnEvents(uint events);
 
-    /// <summary>Once a second while the loop has handlers: the place for coarse timeouts.</summary>
+    /// <summary>
+    /// Once a second while the loop has handlers, and sooner when a handler asked for it
+    /// (<see cref="EventLoop.RequestTick"/>): the place for deadlines.
+    /// </summary>
     void OnTick(long now);
 }
 
@@ -117,10 +120,32 @@ internal sealed unsafe class EventLoop
     /// <summary>Changes what <paramref name="fd"/> waits for. Loop thread only.</summary>
     public bool Modify(int fd, ulong token, uint events) => Libc.EpollControl(_epoll, Libc.EPOLL_CTL_MOD, fd, events, token) == 0;
 
-    /// <summary>Removes <paramref name="fd"/> (before it is closed). Loop thread only.</summary>
+    /// <summary>Removes <paramref name="fd"/> (before it is closed) and its handler. Loop thread only.</summary>
     public void Unregister(int fd, ulong token)
     {
-        Libc.EpollControl(_epoll, Libc.EPOLL_CTL_DEL, fd, 0, 0);
+        RemoveDescriptor(fd);
+        Release(token);
+    }
+
+    /// <summary>
+    /// Stops watching <paramref name="fd"/> but keeps its handler, which still gets ticks (a connection whose MTA
+    /// hung up while a callback runs). Call <see cref="Release(ulong)"/> later, not <see cref="Unregister"/>: the
+    /// descriptor's number may belong to another connection by then. Loop thread only.
+    /// </summary>
+    public void RemoveDescriptor(int fd) => Libc.EpollControl(_epoll, Libc.EPOLL_CTL_DEL, fd, 0, 0);
+
+    /// <summary>Ticks the handlers no later than <paramref name="at"/> (loop milliseconds). Loop thread only.</summary>
+    public void RequestTick(long at)
+    {
+        if (at < _nextTick)
+        {
+            _nextTick = at;
+        }
+    }
+
+    /// <summary>Forgets the handler of <paramref name="token"/>. Loop thread only.</summary>
+    public void Release(ulong token)
+    {
         int slot = (int)(uint)token;
         if (slot < _used && _handlers[slot] is not null && _generations[slot] == (uint)(token >> 32))
         {
@@ -161,12 +186,15 @@ internal sealed unsafe class EventLoop
             if (ready < 0)
             {
                 int error = Libc.LastError;
-                if (error == Libc.EINTR)
+                if (error != Libc.EINTR)
                 {
-                    continue;
+                    // Cannot happen with a valid epoll descriptor and buffer; if it does, the thread must not die
+                    // (that would end the process) nor spin.
+                    EventLoopGroup.ReportUnhandled(new IOException($"epoll_wait failed: {Libc.Describe(error)}"));
+                    Thread.Sleep(100);
                 }
 
-                throw new IOException($"epoll_wait failed: errno {error}");
+                continue;
             }
 
             for (int i = 0; i < ready; i++)
@@ -188,10 +216,14 @@ internal sealed unsafe class EventLoop
 
             if (_count > 0 && Now >= _nextTick)
             {
+                // Set before the handlers run: a handler may ask for an earlier tick again.
                 _nextTick = Now + TickMilliseconds;
                 for (int slot = 0; slot < _used; slot++)
                 {
-                    _handlers[slot]?.OnTick(Now);
+                    if (_handlers[slot] is { } handler)
+                    {
+                        GuardTick(handler, Now);
+                    }
                 }
             }
         }
@@ -214,6 +246,18 @@ internal sealed unsafe class EventLoop
             {
                 EventLoopGroup.ReportUnhandled(ex);
             }
+        }
+    }
+
+    private static void GuardTick(IEventHandler handler, long now)
+    {
+        try
+        {
+            handler.OnTick(now);
+        }
+        catch (Exception ex)
+        {
+            EventLoopGroup.ReportUnhandled(ex);
         }
     }
 

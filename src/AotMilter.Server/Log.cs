@@ -41,8 +41,23 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Error, "accept failed: {reason}")]
     public static partial void AcceptFailed(ILogger logger, string reason);
 
-    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: message body exceeds {limit} bytes, more than a filter chain keeps to show later filters; sending the fallback verdict")]
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: message exceeds {limit} bytes (headers and body), more than a filter chain keeps to show later filters (--max-chain-message-size); sending the fallback verdict")]
     public static partial void ChainMessageTooLarge(ILogger logger, long connectionId, long limit);
+
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: the daemon's memory budget (--max-memory) is spent, so the chain cannot keep this message for its later filters; sending the fallback verdict")]
+    public static partial void ChainMessageOverBudget(ILogger logger, long connectionId);
+
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: callback of {callback} passed its deadline ({seconds}s): cancelled, the fallback verdict replaces its result")]
+    public static partial void CallbackTimedOut(ILogger logger, long connectionId, string callback, double seconds);
+
+    [ZLoggerMessage(LogLevel.Error, "conn={connectionId} closed: callback of {callback} did not return {grace} ms after it was cancelled; {outcome}, the callback is abandoned")]
+    public static partial void CallbackAbandoned(ILogger logger, long connectionId, string callback, long grace, string outcome);
+
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: the MTA hung up while callback of {callback} ran; cancelled")]
+    public static partial void HungUpDuringCallback(ILogger logger, long connectionId, string callback);
+
+    [ZLoggerMessage(LogLevel.Warning, "refusing new connections: {reason} ({refused} refused in the last {seconds}s)")]
+    public static partial void ConnectionsRefused(ILogger logger, string reason, long refused, long seconds);
 
     [ZLoggerMessage(LogLevel.Warning, "could not remove {path} at exit ({reason}); the next start replaces it")]
     public static partial void SocketNotRemoved(ILogger logger, string path, string reason);

@@ -6,31 +6,52 @@ namespace AotMilter.Server;
 /// <summary>
 /// The copy of the current message a filter chain keeps, so that each filter after the first can be shown the
 /// headers and body with the earlier filters' changes applied, as if the MTA ran the filters one after the other.
-/// Storage is reused from message to message.
+/// Headers and body together are bounded by <see cref="MaxSize"/> and by the process's <see cref="MemoryBudget"/>;
+/// storage is reused from message to message and goes back to its working size when the connection ends.
 /// </summary>
 internal sealed class MessageCopy
 {
-    private readonly List<HeaderEntry> _headers = [];
-    private byte[] _headerBytes = new byte[4096];
+    private const int WorkingHeaderBytes = 4096;
+    private const int WorkingBodyBytes = 16 * 1024;
+    private const int WorkingHeaderCount = 64;
+
+    // What one header costs besides its bytes (its entry in the list), counted against the size limit so that a
+    // flood of empty headers is bounded too.
+    private const int HeaderOverhead = 16;
+
+    private readonly List<HeaderEntry> _headers = new(WorkingHeaderCount);
+    private readonly MemoryBudget? _budget;
+    private byte[] _headerBytes = new byte[WorkingHeaderBytes];
     private int _headerUsed;
-    private byte[] _body = new byte[16 * 1024];
+    private byte[] _body = new byte[WorkingBodyBytes];
+    private long _reserved;
 
-    public MessageCopy(long maxBodySize) => MaxBodySize = maxBodySize;
+    public MessageCopy(long maxSize, MemoryBudget? budget = null)
+    {
+        MaxSize = maxSize;
+        _budget = budget;
+    }
 
-    /// <summary>The largest body kept; a longer message cannot be shown to the later filters.</summary>
-    public long MaxBodySize { get; }
+    /// <summary>The most bytes kept for one message, headers and body together.</summary>
+    public long MaxSize { get; }
 
     public int HeaderCount => _headers.Count;
 
     public int BodyLength { get; private set; }
 
-    /// <summary>True when the body grew past <see cref="MaxBodySize"/>.</summary>
+    /// <summary>True when the message grew past <see cref="MaxSize"/> or the memory budget: it cannot be shown to later filters.</summary>
     public bool Overflowed { get; private set; }
+
+    /// <summary>True when the overflow was the process's memory budget, not this message's size.</summary>
+    public bool OverflowedBudget { get; private set; }
 
     /// <summary>True when a filter of the chain replaced the body.</summary>
     public bool BodyReplaced { get; private set; }
 
     public ReadOnlySpan<byte> Body => _body.AsSpan(0, BodyLength);
+
+    // Headers (with their overhead) and body held now, against MaxSize.
+    private long Size => _headerUsed + ((long)_headers.Count * HeaderOverhead) + BodyLength;
 
     public void Clear()
     {
@@ -38,11 +59,41 @@ internal sealed class MessageCopy
         _headerUsed = 0;
         BodyLength = 0;
         Overflowed = false;
+        OverflowedBudget = false;
         BodyReplaced = false;
-        if (_body.Length > 1024 * 1024)
+        if (_body.Length > 1024 * 1024 || _headerBytes.Length > 64 * 1024)
         {
-            _body = new byte[16 * 1024];
+            // One large message should not pin its storage for the rest of the connection.
+            Release();
         }
+    }
+
+    /// <summary>Clears and gives every buffer back to its working size (the connection ended).</summary>
+    public void Release()
+    {
+        _headers.Clear();
+        if (_headers.Capacity > WorkingHeaderCount)
+        {
+            _headers.Capacity = WorkingHeaderCount;
+        }
+
+        _headerUsed = 0;
+        BodyLength = 0;
+        Overflowed = false;
+        OverflowedBudget = false;
+        BodyReplaced = false;
+        if (_headerBytes.Length > WorkingHeaderBytes)
+        {
+            _headerBytes = new byte[WorkingHeaderBytes];
+        }
+
+        if (_body.Length > WorkingBodyBytes)
+        {
+            _body = new byte[WorkingBodyBytes];
+        }
+
+        _budget?.Release(_reserved);
+        _reserved = 0;
     }
 
     public void GetHeader(int index, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
@@ -56,24 +107,28 @@ internal sealed class MessageCopy
 
     public void AppendBody(ReadOnlySpan<byte> chunk)
     {
-        if (Overflowed || BodyLength + (long)chunk.Length > MaxBodySize)
+        if (Overflowed || !Fits(chunk.Length) || !EnsureBody(BodyLength + chunk.Length))
         {
-            Overflowed = true;
             return;
         }
 
-        EnsureBody(BodyLength + chunk.Length);
         chunk.CopyTo(_body.AsSpan(BodyLength));
         BodyLength += chunk.Length;
     }
 
-    public void ReplaceBody(ReadOnlySpan<byte> body)
+    /// <summary>A filter's replacement body for the later filters; false when it does not fit (the copy overflowed).</summary>
+    public bool ReplaceBody(ReadOnlySpan<byte> body)
     {
-        EnsureBody(body.Length);
+        BodyLength = 0;
+        if (Overflowed || !Fits(body.Length) || !EnsureBody(body.Length))
+        {
+            return false;
+        }
+
         body.CopyTo(_body);
         BodyLength = body.Length;
         BodyReplaced = true;
-        Overflowed = false;
+        return true;
     }
 
     /// <summary>
@@ -149,10 +204,16 @@ internal sealed class MessageCopy
 
     private void InsertHeader(int index, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
-        int needed = _headerUsed + name.Length + value.Length;
-        if (needed > _headerBytes.Length)
+        int added = name.Length + value.Length;
+        if (Overflowed || !Fits(added + HeaderOverhead))
         {
-            Array.Resize(ref _headerBytes, Math.Max(needed, _headerBytes.Length * 2));
+            return;
+        }
+
+        int needed = _headerUsed + added;
+        if (needed > _headerBytes.Length && !Grow(ref _headerBytes, needed, WorkingHeaderBytes))
+        {
+            return;
         }
 
         name.CopyTo(_headerBytes.AsSpan(_headerUsed));
@@ -161,12 +222,39 @@ internal sealed class MessageCopy
         _headerUsed = needed;
     }
 
-    private void EnsureBody(int length)
+    private bool Fits(long more)
     {
-        if (length > _body.Length)
+        if (Size + more <= MaxSize)
         {
-            Array.Resize(ref _body, (int)Math.Min(Math.Max(length, (long)_body.Length * 2), Array.MaxLength));
+            return true;
         }
+
+        Overflowed = true;
+        return false;
+    }
+
+    private bool EnsureBody(int length) => length <= _body.Length || Grow(ref _body, length, WorkingBodyBytes);
+
+    /// <summary>Grows <paramref name="buffer"/> to hold <paramref name="needed"/> bytes, within the budget.</summary>
+    private bool Grow(ref byte[] buffer, int needed, int working)
+    {
+        long size = Math.Min(Math.Max(needed, (long)buffer.Length * 2), Math.Min(MaxSize, Array.MaxLength));
+        size = Math.Max(size, needed);
+
+        // Only what grows past the working size counts: the working buffers are part of the connection's fixed cost.
+        long before = buffer.Length > working ? buffer.Length : 0;
+        if (_budget is not null && !_budget.TryReserve(size - before))
+        {
+            Overflowed = true;
+            OverflowedBudget = true;
+            return false;
+        }
+
+        _reserved += size - before;
+        byte[] bigger = GC.AllocateUninitializedArray<byte>((int)size);
+        buffer.AsSpan().CopyTo(bigger);
+        buffer = bigger;
+        return true;
     }
 
     private readonly record struct HeaderEntry(int Start, int NameLength, int ValueLength);

@@ -15,9 +15,16 @@ namespace AotMilter.Server;
 /// </summary>
 /// <remarks>
 /// States: <b>reading</b> (waiting for the MTA), <b>flushing</b> (replies the socket could not take at once;
-/// waiting for room), <b>waiting</b> (a filter's async callback is running; the loop does not touch the connection
-/// until the callback completes and posts it back), <b>closed</b>. Only the loop's thread changes state; the one
-/// thing another thread may do is send progress while the connection is waiting.
+/// waiting for room), <b>waiting</b> (a filter's async callback is running; the loop watches only for a hang-up
+/// until the callback completes and posts the connection back), <b>closed</b>. Only the loop's thread changes state
+/// or writes to the socket; another thread that wants progress sent asks the loop to send it.
+/// <para>
+/// Every wait has a deadline, checked on the loop's ticks (<see cref="CheckDeadlines"/>): the option negotiation
+/// from the connect, each frame from its first byte, the next command (only complete frames count), replies the MTA
+/// does not take, and each callback. Every byte a peer can make it hold is bounded: the frame buffer by the packet
+/// size (beyond its working size it is reserved from the process's <see cref="MemoryBudget"/> and dropped after the
+/// frame), the rest by the session's own bounds.
+/// </para>
 /// </remarks>
 internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSender
 {
@@ -25,6 +32,12 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     private const int RetainedBufferSize = 64 * 1024;
     private const int FramePending = -1;
     private const long BlockedLoopWarningMilliseconds = 1000;
+
+    // How long a callback whose token fired may take to return before it is abandoned.
+    private const long AbandonGraceMilliseconds = 1000;
+
+    // Replies the MTA takes: each time this much more was taken, the deadline for taking the rest starts again.
+    private const int FlushProgressBytes = 64 * 1024;
 
     private EventLoop _loop;
     private readonly ConnectionPool? _pool;
@@ -35,10 +48,12 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     private readonly ILogger _log;
     private readonly IConnectionOwner _owner;
     private readonly Action _postToLoop;
-    private readonly object _sendLock = new();
+    private readonly MemoryBudget? _budget;
+    private readonly ProgressRequest _progressRequest;
     private long _started = Stopwatch.GetTimestamp();
 
     private byte[] _buffer;
+    private long _bufferReserved;
     private int _start;
     private int _end;
     private int _required;
@@ -49,18 +64,32 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     private bool _resumeFrame;
     private bool _cutRequested;
     private bool _interestStale;
+    private bool _descriptorOpen;
+    private bool _hungUp;
     private byte _lastCommand;
     private int _generation;
-    private long _lastActivity;
+    private int _progressRequested;
+
+    // Deadlines, in loop milliseconds (EventLoop.Now).
+    private long _openedAt;
+    private long _lastCommandAt;
+    private long _partialSince;
+    private long _flushSince;
+    private int _flushMark;
+    private long _callbackDeadline;
+    private bool _callbackCancelled;
+    private long _nextProgressAt = long.MaxValue;
     private ValueTask _wait;
-    private Timer? _progressTimer;
 
     /// <param name="fd">The connected descriptor, non-blocking.</param>
     /// <param name="socket">The socket that owns <paramref name="fd"/> when the caller made one (it is disposed at close); null: the descriptor is closed directly.</param>
     /// <param name="pool">Where the connection goes back after it closed, to serve a later descriptor (null: not reused).</param>
-    public MilterConnection(EventLoop loop, int fd, Socket? socket, MilterSession session, MilterServerOptions options, ILogger log, IConnectionOwner owner, ConnectionPool? pool = null)
+    /// <param name="budget">Where frame buffers above their working size are reserved (null: unbounded, for tests).</param>
+    public MilterConnection(EventLoop loop, int fd, Socket? socket, MilterSession session, MilterServerOptions options, ILogger log, IConnectionOwner owner, ConnectionPool? pool = null, MemoryBudget? budget = null)
     {
         _pool = pool;
+        _budget = budget;
+        _progressRequest = new ProgressRequest(this);
         _loop = loop;
         _fd = fd;
         _socket = socket;
@@ -79,11 +108,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     /// </summary>
     public void Reuse(EventLoop loop, int fd, long connectionId)
     {
-        lock (_sendLock)
-        {
-            _generation++;
-        }
-
+        _generation++;
         _loop = loop;
         _fd = fd;
         _socket = null;
@@ -99,6 +124,11 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         _resumeFrame = false;
         _cutRequested = false;
         _interestStale = false;
+        _descriptorOpen = false;
+        _hungUp = false;
+        _callbackCancelled = false;
+        _nextProgressAt = long.MaxValue;
+        Volatile.Write(ref _progressRequested, 0);
         _wait = default;
         _started = Stopwatch.GetTimestamp();
     }
@@ -121,7 +151,10 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     /// <summary>Starts reading. Loop thread only (from another thread, <see cref="EventLoop.Post"/> the connection).</summary>
     public void Start()
     {
-        _lastActivity = _loop.Now;
+        _openedAt = _loop.Now;
+        _lastCommandAt = _openedAt;
+        _partialSince = 0;
+        _descriptorOpen = true;
         try
         {
             _token = _loop.Register(this, _fd, Libc.EPOLLIN | Libc.EPOLLRDHUP);
@@ -134,6 +167,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
         _state = State.Reading;
         _required = 0;
+        _loop.RequestTick(_openedAt + (long)_options.NegotiationTimeout.TotalMilliseconds);
     }
 
     /// <summary>Closes the connection now, or as soon as a running callback completes. Loop thread only.</summary>
@@ -141,7 +175,16 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     {
         if (_state == State.Waiting)
         {
+            // The callback is told to stop; if it does not, it is abandoned after the grace period.
             _cutRequested = true;
+            if (!_callbackCancelled)
+            {
+                _callbackCancelled = true;
+                _callbackDeadline = _loop.Now;
+                _session.Context.AbortCallback();
+                _loop.RequestTick(_loop.Now + AbandonGraceMilliseconds);
+            }
+
             return;
         }
 
@@ -187,8 +230,10 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
                     }
 
                     break;
-
-                // Waiting: only an error or hang-up can arrive (one-shot); it is seen by the read after the callback.
+                case State.Waiting:
+                    // Only a hang-up or an error is watched for while a callback runs (one-shot).
+                    OnHangUpWhileWaiting();
+                    break;
             }
         }
         catch (Exception ex)
@@ -201,21 +246,159 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     {
         if (FlowedContext is { } flowed)
         {
-            ExecutionContext.Run(flowed, state => ((MilterConnection)state!).CheckTimeout(now), this);
+            ExecutionContext.Run(flowed, state => ((MilterConnection)state!).GuardedCheckDeadlines(now), this);
             return;
         }
 
-        CheckTimeout(now);
+        GuardedCheckDeadlines(now);
     }
 
-    private void CheckTimeout(long now)
+    private void GuardedCheckDeadlines(long now)
     {
-        if (_state is State.Reading or State.Flushing && now - _lastActivity > (long)_options.ReadTimeout.TotalMilliseconds)
+        try
         {
-            Close(_state == State.Reading
-                ? $"no command from the MTA for {_options.ReadTimeout.TotalSeconds:0}s"
-                : $"the MTA did not take replies for {_options.ReadTimeout.TotalSeconds:0}s");
+            CheckDeadlines(now);
         }
+        catch (Exception ex)
+        {
+            Fail(ex);
+        }
+    }
+
+    /// <summary>Closes the connection whose current wait passed its deadline; asks for an earlier tick when one is near.</summary>
+    private void CheckDeadlines(long now)
+    {
+        switch (_state)
+        {
+            case State.Reading:
+                if (!_session.IsNegotiated)
+                {
+                    if (Passed(now, _openedAt, _options.NegotiationTimeout))
+                    {
+                        Close($"no option negotiation within {Seconds(_options.NegotiationTimeout)}s of connecting");
+                        return;
+                    }
+                }
+
+                if (_end > _start)
+                {
+                    if (Passed(now, _partialSince, _options.FrameTimeout))
+                    {
+                        Close($"a frame did not arrive whole within {Seconds(_options.FrameTimeout)}s of its first byte ({_end - _start} of {Math.Max(_required, _end - _start + 1)} bytes)");
+                    }
+                }
+                else if (Passed(now, _lastCommandAt, _options.ReadTimeout))
+                {
+                    Close($"no command from the MTA for {Seconds(_options.ReadTimeout)}s");
+                }
+
+                break;
+            case State.Flushing:
+                if (Passed(now, _flushSince, _options.FrameTimeout))
+                {
+                    Close($"the MTA did not take replies for {Seconds(_options.FrameTimeout)}s");
+                }
+
+                break;
+            case State.Waiting:
+                CheckCallbackDeadline(now);
+                break;
+        }
+    }
+
+    private bool Passed(long now, long since, TimeSpan limit)
+    {
+        long at = since + (long)limit.TotalMilliseconds;
+        if (now >= at)
+        {
+            return true;
+        }
+
+        _loop.RequestTick(at);
+        return false;
+    }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A callback runs: at its deadline its token fires and its result will be replaced by the fallback; if it still
+    /// has not returned a grace period later, it is abandoned. Until the deadline, progress keeps an end of message's
+    /// MTA waiting: progress is never sent past it, so the MTA's own timeout is not held off for ever.
+    /// </summary>
+    private void CheckCallbackDeadline(long now)
+    {
+        if (!_callbackCancelled)
+        {
+            if (now >= _callbackDeadline)
+            {
+                _callbackCancelled = true;
+                Log.CallbackTimedOut(_log, Id, _session.PendingCallback, _options.CallbackTimeout.TotalSeconds);
+                _session.CallbackDeadlinePassed();
+                _loop.RequestTick(now + AbandonGraceMilliseconds);
+                return;
+            }
+
+            _loop.RequestTick(_callbackDeadline);
+            if (now >= _nextProgressAt)
+            {
+                SendProgressNow();
+                _nextProgressAt = now + (long)_options.ProgressInterval.TotalMilliseconds;
+            }
+
+            _loop.RequestTick(_nextProgressAt);
+            return;
+        }
+
+        if (now >= _callbackDeadline + AbandonGraceMilliseconds)
+        {
+            Abandon();
+        }
+        else
+        {
+            _loop.RequestTick(_callbackDeadline + AbandonGraceMilliseconds);
+        }
+    }
+
+    /// <summary>The MTA hung up (or the socket failed) while a callback runs: tell the callback, free the descriptor now.</summary>
+    private void OnHangUpWhileWaiting()
+    {
+        if (_hungUp)
+        {
+            return;
+        }
+
+        _hungUp = true;
+        Log.HungUpDuringCallback(_log, Id, _session.PendingCallback);
+        ReleaseDescriptor();
+        if (!_callbackCancelled)
+        {
+            _callbackCancelled = true;
+            _callbackDeadline = _loop.Now;
+            _session.Context.AbortCallback();
+        }
+
+        _loop.RequestTick(_callbackDeadline + AbandonGraceMilliseconds);
+    }
+
+    /// <summary>Gives up on a callback that ignored its token: the fallback goes to the MTA (if it still listens), the connection closes.</summary>
+    private void Abandon()
+    {
+        string outcome = "the connection closed";
+        if (!_hungUp)
+        {
+            _session.AbandonPending();
+            try
+            {
+                outcome = TryFlush() ? "the fallback verdict sent" : "the fallback verdict queued";
+            }
+            catch (ConnectionIOException)
+            {
+                // The MTA is gone as well; nothing more to tell it.
+            }
+        }
+
+        Log.CallbackAbandoned(_log, Id, _session.PendingCallback, AbandonGraceMilliseconds, outcome);
+        Close(null, abandoned: true);
     }
 
     /// <summary>Posted work: the first start (from another thread) or the end of a running callback.</summary>
@@ -240,12 +423,19 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
         if (_state != State.Waiting)
         {
+            // Closed meanwhile (abandoned): the late result is dropped unread.
             return;
         }
 
         try
         {
             StopWaiting();
+            if (_hungUp)
+            {
+                Close("the MTA hung up while a callback ran");
+                return;
+            }
+
             if (_cutRequested)
             {
                 Close("daemon shutting down");
@@ -262,7 +452,12 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
     private unsafe void Receive()
     {
-        MakeRoom(_required);
+        if (!MakeRoom(_required))
+        {
+            Close($"the daemon's memory budget (--max-memory {_budget!.Limit} bytes) has no room for a {_required}-byte frame");
+            return;
+        }
+
         nint received;
         fixed (byte* buffer = _buffer)
         {
@@ -291,7 +486,6 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         }
 
         _end += (int)received;
-        _lastActivity = _loop.Now;
         Pump();
     }
 
@@ -304,6 +498,12 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             if (_session.Output.WrittenCount > _sent && !TryFlush())
             {
                 _required = required == FramePending ? 0 : required;
+                if (_state != State.Flushing)
+                {
+                    _flushSince = _loop.Now;
+                    _flushMark = _sent;
+                }
+
                 SetState(State.Flushing, Libc.EPOLLOUT);
                 return;
             }
@@ -325,6 +525,17 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             }
 
             _required = required;
+            if (_end == _start)
+            {
+                _partialSince = 0;
+            }
+            else if (_partialSince == 0)
+            {
+                // The first byte of the frame at the front: from now on it has FrameTimeout to arrive whole.
+                _partialSince = _loop.Now;
+                _loop.RequestTick(_partialSince + (long)_options.FrameTimeout.TotalMilliseconds);
+            }
+
             SetState(State.Reading, Libc.EPOLLIN | Libc.EPOLLRDHUP);
             return;
         }
@@ -362,6 +573,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             }
 
             _lastCommand = frame.Command;
+            _lastCommandAt = _loop.Now;
             bool done = _resumeFrame ? _session.Resume(frame) : _session.Process(frame);
             _resumeFrame = !done;
             if (!done)
@@ -371,6 +583,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             }
 
             _start += length;
+            _partialSince = 0;
         }
 
         return 0;
@@ -390,22 +603,18 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             return false;
         }
 
-        lock (_sendLock)
-        {
-            // One-shot and no events: a hang-up meanwhile is reported once, not in a loop, and read afterwards.
-            SetState(State.Waiting, Libc.EPOLLONESHOT);
-        }
-
+        // One-shot, and only a hang-up: more commands the MTA sends meanwhile wait in the socket until the
+        // callback is done; a hang-up is reported once and cancels the callback.
+        SetState(State.Waiting, Libc.EPOLLRDHUP | Libc.EPOLLONESHOT);
+        long now = _loop.Now;
+        _callbackCancelled = false;
+        _callbackDeadline = now + (long)_options.CallbackTimeout.TotalMilliseconds;
+        _loop.RequestTick(_callbackDeadline);
+        _nextProgressAt = long.MaxValue;
         if (_session.IsWaitingForEndOfMessage && _options.ProgressInterval > TimeSpan.Zero)
         {
-            // The timer carries the connection's generation: a late tick of a closed connection's timer must not
-            // send progress on the connection this object serves next.
-            _progressTimer ??= new Timer(static state =>
-            {
-                var (connection, generation) = ((MilterConnection, int))state!;
-                connection.SendProgressWhileWaiting(generation);
-            }, (this, _generation), Timeout.Infinite, Timeout.Infinite);
-            _progressTimer.Change(_options.ProgressInterval, _options.ProgressInterval);
+            _nextProgressAt = now + (long)_options.ProgressInterval.TotalMilliseconds;
+            _loop.RequestTick(_nextProgressAt);
         }
 
         _wait.GetAwaiter().UnsafeOnCompleted(_postToLoop);
@@ -414,14 +623,10 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
     private void StopWaiting()
     {
-        _progressTimer?.Change(Timeout.Infinite, Timeout.Infinite);
-        lock (_sendLock)
-        {
-            // Back to the loop's own state; Pump picks reading or flushing next and re-arms the descriptor.
-            _state = State.Reading;
-            _interestStale = true;
-        }
-
+        // Back to the loop's own state; Pump picks reading or flushing next and re-arms the descriptor.
+        _state = State.Reading;
+        _interestStale = true;
+        _nextProgressAt = long.MaxValue;
         CompleteWait();
     }
 
@@ -472,39 +677,71 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             }
 
             _sent += (int)sent;
-            _lastActivity = _loop.Now;
+            if (_sent - _flushMark >= FlushProgressBytes)
+            {
+                _flushMark = _sent;
+                _flushSince = _loop.Now;
+            }
+
             data = data[(int)sent..];
         }
 
         _sent = 0;
+        _flushMark = 0;
         _session.Output.Reset();
         _session.Output.ShrinkTo(RetainedBufferSize);
         return true;
     }
 
-    /// <summary>Moves the unparsed tail to the front and grows (or shrinks back) the buffer for the next frame.</summary>
-    private void MakeRoom(int required)
+    /// <summary>
+    /// Moves the unparsed tail to the front and grows (or shrinks back) the buffer for the next frame; false when
+    /// the memory budget has no room for the frame.
+    /// </summary>
+    private bool MakeRoom(int required)
     {
         int pending = _end - _start;
         int wanted = Math.Max(required, pending + 1);
         if (pending == 0 && _buffer.Length > RetainedBufferSize && required <= InitialBufferSize)
         {
             // One huge frame should not pin a huge buffer for the rest of the connection.
-            ArrayPool<byte>.Shared.Return(_buffer);
+            FreeBuffer();
             _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
             _start = 0;
             _end = 0;
-            return;
+            return true;
         }
-        else if (wanted > _buffer.Length)
+
+        if (wanted > _buffer.Length)
         {
-            byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Max(wanted, _buffer.Length * 2));
+            // Doubling, but never past the largest frame allowed: a frame's buffer is at most its own size.
+            long largest = (long)_options.MaxPacketSize + MilterFrameReader.HeaderSize;
+            int capacity = (int)Math.Max(wanted, Math.Min((long)_buffer.Length * 2, largest));
+            byte[] bigger;
+            long reserved = 0;
+            if (capacity <= RetainedBufferSize)
+            {
+                bigger = ArrayPool<byte>.Shared.Rent(capacity);
+            }
+            else
+            {
+                // Above the working size: from the budget, and not pooled, so it goes back to the GC after the frame
+                // (the shared pool keeps what it is given, for ever).
+                if (_budget is not null && !_budget.TryReserve(capacity))
+                {
+                    return false;
+                }
+
+                reserved = capacity;
+                bigger = GC.AllocateUninitializedArray<byte>(capacity);
+            }
+
             _buffer.AsSpan(_start, pending).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            FreeBuffer();
             _buffer = bigger;
+            _bufferReserved = reserved;
             _start = 0;
             _end = pending;
-            return;
+            return true;
         }
 
         if (_start > 0)
@@ -513,44 +750,83 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             _start = 0;
             _end = pending;
         }
+
+        return true;
     }
 
-    /// <summary>Sends what is buffered plus a progress frame now (a filter is still working at end of message).</summary>
+    /// <summary>Gives the receive buffer back: to the shared pool at its working size, to the GC and the budget above it.</summary>
+    private void FreeBuffer()
+    {
+        if (_bufferReserved > 0)
+        {
+            _budget?.Release(_bufferReserved);
+            _bufferReserved = 0;
+        }
+        else if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
+        _buffer = [];
+    }
+
+    /// <summary>
+    /// Sends a progress frame now (a filter is still working at end of message). From a synchronous callback the
+    /// loop is inside this connection and writes it itself; from any other thread the loop is asked to, since only
+    /// the loop writes to the socket.
+    /// </summary>
     void IProgressSender.SendProgress()
     {
         if (_loop.IsCurrentThread)
         {
-            // From a synchronous callback: the loop is inside this connection, nothing else sends.
-            SendProgressBlocking();
+            SendProgressNow();
             return;
         }
 
-        SendProgressWhileWaiting(Volatile.Read(ref _generation));
-    }
-
-    private void SendProgressWhileWaiting(int generation)
-    {
-        lock (_sendLock)
+        if (Interlocked.Exchange(ref _progressRequested, 1) == 0)
         {
-            // Only while a callback runs: afterwards the reply itself is on its way, and progress after it would be
-            // taken for the answer to the next command.
-            if (_state == State.Waiting && generation == _generation)
-            {
-                SendProgressBlocking();
-            }
+            _loop.Post(_progressRequest);
         }
     }
 
-    private unsafe void SendProgressBlocking()
+    private void OnProgressRequested()
+    {
+        Volatile.Write(ref _progressRequested, 0);
+
+        // Only while an end of message is pending and before its deadline: after the reply, progress would be taken
+        // for the answer to the next command; past the deadline it would hold off the MTA's own timeout.
+        if (_state == State.Waiting && !_hungUp && !_callbackCancelled && _session.IsWaitingForEndOfMessage)
+        {
+            SendProgressNow();
+        }
+    }
+
+    /// <summary>Queues a progress frame and sends what the socket takes without waiting; a failure is left for the next read or write to find.</summary>
+    private void SendProgressNow()
     {
         MilterFrameWriter.WriteEmpty(_session.Output, (byte)MilterResponse.Progress);
-        while (!TryFlush())
+        try
         {
-            // Rare (the MTA is waiting for this reply, so its socket has room): wait for room, off the fast path.
-            Libc.PollFd poll = new() { Fd = _fd, Events = Libc.POLLOUT };
-            if (Libc.Poll(&poll, 1, (int)Math.Min(int.MaxValue, _options.ReadTimeout.TotalMilliseconds)) == 0)
+            TryFlush();
+        }
+        catch (ConnectionIOException)
+        {
+            // The MTA is gone: a hang-up while waiting is noticed by epoll; otherwise the next write fails again.
+        }
+    }
+
+    /// <summary>A progress request handed to the loop (one per connection, reused).</summary>
+    private sealed class ProgressRequest(MilterConnection connection) : ILoopWork
+    {
+        public void Execute()
+        {
+            try
             {
-                throw new ConnectionIOException(110 /* ETIMEDOUT */);
+                connection.OnProgressRequested();
+            }
+            catch (Exception ex)
+            {
+                connection.Fail(ex);
             }
         }
     }
@@ -575,26 +851,16 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         }
     }
 
-    /// <summary>Removes the descriptor, closes it, runs the filters' close callbacks and tells the owner. Loop thread only.</summary>
-    private void Close(string? reason)
+    /// <summary>Stops watching the descriptor and closes it, once.</summary>
+    private void ReleaseDescriptor()
     {
-        if (_state == State.Closed)
+        if (!_descriptorOpen)
         {
             return;
         }
 
-        bool registered = _state != State.New;
-        _state = State.Closed;
-        if (reason is not null)
-        {
-            Log.ConnectionDropped(_log, Id, reason);
-        }
-
-        if (registered)
-        {
-            _loop.Unregister(_fd, _token);
-        }
-
+        _descriptorOpen = false;
+        _loop.RemoveDescriptor(_fd);
         if (_socket is not null)
         {
             _socket.Dispose();
@@ -603,9 +869,49 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         {
             Libc.Close(_fd);
         }
+    }
 
-        _progressTimer?.Dispose();
-        _progressTimer = null;
+    /// <summary>
+    /// Closes the descriptor, runs the filters' close callbacks and tells the owner. An abandoned connection (its
+    /// callback never returned) skips the close callbacks (the filter is still busy) and is not pooled: the callback
+    /// may still touch its context. Loop thread only.
+    /// </summary>
+    private void Close(string? reason, bool abandoned = false)
+    {
+        if (_state == State.Closed)
+        {
+            return;
+        }
+
+        bool registered = _state != State.New;
+        _state = State.Closed;
+        _abandoned = abandoned;
+        if (reason is not null)
+        {
+            Log.ConnectionDropped(_log, Id, reason);
+        }
+
+        if (registered)
+        {
+            ReleaseDescriptor();
+            _loop.Release(_token);
+        }
+        else if (_socket is not null)
+        {
+            _socket.Dispose();
+        }
+        else
+        {
+            Libc.Close(_fd);
+        }
+
+        _descriptorOpen = false;
+        if (abandoned)
+        {
+            Finish(ValueTask.CompletedTask);
+            return;
+        }
+
         ValueTask closing;
         try
         {
@@ -625,6 +931,8 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             _ = FinishAsync(closing);
         }
     }
+
+    private bool _abandoned;
 
     private async Task FinishAsync(ValueTask closing)
     {
@@ -654,9 +962,14 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         ConnectionSummary.Write(_log, Id, _session.ClientBytes, _session.Messages, _session.QueueIdBytes,
             VerdictNames.Of(_session.LastVerdict), Stopwatch.GetElapsedTime(_started).TotalMilliseconds);
 
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = [];
+        FreeBuffer();
         _owner.ConnectionClosed(this);
+        if (_abandoned)
+        {
+            return;
+        }
+
+        _session.ReleaseBuffers();
         if (_pool is not null && _loop.IsCurrentThread)
         {
             _pool.Return(this);

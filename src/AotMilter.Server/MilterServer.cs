@@ -19,6 +19,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     // Closed connections wait for the next ones: as many as were open at once, up to this many per I/O thread.
     private const int PooledConnectionsPerThread = 256;
 
+    private readonly MemoryBudget _budget;
     private ConnectionPool? _pool;
     private TaskCompletionSource? _drained;
     private int _open;
@@ -35,7 +36,14 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _log = loggerFactory.CreateLogger("aotmilter");
         _filterLog = loggerFactory.CreateLogger("filter");
+        _budget = new MemoryBudget(options.MaxMemory);
+        _refusals = new RefusalLog(_log);
     }
+
+    /// <summary>The bytes peers may make this server hold beyond each connection's working set (<see cref="MilterServerOptions.MaxMemory"/>).</summary>
+    public MemoryBudget Budget => _budget;
+
+    private readonly RefusalLog _refusals;
 
     /// <summary>What this server's connections count; set before <see cref="RunAsync"/> to publish them.</summary>
     public MilterMetrics? Metrics { get; init; }
@@ -169,10 +177,10 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         ArgumentNullException.ThrowIfNull(connection);
         connection.Blocking = false;
         long id = Interlocked.Increment(ref _nextConnectionId);
-        var session = new MilterSession(_chain, _options, _log, _filterLog, id);
+        var session = new MilterSession(_chain, _options, _log, _filterLog, id, budget: _budget);
         var served = new ServedConnection(this);
         EventLoop loop = EventLoopGroup.Next();
-        var milterConnection = new MilterConnection(loop, (int)connection.SafeHandle.DangerousGetHandle(), connection, session, _options, _log, served);
+        var milterConnection = new MilterConnection(loop, (int)connection.SafeHandle.DangerousGetHandle(), connection, session, _options, _log, served, budget: _budget);
         served.Connection = milterConnection;
         milterConnection.FlowedContext = ExecutionContext.Capture();
         Interlocked.Increment(ref _open);
@@ -198,6 +206,18 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     /// <summary>A connection accepted on <paramref name="loop"/>'s thread: build its session and start it there.</summary>
     private void OnAccepted(EventLoop loop, int fd)
     {
+        if (Volatile.Read(ref _open) >= _options.MaxConnections || _budget.IsExhausted)
+        {
+            // Closed at once rather than left in the backlog: the MTA applies its default action now instead of
+            // after its connect timeout.
+            Libc.Close(fd);
+            ServerStatistics.ConnectionRefused();
+            _refusals.Refused(Volatile.Read(ref _open) >= _options.MaxConnections
+                ? $"--max-connections {_options.MaxConnections} reached"
+                : $"the memory budget (--max-memory {_options.MaxMemory} bytes) is spent");
+            return;
+        }
+
         if (_options.Socket.Kind != SocketKind.Unix)
         {
             Libc.SetTcpNoDelay(fd);
@@ -215,8 +235,8 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         else
         {
             ServerStatistics.ConnectionObjectMade();
-            var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics);
-            connection = new MilterConnection(loop, fd, null, session, _options, _log, this, pool);
+            var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics, _budget);
+            connection = new MilterConnection(loop, fd, null, session, _options, _log, this, pool, _budget);
         }
 
         connection.Start();

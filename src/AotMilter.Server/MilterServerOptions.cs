@@ -23,8 +23,32 @@ public sealed record MilterServerOptions
     /// <summary>How long in-flight connections may run after SIGTERM before they are cut.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long to wait for the MTA's next command (libmilter's default is 7210 s).</summary>
+    /// <summary>How long to wait for the MTA's next command (libmilter's default is 7210 s). Only complete commands
+    /// restart it: a peer that trickles a byte now and then is cut by <see cref="FrameTimeout"/>.</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(7210);
+
+    /// <summary>How long a new connection may take to send its option negotiation (Postfix's milter_connect_timeout is 30 s).</summary>
+    public TimeSpan NegotiationTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a frame may take to arrive whole, from its first byte.</summary>
+    public TimeSpan FrameTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long one callback may run. At the deadline its <see cref="MilterContext.CallbackAborted"/> token fires
+    /// and the fallback verdict is sent; a callback that still has not returned a moment later is abandoned and its
+    /// connection closed. Also the cap on progress at end of message: the MTA is kept waiting no longer than this.
+    /// </summary>
+    public TimeSpan CallbackTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Connections served at once; beyond it a new connection is closed at once (the MTA applies its default action).</summary>
+    public int MaxConnections { get; init; } = 10_000;
+
+    /// <summary>
+    /// The bytes peers may make the daemon hold beyond each connection's fixed working set, for the whole process:
+    /// frame buffers above their working size and the chains' message copies. When reached, a frame or message
+    /// that needs more closes its connection and new connections are closed at once.
+    /// </summary>
+    public long MaxMemory { get; init; } = 512L * 1024 * 1024;
 
     /// <summary>Listen backlog.</summary>
     public int Backlog { get; init; } = 1024;

@@ -14,7 +14,7 @@ public sealed partial class MilterSession
         {
             Begin((byte)MilterCommand.EndOfMessage, null);
             _step = payload.IsEmpty ? Step.EndOfMessageStart : Step.EndOfMessageBody;
-            if (!payload.IsEmpty)
+            if (!payload.IsEmpty && _inMessage)
             {
                 _copy?.AppendBody(payload);
             }
@@ -150,7 +150,7 @@ public sealed partial class MilterSession
         MessageCopy copy = _copy!;
         if (copy.Overflowed)
         {
-            Log.ChainMessageTooLarge(_log, Context.ConnectionId, copy.MaxBodySize);
+            ChainCopyOverflowed(copy);
             return Fallback;
         }
 
@@ -201,9 +201,28 @@ public sealed partial class MilterSession
             {
                 copy.ReplaceBody(_editor.BodyContent);
             }
+
+            if (copy.Overflowed)
+            {
+                // The edited message no longer fits: neither the later filters nor the MTA can be given it whole.
+                ChainCopyOverflowed(copy);
+                return Fallback;
+            }
         }
 
         return Verdict.Continue;
+    }
+
+    private void ChainCopyOverflowed(MessageCopy copy)
+    {
+        if (copy.OverflowedBudget)
+        {
+            Log.ChainMessageOverBudget(_log, Context.ConnectionId);
+        }
+        else
+        {
+            Log.ChainMessageTooLarge(_log, Context.ConnectionId, copy.MaxSize);
+        }
     }
 
     /// <summary>Shows filter <paramref name="index"/> the message as it stands: headers, end of headers, body.</summary>

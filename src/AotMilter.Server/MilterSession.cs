@@ -40,7 +40,7 @@ public sealed partial class MilterSession
     private Step _step;
     private MessageEditor.EditorMark _endOfMessageMark;
 
-    public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId, MilterMetrics? metrics = null)
+    public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId, MilterMetrics? metrics = null, MemoryBudget? budget = null)
     {
         _chain = chain;
         Metrics = metrics;
@@ -49,7 +49,7 @@ public sealed partial class MilterSession
         Context = new MilterContext(filterLog) { ConnectionId = connectionId };
         if (chain.Filters.Count > 1)
         {
-            _copy = new MessageCopy(options.MaxChainMessageSize);
+            _copy = new MessageCopy(options.MaxChainMessageSize, budget);
         }
     }
 
@@ -162,6 +162,7 @@ public sealed partial class MilterSession
         _step = Step.Start;
         _endOfMessageMark = default;
         _pendingStarted = 0;
+        _callbackLate = false;
         IsQuit = false;
         Messages = 0;
         LastVerdict = default;
@@ -217,8 +218,9 @@ public sealed partial class MilterSession
             {
                 Begin(frame.Command, null);
                 HeaderCommand header = HeaderCommand.Parse(frame.Payload);
-                if (!_resuming)
+                if (!_resuming && _inMessage)
                 {
+                    // Only inside a message: headers sent outside one are never replayed, and would pile up.
                     _copy?.AddHeader(header.Name, header.Value);
                 }
 
@@ -231,7 +233,7 @@ public sealed partial class MilterSession
                 return Decide(MilterEvent.EndOfHeaders, default, ProtocolFlags.NoReplyEndOfHeaders);
             case MilterCommand.Body:
                 Begin(frame.Command, null);
-                if (!_resuming)
+                if (!_resuming && _inMessage)
                 {
                     _copy?.AppendBody(frame.Payload);
                 }
@@ -283,6 +285,11 @@ public sealed partial class MilterSession
                 try
                 {
                     _resumeVerdict = await _pendingDecision.ConfigureAwait(false);
+                    if (_callbackLate)
+                    {
+                        // Past its deadline the callback's word no longer counts: the MTA is owed the fallback.
+                        throw new TimeoutException($"the callback returned after its deadline ({_options.CallbackTimeout.TotalSeconds:0.###}s)");
+                    }
                 }
                 catch (Exception ex)
                 {
@@ -314,6 +321,74 @@ public sealed partial class MilterSession
         _pendingObservers = null;
         _pending = Pending.None;
         _resuming = true;
+        _callbackLate = false;
+        Context.RenewCallbackToken();
+    }
+
+    private bool _callbackLate;
+
+    /// <summary>True once option negotiation is done.</summary>
+    public bool IsNegotiated => _negotiated;
+
+    /// <summary>What the pending callback is, for log lines: "filter X in Event".</summary>
+    public string PendingCallback => _pending switch
+    {
+        Pending.Observers => $"{_chain.Names} in {(_inMessage ? "abort/close" : "close")}",
+        Pending.EndOfMessage when _copy is not null => $"{_chain.Names} in EndOfMessage",
+        _ => $"{_chain.Filters[Math.Min(_pendingFilter, _chain.Filters.Count - 1)].Name} in {_pendingEvent}",
+    };
+
+    /// <summary>
+    /// The pending callback passed its deadline: its token fires, and whatever it returns from now on becomes the
+    /// fallback verdict (logged as the filter's failure).
+    /// </summary>
+    internal void CallbackDeadlinePassed()
+    {
+        _callbackLate = true;
+        Context.AbortCallback();
+    }
+
+    /// <summary>
+    /// Gives up on a pending callback that did not return even after its token fired: writes the fallback verdict
+    /// where the MTA waits for a reply. The connection closes next; the callback's late result is never read.
+    /// </summary>
+    internal void AbandonPending()
+    {
+        bool awaitsReply = _pending switch
+        {
+            Pending.EndOfMessage => true,
+            Pending.Decision => (_protocol & NoReplyBit(_pendingEvent)) == 0,
+            _ => false,
+        };
+        if (awaitsReply)
+        {
+            Metrics?.Exception(_pendingFilter);
+            LastVerdict = Fallback.Kind;
+            WriteVerdict(Fallback);
+        }
+    }
+
+    private static ProtocolFlags NoReplyBit(MilterEvent e) => e switch
+    {
+        MilterEvent.Connect => ProtocolFlags.NoReplyConnect,
+        MilterEvent.Helo => ProtocolFlags.NoReplyHelo,
+        MilterEvent.MailFrom => ProtocolFlags.NoReplyMail,
+        MilterEvent.RcptTo => ProtocolFlags.NoReplyRcpt,
+        MilterEvent.Data => ProtocolFlags.NoReplyData,
+        MilterEvent.Header => ProtocolFlags.NoReplyHeader,
+        MilterEvent.EndOfHeaders => ProtocolFlags.NoReplyEndOfHeaders,
+        MilterEvent.Body => ProtocolFlags.NoReplyBody,
+        MilterEvent.Unknown => ProtocolFlags.NoReplyUnknown,
+        _ => 0,
+    };
+
+    /// <summary>Gives buffers grown past their working size back (the connection ended; the session waits in a pool).</summary>
+    internal void ReleaseBuffers()
+    {
+        Output.Reset();
+        Output.ShrinkTo(4096);
+        _copy?.Release();
+        Context.Macros.Release();
     }
 
     /// <summary>Ends the SMTP connection's filters (abort, then close), if still open: EOF, errors, shutdown.</summary>

@@ -13,6 +13,7 @@ public static class ServerStatistics
     private static long s_connectionsOpen;
     private static long s_messages;
     private static long s_connectionObjects;
+    private static long s_connectionsRefused;
     private static long s_listeningSince;
     private static long s_allocatedBeforeListening;
 
@@ -21,6 +22,9 @@ public static class ServerStatistics
 
     /// <summary>Connections open now.</summary>
     public static long ConnectionsOpen => Interlocked.Read(ref s_connectionsOpen);
+
+    /// <summary>Connections closed at once because --max-connections or the memory budget was reached.</summary>
+    public static long ConnectionsRefused => Interlocked.Read(ref s_connectionsRefused);
 
     /// <summary>Messages (MAIL commands) handled since the process started.</summary>
     public static long Messages => Interlocked.Read(ref s_messages);
@@ -59,6 +63,8 @@ public static class ServerStatistics
         Interlocked.Increment(ref s_connectionsAccepted);
         Interlocked.Increment(ref s_connectionsOpen);
     }
+
+    internal static void ConnectionRefused() => Interlocked.Increment(ref s_connectionsRefused);
 
     internal static void ConnectionClosed() => Interlocked.Decrement(ref s_connectionsOpen);
 

@@ -161,6 +161,35 @@ public static class CommandLine
                 r.AddError("--max-chain-message-size must be at least 65536");
             }
         });
+        var negotiationTimeout = Seconds("--negotiation-timeout", "Seconds a new connection may take to send its option negotiation", 30);
+        var frameTimeout = Seconds("--frame-timeout", "Seconds a packet may take to arrive whole from its first byte (and replies to be taken by the MTA)", 60);
+        var callbackTimeout = Seconds("--callback-timeout", "Seconds one filter callback may run; then it is cancelled and the fallback verdict is sent (also the cap on progress at end of message)", 60);
+        var maxConnections = new Option<int>("--max-connections")
+        {
+            Description = "Connections served at once; beyond it a new connection is closed at once and the MTA applies its default action",
+            DefaultValueFactory = _ => 10_000,
+            HelpName = "N",
+        };
+        maxConnections.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 1_000_000)
+            {
+                r.AddError("--max-connections must be between 1 and 1000000");
+            }
+        });
+        var maxMemory = new Option<long>("--max-memory")
+        {
+            Description = "Bytes peers may make the daemon hold beyond each connection's working set (large packets, a chain's message copies), for the whole process",
+            DefaultValueFactory = _ => 512L * 1024 * 1024,
+            HelpName = "BYTES",
+        };
+        maxMemory.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long>() < 1024 * 1024)
+            {
+                r.AddError("--max-memory must be at least 1048576 (1 MiB)");
+            }
+        });
         var metrics = new Option<string?>("--metrics")
         {
             Description = "Serve the counters as Prometheus text on GET /metrics at this socket (inet:PORT@HOST or unix:/path)",
@@ -198,7 +227,8 @@ public static class CommandLine
         var root = new RootCommand("aotmilter: a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.")
         {
             socket, filter, config, checkConfig, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile,
-            fallback, maxPacket, timeout, grace, progress, ioThreads, chainLimit, metrics, alwaysReply,
+            fallback, maxPacket, timeout, negotiationTimeout, frameTimeout, callbackTimeout, grace, progress, ioThreads, chainLimit,
+            maxConnections, maxMemory, metrics, alwaysReply,
         };
 
         // Tools that ship with the daemon, one file each (like redis-benchmark with Redis).
@@ -255,6 +285,11 @@ public static class CommandLine
                     UseNoReplyFlags = !parse.GetValue(alwaysReply),
                     ProgressInterval = TimeSpan.FromSeconds(parse.GetValue(progress)),
                     MaxChainMessageSize = parse.GetValue(chainLimit),
+                    NegotiationTimeout = TimeSpan.FromSeconds(parse.GetValue(negotiationTimeout)),
+                    FrameTimeout = TimeSpan.FromSeconds(parse.GetValue(frameTimeout)),
+                    CallbackTimeout = TimeSpan.FromSeconds(parse.GetValue(callbackTimeout)),
+                    MaxConnections = parse.GetValue(maxConnections),
+                    MaxMemory = parse.GetValue(maxMemory),
                 },
                 Filters = names.Select(n => filters.First(f => f.Name == n)).ToArray(),
                 KnownFilters = filters,
@@ -292,6 +327,25 @@ public static class CommandLine
         }
 
         return result.Invoke();
+    }
+
+    /// <summary>A deadline option in whole seconds, at least 1.</summary>
+    private static Option<int> Seconds(string name, string description, int defaultSeconds)
+    {
+        var option = new Option<int>(name)
+        {
+            Description = $"{description} (default {defaultSeconds})",
+            DefaultValueFactory = _ => defaultSeconds,
+            HelpName = "SECONDS",
+        };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 86400)
+            {
+                r.AddError($"{name} must be between 1 and 86400 seconds");
+            }
+        });
+        return option;
     }
 
     private static bool TryParseMode(string text, out UnixFileMode mode)
