@@ -130,6 +130,11 @@ internal static class DiagnosticDescriptors
         "MilterContext or MessageEditor kept beyond its connection",
         "Filter class '{0}' keeps its {1} {2}; the daemon hands a connection's MilterContext and MessageEditor to later connections (on any of its I/O threads), so that code would reach another connection's macros, replies or edits: keep the values you need instead");
 
+    public static readonly DiagnosticDescriptor TokenInSynchronousCallback = Info(
+        "AOTM025",
+        "CancellationToken in a synchronous callback",
+        "{0} callback '{1}' returns {2}: its CancellationToken '{3}' can only fire while an asynchronous callback is pending, not while this one runs; return a ValueTask to wait with it, or remove the parameter");
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "AOTM001" => InvalidFilterName,
@@ -156,6 +161,7 @@ internal static class DiagnosticDescriptors
         "AOTM022" => InvalidReply,
         "AOTM023" => ReplyClassMismatch,
         "AOTM024" => ContextKept,
+        "AOTM025" => TokenInSynchronousCallback,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic ID"),
     };
 

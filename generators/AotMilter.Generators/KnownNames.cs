@@ -17,6 +17,7 @@ internal static class KnownNames
     public const string MacroAttribute = "AotMilter.MacroAttribute";
     public const string FilterSettings = "AotMilter.Configuration.IFilterSettings`1";
     public const string ResettableFilter = "AotMilter.IResettableFilter";
+    public const string CancellationToken = "System.Threading.CancellationToken";
     public const string ValueTask = "System.Threading.Tasks.ValueTask";
     public const string ValueTaskOfT = "System.Threading.Tasks.ValueTask`1";
     public const string AsyncMethodBuilderAttribute = "System.Runtime.CompilerServices.AsyncMethodBuilderAttribute";

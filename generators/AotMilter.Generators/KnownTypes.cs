@@ -21,6 +21,7 @@ internal sealed class KnownTypes
         MacroAttribute = compilation.GetTypeByMetadataName(KnownNames.MacroAttribute);
         FilterSettings = compilation.GetTypeByMetadataName(KnownNames.FilterSettings);
         ResettableFilter = compilation.GetTypeByMetadataName(KnownNames.ResettableFilter);
+        CancellationToken = compilation.GetTypeByMetadataName(KnownNames.CancellationToken);
         ValueTask = compilation.GetTypeByMetadataName(KnownNames.ValueTask);
         ValueTaskOfT = compilation.GetTypeByMetadataName(KnownNames.ValueTaskOfT);
         AsyncMethodBuilderAttribute = compilation.GetTypeByMetadataName(KnownNames.AsyncMethodBuilderAttribute);
@@ -56,6 +57,8 @@ internal sealed class KnownTypes
 
     /// <summary>IFilterSettings&lt;TSelf&gt; (the open generic type).</summary>
     public INamedTypeSymbol? FilterSettings { get; }
+
+    public INamedTypeSymbol? CancellationToken { get; }
 
     public INamedTypeSymbol? ValueTask { get; }
 
@@ -179,6 +182,11 @@ internal sealed class KnownTypes
         if (Is(type, MessageEditor))
         {
             return ParameterKind.MessageEditor;
+        }
+
+        if (Is(type, CancellationToken))
+        {
+            return ParameterKind.CancellationToken;
         }
 
         if (IsBytes(type))

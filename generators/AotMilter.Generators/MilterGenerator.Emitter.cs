@@ -322,6 +322,7 @@ public sealed partial class MilterGenerator
             ParameterKind.EnvelopeAddress => callback == CallbackKind.MailFrom ? "sender" : "recipient",
             ParameterKind.HeaderField => "header",
             ParameterKind.MessageEditor => "editor",
+            ParameterKind.CancellationToken => "context.CallbackAborted",
             ParameterKind.Text => callback switch
             {
                 CallbackKind.MailFrom => "sender.AddressString()",

@@ -352,6 +352,7 @@ public sealed partial class MilterGenerator
             // Return type: Verdict or ValueTask<Verdict> decide, void or ValueTask observe; Abort and Close only observe.
             bool observes = false;
             bool isAsync = false;
+            bool synchronous = false;
             bool observeOnly = kind is CallbackKind.Abort or CallbackKind.Close;
             bool byRef = method.ReturnsByRef || method.ReturnsByRefReadonly;
             if (method.ReturnType.TypeKind == TypeKind.Error)
@@ -361,6 +362,7 @@ public sealed partial class MilterGenerator
             else if (!byRef && method.ReturnsVoid && !method.IsAsync)
             {
                 observes = true;
+                synchronous = true;
             }
             else if (!byRef && known.IsValueTask(method.ReturnType))
             {
@@ -369,6 +371,7 @@ public sealed partial class MilterGenerator
             }
             else if (!byRef && !observeOnly && SymbolEqualityComparer.Default.Equals(method.ReturnType, known.Verdict))
             {
+                synchronous = true;
             }
             else if (!byRef && !observeOnly && known.IsValueTaskOfVerdict(method.ReturnType))
             {
@@ -466,6 +469,17 @@ public sealed partial class MilterGenerator
                         parameter.Name));
                     ok = false;
                     continue;
+                }
+
+                if (found == ParameterKind.CancellationToken && synchronous)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.TokenInSynchronousCallback,
+                        LocationInfo.From(parameter) ?? location,
+                        AttributeDisplay(kind),
+                        method.Name,
+                        observes ? "void" : "Verdict",
+                        parameter.Name));
                 }
 
                 seen.Add(found, parameter);
@@ -1090,8 +1104,9 @@ public sealed partial class MilterGenerator
             _ => "inaccessible",
         };
 
+        /// <summary>MilterContext and CancellationToken are bound in every callback; the rest by <see cref="AllowedBeyondContext"/>.</summary>
         private static bool IsAllowed(CallbackKind callback, ParameterKind parameter)
-            => parameter == ParameterKind.Context || Array.IndexOf(AllowedBeyondContext(callback), parameter) >= 0;
+            => parameter is ParameterKind.Context or ParameterKind.CancellationToken || Array.IndexOf(AllowedBeyondContext(callback), parameter) >= 0;
 
         private static ParameterKind[] AllowedBeyondContext(CallbackKind callback) => callback switch
         {
@@ -1110,7 +1125,7 @@ public sealed partial class MilterGenerator
 
         private static string AllowedTypes(CallbackKind callback, bool isAsync)
         {
-            var text = new StringBuilder(TypeDisplay(ParameterKind.Context));
+            var text = new StringBuilder(TypeDisplay(ParameterKind.Context)).Append(", ").Append(TypeDisplay(ParameterKind.CancellationToken));
             foreach (ParameterKind parameter in AllowedBeyondContext(callback))
             {
                 if (!(isAsync && IsRefLike(parameter)))
@@ -1131,6 +1146,7 @@ public sealed partial class MilterGenerator
             ParameterKind.HeaderField => "HeaderField",
             ParameterKind.MessageEditor => "MessageEditor",
             ParameterKind.Text => "string",
+            ParameterKind.CancellationToken => "CancellationToken",
             _ => parameter.ToString(),
         };
 

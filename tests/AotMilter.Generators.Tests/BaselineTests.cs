@@ -19,6 +19,10 @@ public class BaselineTests
         => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Modern)), "Samples.ModernFilter.Milter.g.cs");
 
     [Fact]
+    public void The_dispatcher_and_registration_of_a_filter_taking_a_token_in_every_callback_match_the_baseline()
+        => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Aborting)), "Samples.AbortingFilter.Milter.g.cs");
+
+    [Fact]
     public void The_dispatcher_and_registration_of_the_log_filter_match_the_baseline()
         => AssertBaseline(
             TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Bundled)),

@@ -8,6 +8,7 @@ public class DiagnosticTests
     private const string Usings = """
         using System;
         using System.Runtime.CompilerServices;
+        using System.Threading;
         using System.Threading.Tasks;
         using AotMilter;
         using AotMilter.Configuration;
@@ -121,13 +122,16 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("OnHelo", "int length", "'length'", "'int'", "MilterContext, ReadOnlySpan<byte>, string")]
-    [InlineData("OnHeader", "string header", "'header'", "'string'", "MilterContext, HeaderField")]
-    [InlineData("OnHeader", "EnvelopeAddress address", "'address'", "'EnvelopeAddress'", "MilterContext, HeaderField")]
-    [InlineData("OnData", "ReadOnlySpan<byte> bytes", "'bytes'", "'ReadOnlySpan<byte>'", "allowed types: MilterContext")]
-    [InlineData("OnConnect", "ref MilterContext context", "'context'", "'ref MilterContext'", "MilterContext, ConnectInfo")]
-    [InlineData("OnBody", "ReadOnlySpan<char> text", "'text'", "'ReadOnlySpan<char>'", "MilterContext, ReadOnlySpan<byte>")]
-    [InlineData("OnMailFrom", "MessageEditor editor", "'editor'", "'MessageEditor'", "MilterContext, EnvelopeAddress, string")]
+    [InlineData("OnHelo", "int length", "'length'", "'int'", "allowed types: MilterContext, CancellationToken, ReadOnlySpan<byte>, string")]
+    [InlineData("OnHeader", "string header", "'header'", "'string'", "allowed types: MilterContext, CancellationToken, HeaderField")]
+    [InlineData("OnHeader", "EnvelopeAddress address", "'address'", "'EnvelopeAddress'", "allowed types: MilterContext, CancellationToken, HeaderField")]
+    [InlineData("OnData", "ReadOnlySpan<byte> bytes", "'bytes'", "'ReadOnlySpan<byte>'", "allowed types: MilterContext, CancellationToken")]
+    [InlineData("OnConnect", "ref MilterContext context", "'context'", "'ref MilterContext'", "allowed types: MilterContext, CancellationToken, ConnectInfo")]
+    [InlineData("OnBody", "ReadOnlySpan<char> text", "'text'", "'ReadOnlySpan<char>'", "allowed types: MilterContext, CancellationToken, ReadOnlySpan<byte>")]
+    [InlineData("OnMailFrom", "MessageEditor editor", "'editor'", "'MessageEditor'", "allowed types: MilterContext, CancellationToken, EnvelopeAddress, string")]
+    [InlineData("OnData", "CancellationToken? token", "'token'", "'CancellationToken?'", "allowed types: MilterContext, CancellationToken")]
+    [InlineData("OnEndOfHeaders", "in CancellationToken token", "'token'", "'in CancellationToken'", "allowed types: MilterContext, CancellationToken")]
+    [InlineData("OnEndOfMessage", "CancellationTokenSource source", "'source'", "'CancellationTokenSource'", "allowed types: MilterContext, CancellationToken, MessageEditor")]
     public void AOTM005_is_reported_for_a_parameter_the_callback_cannot_bind(string attribute, string parameter, params string[] expected)
     {
         Diagnostic d = AssertOnly("AOTM005", $$"""
@@ -278,6 +282,21 @@ public class DiagnosticTests
         Assert.Equal("[OnHeader] callback 'Header' has two parameters of type 'HeaderField' ('first' and 'second'); each type can be bound once", d.GetMessage());
     }
 
+    [Fact]
+    public void AOTM011_is_reported_for_a_second_cancellation_token()
+    {
+        Diagnostic d = AssertOnly("AOTM011", """
+            [Milter("tokens")]
+            public sealed class Tokens
+            {
+                [OnRcptTo]
+                public ValueTask<Verdict> Rcpt(CancellationToken aborted, string recipient, CancellationToken again) => default;
+            }
+            """);
+
+        Assert.Equal("[OnRcptTo] callback 'Rcpt' has two parameters of type 'CancellationToken' ('aborted' and 'again'); each type can be bound once", d.GetMessage());
+    }
+
     [Theory]
     [InlineData("public Creator(Settings settings, int seed) { }", "")]
     [InlineData("public Creator(Settings settings) { }\n    public Creator(OtherSettings settings) { }", "it has 2 settings constructors (Settings, OtherSettings), keep one")]
@@ -323,7 +342,7 @@ public class DiagnosticTests
             }
             """);
 
-        Assert.EndsWith("allowed types: MilterContext, string", d.GetMessage(), StringComparison.Ordinal);
+        Assert.EndsWith("allowed types: MilterContext, CancellationToken, string", d.GetMessage(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -801,13 +820,66 @@ public class DiagnosticTests
         Assert.Empty(run.AllProblems);
     }
 
+    [Theory]
+    [InlineData("OnData", "Verdict Data(CancellationToken aborted) => Verdict.Continue;", "Verdict", "_filter.Data(context.CallbackAborted)")]
+    [InlineData("OnHeader", "void Header(HeaderField header, CancellationToken token) { }", "void", "_filter.Header(header, context.CallbackAborted)")]
+    [InlineData("OnBody", "Verdict Body(CancellationToken token, ReadOnlySpan<byte> chunk) => Verdict.Continue;", "Verdict", "_filter.Body(context.CallbackAborted, chunk)")]
+    [InlineData("OnClose", "void Close(MilterContext context, CancellationToken token) { }", "void", "_filter.Close(context, context.CallbackAborted)")]
+    public void AOTM025_notes_that_the_token_of_a_synchronous_callback_cannot_fire_while_it_runs(string attribute, string method, string returned, string call)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("sync")]
+            public sealed class Sync
+            {
+                [{{attribute}}]
+                public {{method}}
+            }
+            """);
+
+        // An info: the filter is generated, compiles, and the token is passed all the same.
+        Assert.Empty(run.AllProblems);
+        Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal("AOTM025", d.Id);
+        Assert.Equal(DiagnosticSeverity.Info, d.Severity);
+        string name = method.Split(' ', '(')[1];
+        string parameter = method.Contains("aborted", StringComparison.Ordinal) ? "aborted" : "token";
+        Assert.Equal(
+            $"[{attribute}] callback '{name}' returns {returned}: its CancellationToken '{parameter}' can only fire while an asynchronous callback is pending, not while this one runs; return a ValueTask to wait with it, or remove the parameter",
+            d.GetMessage());
+        Assert.Contains(call, run.Source("Broken.Sync.Milter.g.cs"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AOTM025_is_not_reported_for_asynchronous_callbacks()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("async")]
+            public sealed class Waits
+            {
+                [OnData]
+                [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+                public async ValueTask<Verdict> Data(CancellationToken aborted)
+                {
+                    await Task.Delay(Timeout.Infinite, aborted);
+                    return Verdict.Continue;
+                }
+
+                [OnAbort]
+                public ValueTask Abort(CancellationToken aborted) => default;
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
     [Fact]
     public void Every_diagnostic_ID_has_a_test_and_an_entry_in_the_documentation()
     {
         string docs = File.ReadAllText(Path.Combine(Samples.RepositoryRoot, "docs", "diagnostics.md"));
         string[] tested = [.. typeof(DiagnosticTests).GetMethods().Select(m => m.Name[..Math.Min(7, m.Name.Length)]).Where(n => n.StartsWith("AOTM", StringComparison.Ordinal)).Distinct()];
 
-        for (int i = 1; i <= 24; i++)
+        for (int i = 1; i <= 25; i++)
         {
             string id = $"AOTM{i:000}";
             Assert.Equal(id, DiagnosticDescriptors.ById(id).Id);

@@ -25,6 +25,7 @@ public class GeneratedCodeTests
         Assert.Equal(
             [
                 "MilterCatalog.g.cs",
+                "Samples.AbortingFilter.Milter.g.cs",
                 "Samples.Deeper.Outer.HelperEditsFilter.Milter.g.cs",
                 "Samples.EndOfMessageOnlyFilter.Milter.g.cs",
                 "Samples.EveryCallbackFilter.Milter.g.cs",
@@ -165,8 +166,9 @@ internal static class SampleSet
         ["helper-edits"] = [Samples.HelperEdits],
         ["odd-shapes"] = [Samples.OddShapes],
         ["modern"] = [Samples.Modern],
+        ["aborting"] = [Samples.Aborting],
         ["implicit-settings"] = [Samples.ImplicitSettings],
         ["bundled"] = Samples.Bundled,
-        ["everything"] = [Samples.EveryCallback, Samples.EndOfMessageOnly, Samples.HelperEdits, Samples.OddShapes, Samples.Modern, Samples.ImplicitSettings],
+        ["everything"] = [Samples.EveryCallback, Samples.EndOfMessageOnly, Samples.HelperEdits, Samples.OddShapes, Samples.Modern, Samples.ImplicitSettings, Samples.Aborting],
     };
 }

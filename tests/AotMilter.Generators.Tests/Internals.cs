@@ -34,6 +34,10 @@ internal static class Internals
         return context;
     }
 
+    /// <summary>Fires the context's CallbackAborted, as the connection does at a callback's deadline or a hang-up.</summary>
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "AbortCallback")]
+    public static extern void AbortCallback(MilterContext context);
+
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_EditFrames")]
     public static extern ReadOnlySpan<byte> EditFrames(MessageEditor editor);
 

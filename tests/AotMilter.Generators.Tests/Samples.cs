@@ -144,14 +144,15 @@ internal static partial class Samples
         """;
 
     /// <summary>
-    /// Settings, capabilities, async callbacks that decide and that observe, string parameters and [Macro] parameters of
-    /// every type. Records what it saw in <c>Seen</c>.
+    /// Settings, capabilities, async callbacks that decide and that observe, string, [Macro] parameters of every type
+    /// and CancellationToken parameters. Records what it saw in <c>Seen</c>.
     /// </summary>
     public const string Modern = """
         using System;
         using System.Collections.Generic;
         using System.Runtime.CompilerServices;
         using System.Text;
+        using System.Threading;
         using System.Threading.Tasks;
         using AotMilter;
         using AotMilter.Configuration;
@@ -186,9 +187,10 @@ internal static partial class Samples
 
             [OnHelo]
             [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-            public async ValueTask<Verdict> Helo(string name, MilterContext context)
+            public async ValueTask<Verdict> Helo(string name, MilterContext context, CancellationToken aborted)
             {
                 await Task.Yield();
+                aborted.ThrowIfCancellationRequested();
                 Seen.Add("helo " + name);
                 return name == "busy" ? Verdict.TempFailWith(Busy) : Verdict.Continue;
             }
@@ -228,9 +230,9 @@ internal static partial class Samples
             }
 
             [OnAbort]
-            public ValueTask Abort(MilterContext context)
+            public ValueTask Abort(CancellationToken aborted, MilterContext context)
             {
-                Seen.Add("abort");
+                Seen.Add(aborted == context.CallbackAborted ? "abort" : "abort with another token");
                 return default;
             }
 
@@ -240,6 +242,80 @@ internal static partial class Samples
             {
                 await Task.Yield();
                 Seen.Add("unknown " + command);
+            }
+        }
+        """;
+
+    /// <summary>
+    /// A CancellationToken in every callback, at every position, all asynchronous; <c>Data</c> waits for nothing but
+    /// its token. Records the tokens it was given in <c>Tokens</c>.
+    /// </summary>
+    public const string Aborting = """
+        using System.Collections.Generic;
+        using System.Runtime.CompilerServices;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AotMilter;
+
+        namespace Samples;
+
+        [Milter("aborting")]
+        public sealed class AbortingFilter
+        {
+            public List<CancellationToken> Tokens { get; } = [];
+
+            [OnConnect]
+            public ValueTask<Verdict> Connect(CancellationToken aborted) => Decide(aborted);
+
+            [OnHelo]
+            public ValueTask Helo(string name, CancellationToken aborted) => Observe(aborted);
+
+            [OnMailFrom]
+            public ValueTask<Verdict> MailFrom(CancellationToken aborted, string sender, MilterContext context) => Decide(aborted);
+
+            [OnRcptTo]
+            public ValueTask RcptTo(MilterContext context, CancellationToken aborted) => Observe(aborted);
+
+            [OnData]
+            [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+            public async ValueTask<Verdict> Data(CancellationToken aborted)
+            {
+                Tokens.Add(aborted);
+                await Task.Delay(Timeout.Infinite, aborted);
+                return Verdict.Accept;
+            }
+
+            [OnHeader]
+            public ValueTask<Verdict> Header(CancellationToken aborted) => Decide(aborted);
+
+            [OnEndOfHeaders]
+            public ValueTask EndOfHeaders(CancellationToken aborted) => Observe(aborted);
+
+            [OnBody]
+            public ValueTask<Verdict> Body(CancellationToken aborted) => Decide(aborted);
+
+            [OnEndOfMessage]
+            public ValueTask<Verdict> EndOfMessage(MessageEditor editor, CancellationToken aborted) => Decide(aborted);
+
+            [OnAbort]
+            public ValueTask Abort(CancellationToken aborted) => Observe(aborted);
+
+            [OnClose]
+            public ValueTask Close(CancellationToken aborted) => Observe(aborted);
+
+            [OnUnknown]
+            public ValueTask<Verdict> Unknown(string command, CancellationToken aborted) => Decide(aborted);
+
+            private ValueTask<Verdict> Decide(CancellationToken aborted)
+            {
+                Tokens.Add(aborted);
+                return new(Verdict.Continue);
+            }
+
+            private ValueTask Observe(CancellationToken aborted)
+            {
+                Tokens.Add(aborted);
+                return default;
             }
         }
         """;

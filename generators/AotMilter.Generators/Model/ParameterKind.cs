@@ -21,4 +21,7 @@ internal enum ParameterKind
 
     /// <summary>A [Macro] value as a non-nullable <c>string</c> ("" when absent).</summary>
     MacroTextOrEmpty,
+
+    /// <summary>A <c>CancellationToken</c>: <c>MilterContext.CallbackAborted</c>, in every callback.</summary>
+    CancellationToken,
 }

@@ -9,11 +9,12 @@ namespace AotMilter.Generated.Samples;
 public static partial class MilterCatalog
 {
     /// <summary>The names of <see cref="Registrations"/>, in order, separated by spaces (read at compile time by executables that link this assembly).</summary>
-    public const string FilterNames = "eom-only every helpers limit modern odd_shapes-2";
+    public const string FilterNames = "aborting eom-only every helpers limit modern odd_shapes-2";
 
     /// <summary>One registration per filter, sorted by name.</summary>
     public static global::AotMilter.MilterRegistration[] Registrations { get; } =
     [
+        Create_Samples_AbortingFilter(),
         Create_Samples_EndOfMessageOnlyFilter(),
         Create_Samples_EveryCallbackFilter(),
         Create_Samples_Deeper_Outer_HelperEditsFilter(),

@@ -42,7 +42,7 @@ file sealed class ModernFilterDispatcher : global::AotMilter.FilterDispatcher
     }
 
     public override global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> HeloAsync(global::System.ReadOnlySpan<byte> name, global::AotMilter.MilterContext context)
-        => _filter.Helo(global::System.Text.Encoding.UTF8.GetString(name), context);
+        => _filter.Helo(global::System.Text.Encoding.UTF8.GetString(name), context, context.CallbackAborted);
 
     public override global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> MailFromAsync(global::AotMilter.EnvelopeAddress sender, global::AotMilter.MilterContext context)
         => ObservedCallback.Continue(_filter.MailFrom(sender.AddressString(), context.GetMacroString("{auth_authen}"), context.GetMacroString("i") ?? ""));
@@ -60,7 +60,7 @@ file sealed class ModernFilterDispatcher : global::AotMilter.FilterDispatcher
         => _filter.EndOfMessage(editor, context.GetMacroString("i"));
 
     public override global::System.Threading.Tasks.ValueTask AbortAsync(global::AotMilter.MilterContext context)
-        => _filter.Abort(context);
+        => _filter.Abort(context.CallbackAborted, context);
 
     public override global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> UnknownAsync(global::System.ReadOnlySpan<byte> command, global::AotMilter.MilterContext context)
         => ObservedCallback.Continue(_filter.Unknown(global::System.Text.Encoding.UTF8.GetString(command)));
