@@ -23,8 +23,8 @@ public sealed class MemoryBudget(long limit)
     /// <summary>Reserved now.</summary>
     public long Used => Volatile.Read(ref _used);
 
-    /// <summary>True when the budget is spent (a new connection is refused then).</summary>
-    public bool IsExhausted => Volatile.Read(ref _used) >= Limit;
+    /// <summary>True when <paramref name="bytes"/> more would fit now.</summary>
+    public bool HasRoomFor(long bytes) => Volatile.Read(ref _used) + bytes <= Limit;
 
     /// <summary>Reserves <paramref name="bytes"/>; false (and nothing reserved) when they do not fit.</summary>
     public bool TryReserve(long bytes)

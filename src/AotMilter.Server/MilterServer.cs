@@ -206,7 +206,8 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     /// <summary>A connection accepted on <paramref name="loop"/>'s thread: build its session and start it there.</summary>
     private void OnAccepted(EventLoop loop, int fd)
     {
-        if (Volatile.Read(ref _open) >= _options.MaxConnections || _budget.IsExhausted)
+        // A connection that could not even receive one packet of the largest size is not taken on.
+        if (Volatile.Read(ref _open) >= _options.MaxConnections || !_budget.HasRoomFor((long)_options.MaxPacketSize + MilterFrameReader.HeaderSize))
         {
             // Closed at once rather than left in the backlog: the MTA applies its default action now instead of
             // after its connect timeout.
