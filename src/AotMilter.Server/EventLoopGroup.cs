@@ -71,13 +71,26 @@ public static class EventLoopGroup
 
     internal static void ReportUnhandled(Exception exception)
     {
-        if (UnhandledException is { } handler)
+        try
         {
-            handler(exception);
+            if (UnhandledException is { } handler)
+            {
+                handler(exception);
+                return;
+            }
         }
-        else
+        catch (Exception)
         {
-            Console.Error.WriteLine($"aotmilter: unhandled error on an I/O thread: {exception}");
+            // The reporter itself failed (a full disk under the log): standard error is the last resort.
+        }
+
+        try
+        {
+            Console.Error.WriteLine($"aotmilter: unhandled error: {exception}");
+        }
+        catch (IOException)
+        {
+            // Nowhere left to say it; the process goes on.
         }
     }
 }

@@ -96,14 +96,6 @@ public sealed class MemoryBudget(long limit)
     private void Trim()
     {
         Volatile.Write(ref _trimScheduled, 0);
-        try
-        {
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        }
-        catch (Exception ex)
-        {
-            // A timer thread must never let an exception out: it would end the process.
-            EventLoopGroup.ReportUnhandled(ex);
-        }
+        Guard.Run(static () => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true));
     }
 }

@@ -125,14 +125,17 @@ public static class Daemon
         {
             // Never die on SIGHUP: re-read the configuration (or say there is none).
             c.Cancel = true;
-            systemd.Reloading();
-            reloader.Reload();
-            systemd.Reloaded();
+            Guard.Run(() =>
+            {
+                systemd.Reloading();
+                reloader.Reload();
+                systemd.Reloaded();
+            });
         });
         using PosixSignalRegistration statistics = PosixSignalRegistration.Create(SIGUSR1, c =>
         {
             c.Cancel = true;
-            LogStatistics(log, "SIGUSR1", metrics);
+            Guard.Run(() => LogStatistics(log, "SIGUSR1", metrics));
         });
 
         ready.Succeed();
@@ -234,8 +237,13 @@ public static class Daemon
     private static void Stop(PosixSignalContext context, CancellationTokenSource stopping, ILogger log, Systemd systemd)
     {
         context.Cancel = true;
-        systemd.Stopping();
-        CliLog.StopRequested(log, context.Signal.ToString());
+        Guard.Run(() =>
+        {
+            systemd.Stopping();
+            CliLog.StopRequested(log, context.Signal.ToString());
+        });
+
+        // Outside the guard: whatever the log does, the stop itself must happen.
         stopping.Cancel();
     }
 

@@ -22,7 +22,7 @@ internal sealed class Systemd : IDisposable
         if (notify is not null && watchdog > TimeSpan.Zero)
         {
             // Half the interval, as sd_watchdog_enabled(3) recommends.
-            _watchdog = new Timer(_ => Send("WATCHDOG=1"), null, watchdog / 2, watchdog / 2);
+            _watchdog = new Timer(_ => AotMilter.Server.Guard.Run(() => Send("WATCHDOG=1")), null, watchdog / 2, watchdog / 2);
         }
     }
 
