@@ -56,4 +56,10 @@ internal static partial class Log
 
     [ZLoggerMessage(LogLevel.Debug, "metrics request dropped: {reason}")]
     public static partial void MetricsRequestFailed(ILogger logger, string reason);
+
+    [ZLoggerMessage(LogLevel.Error, "metrics: accept failed: {reason}; pausing accepts for {pauseMs} ms ({suppressed} more such failure(s) since the last line; one line per {intervalSeconds} s at most)")]
+    public static partial void MetricsAcceptPaused(ILogger logger, string reason, int pauseMs, long suppressed, double intervalSeconds);
+
+    [ZLoggerMessage(LogLevel.Warning, "metrics: {limit} requests already open; closing new connections at once until one ends ({suppressed} more closed since the last line; one line per {intervalSeconds} s at most)")]
+    public static partial void MetricsClientsFull(ILogger logger, int limit, long suppressed, double intervalSeconds);
 }
