@@ -112,7 +112,7 @@ public sealed partial class PrometheusEndpoint : IAsyncDisposable
                 // Out of descriptors (EMFILE, ENFILE) or kernel memory, or anything else that would fail again at once.
                 if (_acceptErrors.ShouldLog(out long suppressed))
                 {
-                    Log.MetricsAcceptPaused(_log, ex.Message, (int)AcceptPause.TotalMilliseconds, suppressed, LogInterval.TotalSeconds);
+                    Log.MetricsAcceptPaused(_log, Describe(ex), (int)AcceptPause.TotalMilliseconds, suppressed, LogInterval.TotalSeconds);
                 }
 
                 if (!await PauseAsync().ConfigureAwait(false))
@@ -140,6 +140,12 @@ public sealed partial class PrometheusEndpoint : IAsyncDisposable
             _ = ServeAsync(client);
         }
     }
+
+    // .NET reports EMFILE and ENFILE as one SocketError whose text names only ENFILE (the system's table, which is
+    // rarely the one that is full).
+    private static string Describe(SocketException ex) => ex.SocketErrorCode == SocketError.TooManyOpenSockets
+        ? "out of file descriptors (EMFILE or ENFILE)"
+        : ex.Message;
 
     /// <summary>False when the endpoint is stopping.</summary>
     private async Task<bool> PauseAsync()
