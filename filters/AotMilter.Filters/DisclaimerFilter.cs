@@ -75,7 +75,7 @@ public sealed class DisclaimerFilter
                 return Verdict.Continue;
             }
 
-            string queueId = queueIdMacro ?? "-";
+            string queueId = queueIdMacro is null ? "-" : LogText.Escape(queueIdMacro);
             if (_alreadyDisclaimed)
             {
                 DisclaimerLog.Skipped(context.Logger, context.ConnectionId, queueId, $"it has {_settings.MarkerHeader} already");
@@ -91,7 +91,7 @@ public sealed class DisclaimerFilter
             DisclaimerResult result = _settings.Rewriter.Rewrite(_body.Content, _mimeHeaders);
             foreach (string note in result.Notes)
             {
-                DisclaimerLog.Note(context.Logger, context.ConnectionId, queueId, note);
+                DisclaimerLog.Note(context.Logger, context.ConnectionId, queueId, LogText.Escape(note));
             }
 
             if (result.Outcome != DisclaimerOutcome.Added)

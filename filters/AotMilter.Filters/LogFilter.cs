@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 using Microsoft.Extensions.Logging;
 
 namespace AotMilter.Filters;
@@ -8,7 +8,9 @@ namespace AotMilter.Filters;
 /// with "X-AotMilter: &lt;version&gt;". Every callback but end of message only observes (returns void), so the MTA is
 /// told not to wait for replies. A few macros come in through [Macro] parameters, which also makes the MTA send them:
 /// the receiving daemon's name at connect, the SMTP AUTH login at MAIL FROM and the queue id at end of message.
-/// Nothing is converted to text unless Information is enabled.
+/// Nothing is converted to text unless Information is enabled. Every value from the client or the MTA goes through
+/// <see cref="LogText"/>: control characters escaped, so that a CR or LF cannot start a forged line, and at most
+/// <see cref="LogText.MaxValueBytes"/> bytes of it shown, so that a header of a megabyte is not a megabyte of log.
 /// </summary>
 [Milter("log", Description = "Logs every milter event with its arguments and adds X-AotMilter to each message")]
 public sealed class LogFilter : IResettableFilter
@@ -20,7 +22,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.Connect(context.Logger, context.ConnectionId, info.HostNameString(), info.AddressString(), info.Port, info.Family, OrDash(daemonName));
+            LogFilterLog.Connect(context.Logger, context.ConnectionId, LogText.Escape(info.HostName), LogText.Escape(info.Address), info.Port, info.Family, OrDash(daemonName));
         }
     }
 
@@ -29,7 +31,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.Helo(context.Logger, context.ConnectionId, Encoding.UTF8.GetString(name));
+            LogFilterLog.Helo(context.Logger, context.ConnectionId, LogText.Escape(name));
         }
     }
 
@@ -38,7 +40,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.MailFrom(context.Logger, context.ConnectionId, sender.AddressString(), Arguments(sender), OrDash(login));
+            LogFilterLog.MailFrom(context.Logger, context.ConnectionId, LogText.Escape(sender.Address), Arguments(sender), OrDash(login));
         }
     }
 
@@ -47,7 +49,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.RcptTo(context.Logger, context.ConnectionId, recipient.AddressString(), Arguments(recipient));
+            LogFilterLog.RcptTo(context.Logger, context.ConnectionId, LogText.Escape(recipient.Address), Arguments(recipient));
         }
     }
 
@@ -59,7 +61,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.Header(context.Logger, context.ConnectionId, header.NameString(), header.ValueString());
+            LogFilterLog.Header(context.Logger, context.ConnectionId, LogText.Escape(header.Name), LogText.Escape(header.Value));
         }
     }
 
@@ -93,29 +95,51 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.Unknown(context.Logger, context.ConnectionId, Encoding.UTF8.GetString(command));
+            LogFilterLog.Unknown(context.Logger, context.ConnectionId, LogText.Escape(command));
         }
     }
 
     /// <summary>A macro value as text, or "-" when the MTA did not send it.</summary>
-    private static string OrDash(ReadOnlySpan<byte> value) => value.IsEmpty ? "-" : Encoding.UTF8.GetString(value);
+    private static string OrDash(ReadOnlySpan<byte> value) => value.IsEmpty ? "-" : LogText.Escape(value);
 
-    /// <summary>The ESMTP arguments as one space-separated string ("" when there are none).</summary>
+    /// <summary>
+    /// The ESMTP arguments as one space-separated string ("" when there are none), escaped and shortened as one value:
+    /// a line stays bounded however many arguments the client sends.
+    /// </summary>
     private static string Arguments(EnvelopeAddress address)
     {
-        StringBuilder? text = null;
+        int length = -1;
         foreach (ReadOnlySpan<byte> argument in address.Arguments)
         {
-            text ??= new StringBuilder();
-            if (text.Length > 0)
-            {
-                text.Append(' ');
-            }
-
-            text.Append(Encoding.UTF8.GetString(argument));
+            length += argument.Length + 1;
         }
 
-        return text?.ToString() ?? "";
+        if (length <= 0)
+        {
+            return "";
+        }
+
+        byte[] joined = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            int at = 0;
+            foreach (ReadOnlySpan<byte> argument in address.Arguments)
+            {
+                if (at > 0)
+                {
+                    joined[at++] = (byte)' ';
+                }
+
+                argument.CopyTo(joined.AsSpan(at));
+                at += argument.Length;
+            }
+
+            return LogText.Escape(joined.AsSpan(0, at));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
     }
 
     /// <summary>Nothing to reset: the instance keeps no state between events.</summary>

@@ -103,10 +103,10 @@ public sealed class PolicyFilter
 
     private string Describe(PolicySubject subject) => subject switch
     {
-        PolicySubject.Client => $"{_facts.ClientName} [{_facts.ClientAddress}]",
-        PolicySubject.Helo => _facts.Helo ?? "",
-        PolicySubject.Sender => $"<{_facts.Sender}>",
-        PolicySubject.Recipient => $"<{_facts.Recipient}>",
-        _ => _facts.AuthUser ?? "",
+        PolicySubject.Client => $"{LogText.Escape(_facts.ClientName)} [{_facts.ClientAddress}]",
+        PolicySubject.Helo => LogText.Escape(_facts.Helo),
+        PolicySubject.Sender => $"<{LogText.Escape(_facts.Sender)}>",
+        PolicySubject.Recipient => $"<{LogText.Escape(_facts.Recipient)}>",
+        _ => LogText.Escape(_facts.AuthUser),
     };
 }

@@ -67,7 +67,7 @@ public sealed class RateLimitFilter
         }
 
         RateLimitRule over = _applied[exceeded];
-        RateLimitLog.Exceeded(context.Logger, context.ConnectionId, _requests[exceeded].Key, over.Limit, over.Window, over.Source);
+        RateLimitLog.Exceeded(context.Logger, context.ConnectionId, LogText.Escape(_requests[exceeded].Key), over.Limit, over.Window, over.Source);
         return Verdict.TempFailWith(over.Reply);
     }
 }

@@ -60,10 +60,10 @@ public readonly ref struct EnvelopeAddress
     public string AddressString() => Encoding.UTF8.GetString(Address);
 
     /// <summary>Parses a MAIL/RCPT payload: the address, then the ESMTP arguments.</summary>
+    /// <exception cref="MilterProtocolException">A string of the payload is not NUL-terminated.</exception>
     public static EnvelopeAddress Parse(ReadOnlySpan<byte> payload)
     {
-        ReadOnlySpan<byte> rest = payload;
-        ReadOnlySpan<byte> raw = NulString.Read(ref rest, "envelope address");
-        return new EnvelopeAddress(raw, rest);
+        EnvelopeCommand command = EnvelopeCommand.Parse(payload);
+        return new EnvelopeAddress(command.Address, command.Arguments);
     }
 }

@@ -2,7 +2,8 @@ namespace AotMilter.Protocol;
 
 /// <summary>
 /// Enumerates an "argv" payload: consecutive NUL-terminated strings filling the rest of a packet
-/// (MAIL and RCPT: the address, then one string per ESMTP argument).
+/// (MAIL and RCPT: the address, then one string per ESMTP argument). The payload is expected to be checked already
+/// (<see cref="EnvelopeCommand.Parse"/>); an unterminated last string still raises a protocol error here.
 /// </summary>
 public ref struct ArgvReader
 {

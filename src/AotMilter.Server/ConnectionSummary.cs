@@ -164,12 +164,17 @@ internal readonly struct ConnectionSummary : IZLoggerFormattable, IReadOnlyList<
         writer.Write(scratch[..written]);
     }
 
-    /// <summary>Up to 64 bytes of a value, by value (longer ones end in "..."); "-" when empty.</summary>
+    /// <summary>
+    /// Up to 64 bytes of a value, by value (longer ones end in "..."), escaped as <see cref="LogText"/> does: the
+    /// client's name and the queue id come from the MTA and the SMTP client, and a CR or LF in them would start a
+    /// forged line. "-" when empty.
+    /// </summary>
     private readonly struct LogBytes : ISpanFormattable
     {
-        private const int Capacity = 64;
+        private const int Shown = 64;
+        private const int Capacity = (Shown * 4) + 32;
         private readonly Buffer _bytes;
-        private readonly byte _length;
+        private readonly ushort _length;
 
         public LogBytes(ReadOnlySpan<byte> value)
         {
@@ -179,16 +184,15 @@ internal readonly struct ConnectionSummary : IZLoggerFormattable, IReadOnlyList<
                 bytes[0] = (byte)'-';
                 _length = 1;
             }
-            else if (value.Length <= Capacity)
+            else if (value.Length <= Shown)
             {
-                value.CopyTo(bytes);
-                _length = (byte)value.Length;
+                _length = (ushort)LogText.Escape(value, bytes);
             }
             else
             {
-                value[..(Capacity - 3)].CopyTo(bytes);
-                "..."u8.CopyTo(bytes[(Capacity - 3)..]);
-                _length = Capacity;
+                int length = LogText.Escape(value[..(Shown - 3)], bytes);
+                "..."u8.CopyTo(bytes[length..]);
+                _length = (ushort)(length + 3);
             }
         }
 

@@ -38,8 +38,12 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Information, "stopped listening on {socket}")]
     public static partial void Stopped(ILogger logger, string socket);
 
-    [ZLoggerMessage(LogLevel.Error, "accept failed: {reason}")]
-    public static partial void AcceptFailed(ILogger logger, string reason);
+    // The accept lines go through a LogRateLimiter: at the descriptor limit accept fails many times a second.
+    [ZLoggerMessage(LogLevel.Error, "accept failed: {reason}; pausing accepts for {pauseMs} ms ({suppressed} more such failure(s) since the last line; one line per {intervalSeconds} s at most)")]
+    public static partial void AcceptPaused(ILogger logger, string reason, int pauseMs, long suppressed, double intervalSeconds);
+
+    [ZLoggerMessage(LogLevel.Error, "accept failed: {reason} ({suppressed} more such failure(s) since the last line; one line per {intervalSeconds} s at most)")]
+    public static partial void AcceptFailed(ILogger logger, string reason, long suppressed, double intervalSeconds);
 
     [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: message exceeds {limit} bytes (headers and body), more than a filter chain keeps to show later filters (--max-chain-message-size); sending the fallback verdict")]
     public static partial void ChainMessageTooLarge(ILogger logger, long connectionId, long limit);
@@ -67,4 +71,10 @@ internal static partial class Log
 
     [ZLoggerMessage(LogLevel.Debug, "metrics request dropped: {reason}")]
     public static partial void MetricsRequestFailed(ILogger logger, string reason);
+
+    [ZLoggerMessage(LogLevel.Error, "metrics: accept failed: {reason}; pausing accepts for {pauseMs} ms ({suppressed} more such failure(s) since the last line; one line per {intervalSeconds} s at most)")]
+    public static partial void MetricsAcceptPaused(ILogger logger, string reason, int pauseMs, long suppressed, double intervalSeconds);
+
+    [ZLoggerMessage(LogLevel.Warning, "metrics: {limit} requests already open; closing new connections at once until one ends ({suppressed} more closed since the last line; one line per {intervalSeconds} s at most)")]
+    public static partial void MetricsClientsFull(ILogger logger, int limit, long suppressed, double intervalSeconds);
 }

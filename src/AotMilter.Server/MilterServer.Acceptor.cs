@@ -5,6 +5,10 @@ namespace AotMilter.Server;
 
 public sealed partial class MilterServer
 {
+    // Shared by the loops' acceptors: at the descriptor limit they all fail on the same socket, and one line per
+    // interval says so for all of them.
+    private readonly LogRateLimiter _acceptErrors = new(TimeSpan.FromSeconds(10));
+
     /// <summary>
     /// The listening socket as seen by one <see cref="EventLoop"/>: accepts whatever is queued when the loop is woken
     /// for it and starts each connection on this same loop.
@@ -88,13 +92,21 @@ public sealed partial class MilterServer
                         // Out of descriptors or memory: stop listening on this loop for a moment instead of spinning;
                         // the MTA's connection waits in the backlog meanwhile. (EPOLLEXCLUSIVE cannot be modified,
                         // only removed and added again.)
-                        Log.AcceptFailed(server._log, Libc.Describe(error));
+                        if (server._acceptErrors.ShouldLog(out long suppressed))
+                        {
+                            Log.AcceptPaused(server._log, Libc.Describe(error), PauseMilliseconds, suppressed, server._acceptErrors.Interval.TotalSeconds);
+                        }
+
                         loop.Unregister(_fd, _token);
                         _listening = false;
                         _ = Task.Delay(PauseMilliseconds).ContinueWith(static (_, state) => ((Acceptor)state!).Resume(), this, TaskScheduler.Default);
                         return;
                     default:
-                        Log.AcceptFailed(server._log, Libc.Describe(error));
+                        if (server._acceptErrors.ShouldLog(out long repeats))
+                        {
+                            Log.AcceptFailed(server._log, Libc.Describe(error), repeats, server._acceptErrors.Interval.TotalSeconds);
+                        }
+
                         return;
                 }
             }

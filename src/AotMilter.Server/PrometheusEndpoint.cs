@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Text;
 using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -9,15 +8,28 @@ namespace AotMilter.Server;
 /// <c>--metrics SPEC</c>: the counters of <see cref="MilterMetrics"/> as Prometheus text on <c>GET /metrics</c>.
 /// A deliberately small HTTP/1.1 responder (one request per connection, then close) rather than a web framework or
 /// an exporter package: it keeps the binary small and AOT-clean, and a scrape is all it has to serve.
+/// This file decides which connections are served at all; <c>PrometheusEndpoint.Request.cs</c> answers one.
+/// The endpoint shares the process's descriptors with the milter listener, so it must never be the reason the daemon
+/// runs out of them or spends its CPU: it serves a bounded number of clients, each for a bounded time.
 /// </summary>
-public sealed class PrometheusEndpoint : IAsyncDisposable
+public sealed partial class PrometheusEndpoint : IAsyncDisposable
 {
-    private const int MaxRequestBytes = 8192;
+    /// <summary>Clients served at once; a scraper needs one, so the rest is slack for a few at a time.</summary>
+    public const int MaxClients = 16;
+
+    // At the descriptor limit the listening socket stays readable while every accept fails: without a pause the loop
+    // would retry at full speed. The scraper's connection waits in the backlog meanwhile.
+    private static readonly TimeSpan AcceptPause = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+
     private readonly MilterMetrics _metrics;
     private readonly ILogger _log;
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
+    private readonly LogRateLimiter _acceptErrors = new(LogInterval);
+    private readonly LogRateLimiter _refusals = new(LogInterval);
     private readonly Task _accepting;
+    private int _clients;
 
     private PrometheusEndpoint(Socket listener, MilterMetrics metrics, ILogger log)
     {
@@ -86,9 +98,24 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
             {
                 client = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception) when (_stop.IsCancellationRequested)
             {
-                if (_stop.IsCancellationRequested)
+                return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.Interrupted)
+            {
+                // That one client gave up while it waited in the backlog; the next may be fine.
+                continue;
+            }
+            catch (SocketException ex)
+            {
+                // Out of descriptors (EMFILE, ENFILE) or kernel memory, or anything else that would fail again at once.
+                if (_acceptErrors.ShouldLog(out long suppressed))
+                {
+                    Log.MetricsAcceptPaused(_log, Describe(ex), (int)AcceptPause.TotalMilliseconds, suppressed, LogInterval.TotalSeconds);
+                }
+
+                if (!await PauseAsync().ConfigureAwait(false))
                 {
                     return;
                 }
@@ -96,64 +123,41 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
                 continue;
             }
 
+            if (Volatile.Read(ref _clients) >= MaxClients)
+            {
+                // Closed at once rather than left in the backlog: a flood of idle connections then costs no descriptor
+                // beyond the ones being served, and the clients learn at once that they were refused.
+                if (_refusals.ShouldLog(out long refused))
+                {
+                    Log.MetricsClientsFull(_log, MaxClients, refused, LogInterval.TotalSeconds);
+                }
+
+                client.Dispose();
+                continue;
+            }
+
+            Interlocked.Increment(ref _clients);
             _ = ServeAsync(client);
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    // .NET reports EMFILE and ENFILE as one SocketError whose text names only ENFILE (the system's table, which is
+    // rarely the one that is full).
+    private static string Describe(SocketException ex) => ex.SocketErrorCode == SocketError.TooManyOpenSockets
+        ? "out of file descriptors (EMFILE or ENFILE)"
+        : ex.Message;
+
+    /// <summary>False when the endpoint is stopping.</summary>
+    private async Task<bool> PauseAsync()
     {
-        using (client)
+        try
         {
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                timeout.CancelAfter(TimeSpan.FromSeconds(5));
-                byte[] request = new byte[MaxRequestBytes];
-                int length = 0;
-                while (length < request.Length)
-                {
-                    int n = await client.ReceiveAsync(request.AsMemory(length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    length += n;
-                    if (request.AsSpan(0, length).IndexOf("\r\n\r\n"u8) >= 0)
-                    {
-                        break;
-                    }
-                }
-
-                ReadOnlySpan<byte> line = request.AsSpan(0, length);
-                int end = line.IndexOf("\r\n"u8);
-                line = end < 0 ? line : line[..end];
-                bool scrape = line.StartsWith("GET /metrics "u8) || line.StartsWith("GET / "u8) || line.StartsWith("GET /metrics?"u8);
-                string body;
-                string status;
-                if (scrape)
-                {
-                    var text = new StringBuilder(4096);
-                    _metrics.WritePrometheus(text);
-                    body = text.ToString();
-                    status = "200 OK";
-                }
-                else
-                {
-                    body = "not found: the metrics are at /metrics\n";
-                    status = "404 Not Found";
-                }
-
-                byte[] payload = Encoding.UTF8.GetBytes(body);
-                byte[] head = Encoding.ASCII.GetBytes(
-                    $"HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {payload.Length}\r\nConnection: close\r\n\r\n");
-                await client.SendAsync(head, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                await client.SendAsync(payload, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
-            {
-                Log.MetricsRequestFailed(_log, ex.Message);
-            }
+            await Task.Delay(AcceptPause, _stop.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 }

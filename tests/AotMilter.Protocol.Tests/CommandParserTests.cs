@@ -161,6 +161,38 @@ public class CommandParserTests
         }));
     }
 
+    [Theory]
+    [InlineData("<>\0", "<>", 0)]
+    [InlineData("<a@example.org>\0SIZE=1024\0BODY=8BITMIME\0", "<a@example.org>", 2)]
+    [InlineData("a@example.org\0", "a@example.org", 0)]
+    [InlineData("<b@example.net>\0NOTIFY=SUCCESS,FAILURE\0ORCPT=rfc822;b@example.net\0", "<b@example.net>", 2)]
+    [InlineData("<a@example.org>\0\0", "<a@example.org>", 1)]
+    public void AnEnvelopeFromARealMtaParsesAndItsArgumentsCanBeWalked(string payload, string address, int arguments)
+    {
+        EnvelopeCommand envelope = EnvelopeCommand.Parse(Of(payload));
+
+        Assert.Equal(address, Text(envelope.Address));
+        int count = 0;
+        foreach (ReadOnlySpan<byte> _ in new ArgvReader(envelope.Arguments))
+        {
+            count++;
+        }
+
+        Assert.Equal(arguments, count);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("<a@example.org>")]
+    [InlineData("<a@example.org>\0SIZE=1")]
+    [InlineData("<a@example.org>\0SIZE=1\0BODY=8BITMIME")]
+    public void AnEnvelopeWithAnUnterminatedStringIsMissingTerminatorWhenParsed(string payload)
+    {
+        byte[] bytes = Of(payload);
+
+        Assert.Equal(MilterProtocolError.MissingTerminator, ErrorOf(() => EnvelopeCommand.Parse(bytes)));
+    }
+
     // ---- macros
 
     private static List<(string Name, string Value)> Pairs(MacroReader reader)

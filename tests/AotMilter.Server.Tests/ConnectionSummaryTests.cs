@@ -38,4 +38,17 @@ public class ConnectionSummaryTests
         Assert.Equal(expected, summary.ToString());
         Assert.Equal(longHost[..61] + "...", summary.GetParameterValue(1));
     }
+
+    [Fact]
+    public void AClientNameOrQueueIdWithControlCharactersCannotStartALineOfItsOwn()
+    {
+        var summary = new ConnectionSummary(9, "evil\r\n1999-01-01 INF forged"u8, 1, "Q\n1"u8, "continue", 1);
+        var utf8 = new ArrayBufferWriter<byte>();
+
+        summary.ToString(utf8);
+
+        string expected = @"conn=9 client=evil\r\n1999-01-01 INF forged messages=1 queue_id=Q\n1 verdict=continue duration_ms=1.0";
+        Assert.Equal(expected, Encoding.UTF8.GetString(utf8.WrittenSpan));
+        Assert.Equal(expected, summary.ToString());
+    }
 }

@@ -107,6 +107,59 @@ public class LimitsAndBadInputTests
         await probe.WaitForEventAsync("close");
     }
 
+    [Theory]
+    [InlineData('M', "<sender@example.org>\0SIZE=100")]
+    [InlineData('M', "<sender@example.org>\0SIZE=100\0BODY=8BITMIME")]
+    [InlineData('R', "<rcpt@example.net>\0NOTIFY=NEVER")]
+    public async Task AnEsmtpArgumentWithoutItsNulIsAProtocolErrorOfThatConnectionAndNoFilterSeesIt(char command, string payload)
+    {
+        var probe = new Probe();
+        await using TestServer server = TestServer.Start(probe.Register());
+        await using MilterClient bystander = await server.ConnectAndNegotiateAsync();
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(mta, command == 'M' ? MilterEvent.Helo : MilterEvent.MailFrom);
+        int before = probe.Events.Count;
+
+        await mta.SendFrameAsync((byte)command, System.Text.Encoding.Latin1.GetBytes(payload));
+
+        Assert.True(await mta.WaitForCloseAsync());
+        LogCollector.Entry error = await server.Logs.WaitForAsync($"protocol error {MilterProtocolError.MissingTerminator}: ESMTP argument is not NUL-terminated");
+        await probe.WaitForEventAsync("close");
+
+        // The frame was refused as it was read: the filter saw nothing of it, and no filter failed later.
+        Assert.DoesNotContain(probe.Events.Skip(before), e => e.StartsWith("mailfrom", StringComparison.Ordinal) || e.StartsWith("rcptto", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Exception is not null || e.Message.Contains("failed in", StringComparison.Ordinal));
+        Assert.Single(server.Logs.Entries, e => e.Message.Contains("protocol error", StringComparison.Ordinal));
+        Assert.Null(error.Exception);
+        Assert.Equal(MilterReply.Continue, await Transcript.RunUntilAsync(bystander, MilterEvent.EndOfMessage));
+    }
+
+    /// <summary>What Postfix and Sendmail send in MAIL and RCPT is never refused, with or without angle brackets.</summary>
+    [Theory]
+    [InlineData("<>", new string[0])]
+    [InlineData("<>", new[] { "BODY=8BITMIME", "RET=HDRS", "ENVID=abc+2Bdef" })]
+    [InlineData("<sender@example.org>", new[] { "SIZE=1024", "BODY=8BITMIME", "SMTPUTF8" })]
+    [InlineData("sender@example.org", new string[0])]
+    [InlineData("<\"first last\"@example.org>", new[] { "AUTH=<>" })]
+    [InlineData("<δοκιμή@παράδειγμα.δοκιμή>", new[] { "SMTPUTF8" })]
+    public async Task EveryEnvelopeARealMtaSendsReachesTheFilterWithItsArguments(string address, string[] arguments)
+    {
+        var probe = new Probe();
+        await using TestServer server = TestServer.Start(probe.Register());
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(mta, MilterEvent.Helo);
+
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync(address, arguments));
+        Assert.Equal(MilterReply.Continue, await mta.RcptToAsync(address, arguments));
+        Assert.Equal(MilterReply.Continue, await mta.RcptToAsync("<rcpt@example.net>", "NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;rcpt@example.net"));
+
+        string described = string.Join(' ', [address, .. arguments]);
+        Assert.Equal(
+            [$"mailfrom {described}", $"rcptto {described}", "rcptto <rcpt@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt@example.net"],
+            probe.Events.TakeLast(3));
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+    }
+
     [Fact]
     public async Task AnMtaThatHangsUpInTheMiddleOfAFrameIsLoggedAndItsSessionClosed()
     {
