@@ -60,8 +60,8 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: the MTA hung up while callback of {callback} ran; cancelled")]
     public static partial void HungUpDuringCallback(ILogger logger, long connectionId, string callback);
 
-    [ZLoggerMessage(LogLevel.Warning, "refusing new connections: {reason} ({refused} refused in the last {seconds}s)")]
-    public static partial void ConnectionsRefused(ILogger logger, string reason, long refused, long seconds);
+    [ZLoggerMessage(LogLevel.Warning, "refusing new connections: {reason}; the MTA applies its default action ({suppressed} more refused since the last such line, at most one per {seconds}s)")]
+    public static partial void ConnectionsRefused(ILogger logger, string reason, long suppressed, double seconds);
 
     [ZLoggerMessage(LogLevel.Warning, "could not remove {path} at exit ({reason}); the next start replaces it")]
     public static partial void SocketNotRemoved(ILogger logger, string path, string reason);

@@ -37,13 +37,13 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         _log = loggerFactory.CreateLogger("aotmilter");
         _filterLog = loggerFactory.CreateLogger("filter");
         _budget = new MemoryBudget(options.MaxMemory);
-        _refusals = new RefusalLog(_log);
     }
 
     /// <summary>The bytes peers may make this server hold beyond each connection's working set (<see cref="MilterServerOptions.MaxMemory"/>).</summary>
     public MemoryBudget Budget => _budget;
 
-    private readonly RefusalLog _refusals;
+    // Under a flood of connections beyond the limits, one line per interval says what happens.
+    private readonly LogRateLimiter _refusals = new(TimeSpan.FromSeconds(10));
 
     /// <summary>What this server's connections count; set before <see cref="RunAsync"/> to publish them.</summary>
     public MilterMetrics? Metrics { get; init; }
@@ -213,9 +213,13 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
             // after its connect timeout.
             Libc.Close(fd);
             ServerStatistics.ConnectionRefused();
-            _refusals.Refused(Volatile.Read(ref _open) >= _options.MaxConnections
-                ? $"--max-connections {_options.MaxConnections} reached"
-                : $"the memory budget (--max-memory {_options.MaxMemory} bytes) is spent");
+            if (_refusals.ShouldLog(out long suppressed))
+            {
+                Log.ConnectionsRefused(_log, Volatile.Read(ref _open) >= _options.MaxConnections
+                    ? $"--max-connections {_options.MaxConnections} reached"
+                    : $"the memory budget (--max-memory {_options.MaxMemory} bytes) has no room for another connection", suppressed, _refusals.Interval.TotalSeconds);
+            }
+
             return;
         }
 
