@@ -104,6 +104,19 @@ public sealed class MilterDaemon : IAsyncDisposable
         return daemon;
     }
 
+    /// <summary>
+    /// SIGKILL, as a crash or the OOM killer would: no shutdown code runs, so the socket file stays behind. Returns the
+    /// exit code once the process is gone and its output is drained.
+    /// </summary>
+    public async Task<int> KillAsync()
+    {
+        Native.Signal(_process.Id, Native.SIGKILL);
+        await _process.WaitForExitAsync().WaitAsync(StopTimeout);
+        _process.WaitForExit(); // drains the asynchronous output readers
+        Append("(SIGKILL)", "harness: ");
+        return _process.ExitCode;
+    }
+
     /// <summary>Text for failure messages: the command line and everything it printed.</summary>
     public string Describe() =>
         $"--- milter `{CommandLine}`{(HasExited ? $" (exited with {_process.ExitCode})" : " (running)")} ---\n{Output.TrimEnd()}";

@@ -5,6 +5,8 @@ namespace AotMilter.EndToEnd.Tests.Harness;
 /// <summary>The few libc calls the harness needs that .NET does not expose.</summary>
 internal static class Native
 {
+    public const int SIGKILL = 9;
+
     public const int SIGTERM = 15;
 
     [DllImport("libc", EntryPoint = "geteuid")]
