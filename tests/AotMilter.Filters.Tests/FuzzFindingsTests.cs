@@ -1,5 +1,8 @@
 using System.Text;
 using AotMilter.Filters.Disclaimer;
+using AotMilter.Filters.Mime;
+using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Testing;
 
 namespace AotMilter.Filters.Tests;
 
@@ -32,5 +35,30 @@ public class FuzzFindingsTests
 
         Assert.Equal(DisclaimerOutcome.NoTextPart, result.Outcome);
         Assert.Null(result.Body);
+    }
+
+    [Fact]
+    public void Mime_an_empty_quoted_printable_part_gets_the_disclaimer()
+    {
+        // QuotedPrintable.Decode threw on empty input (ArrayBufferWriter's capacity must be positive).
+        byte[] message = "C^ntent-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: Quoted-Printable\n\n"u8.ToArray();
+        (List<KeyValuePair<string, string>> headers, byte[] body) = DisclaimerRewriterTests.SplitKeepingEndings(message);
+
+        DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, headers);
+
+        Assert.Equal(DisclaimerOutcome.Added, result.Outcome);
+        Assert.Empty(QuotedPrintable.Decode([]));
+    }
+
+    [Fact]
+    public async Task Mime_an_empty_encoded_word_in_a_header_a_rule_reads_does_not_fail_the_rules_filter()
+    {
+        // The same exception, from the rules filter's header callback, turned the message into a tempfail.
+        await using FilterHost host = FilterHost.Start("[rules]\nheader = Subject /viagra/i reject\n", "rules");
+        await using MilterClient mta = await host.ConnectAsync();
+
+        EndOfMessageResult? result = await mta.SendMessageAsync("a@example.net", ["b@example.org"], "Subject: =?utf-8?q??=\n\nhello\n"u8.ToArray());
+
+        Assert.Equal(MilterReply.Continue, result!.Reply);
     }
 }
