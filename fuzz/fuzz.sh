@@ -106,7 +106,8 @@ report_target() {
       mkdir -p "$findings/$t/$kind"
       cp "$file" "$findings/$t/$kind/"
       details+=$'\n'"### $t: $kind/$(basename "$file")"$'\n\n'"Input: $(stat -c %s "$file") bytes; the first 256 in hex: \`$(head -c 256 "$file" | od -An -v -tx1 | tr -d ' \n')\`"$'\n\n'
-      details+='```'$'\n'"$(cd "$WORK/bin" && { timeout 60 dotnet AotMilter.Fuzz.dll "$t" "$file" 2>&1 || true; } | head -40)"$'\n''```'$'\n'
+      # Replayed uninstrumented: instrumented code outside afl's fork server writes through a null trace map.
+      details+='```'$'\n'"$(cd fuzz/bin/Release/net10.0 && { timeout 60 dotnet AotMilter.Fuzz.dll "$t" "$findings/$t/$kind/$(basename "$file")" 2>&1 || true; } | head -40)"$'\n''```'$'\n'
     done
   done
 }
@@ -130,7 +131,7 @@ for t in "${targets[@]}"; do report_target "$t"; done
 {
   echo "# Fuzzing run, $stamp ($host)"
   echo
-  echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)'), afl$(afl_stat afl_version "$WORK/${targets[0]}/default/fuzzer_stats"), SharpFuzz $SHARPFUZZ_VERSION, $(nproc) cores, $minutes minute(s) per target, one target at a time, per-input limit $TIMEOUT_MS ms."
+  echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)'), afl$(afl_stat afl_version "$WORK/${targets[0]}/default/fuzzer_stats"), SharpFuzz $SHARPFUZZ_VERSION, $(nproc) cores (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)), $minutes minute(s) per target, one target at a time, per-input limit $TIMEOUT_MS ms."
   [ "$suffix" = fuzz-smoke ] && echo && echo "A smoke run (under 10 minutes per target): it shows that the pipeline works, not that the code holds up."
   echo
   echo "| target | duration | executions | executions/s | paths (corpus_count) | crashes | hangs | stability |"
