@@ -180,6 +180,14 @@ public sealed class DisclaimerRewriter
             return false;
         }
 
+        if (!isMessage && !HasClosedHeaderBlock(body, part))
+        {
+            // Its content (if any) starts at a line that is not a field: what is inserted or re-encoded there could be
+            // read as header fields of the part, or join its last field.
+            notes.Add($"{what}: no empty line ends its header block; left unchanged");
+            return false;
+        }
+
         ReadOnlySpan<byte> raw = body[part.ContentStart..part.ContentEnd];
         string rawEnding = raw.IndexOf((byte)'\n') >= 0 ? Lines.DetectEnding(raw) : messageEnding;
         bool rawEndsWithLine = raw.Length > 0 && raw[^1] == '\n';
@@ -256,10 +264,9 @@ public sealed class DisclaimerRewriter
             {
                 becameQuotedPrintable = true;
             }
-            else if (!TryChangeEncodingHeader(body, part, rawEnding, edits))
+            else
             {
-                notes.Add($"{what}: 7bit part without a proper header block; the non-ASCII disclaimer is not added");
-                return false;
+                ChangeEncodingHeader(part, rawEnding, edits);
             }
         }
 
@@ -308,25 +315,22 @@ public sealed class DisclaimerRewriter
         return -1;
     }
 
-    /// <summary>Replaces the part's Content-Transfer-Encoding field (or adds one at the top of its header block).</summary>
-    private static bool TryChangeEncodingHeader(ReadOnlySpan<byte> body, MimeEntity part, string ending, List<Edit> edits)
+    /// <summary>
+    /// Replaces the part's Content-Transfer-Encoding field, or adds one at the top of its header block (which ends
+    /// with an empty line: parts without one are left alone, so the new field cannot swallow content).
+    /// </summary>
+    private static void ChangeEncodingHeader(MimeEntity part, string ending, List<Edit> edits)
     {
         byte[] field = Encoding.ASCII.GetBytes("Content-Transfer-Encoding: quoted-printable" + ending);
-        if (part.Find("Content-Transfer-Encoding") is MimeHeaderField existing)
-        {
-            edits.Add(new Edit(existing.Start, existing.End, field));
-            return true;
-        }
+        MimeHeaderField? existing = part.Find("Content-Transfer-Encoding");
+        edits.Add(existing is MimeHeaderField f ? new Edit(f.Start, f.End, field) : new Edit(part.HeaderStart, part.HeaderStart, field));
+    }
 
-        // Only where the header block really ends with an empty line; otherwise the new field would swallow content.
+    /// <summary>True when the part's header block (possibly without fields) ends with an empty line.</summary>
+    private static bool HasClosedHeaderBlock(ReadOnlySpan<byte> body, MimeEntity part)
+    {
         ReadOnlySpan<byte> block = body[part.HeaderStart..part.ContentStart];
-        if (!(block.EndsWith("\n\n"u8) || block.EndsWith("\n\r\n"u8) || block.SequenceEqual("\r\n"u8) || block.SequenceEqual("\n"u8)))
-        {
-            return false;
-        }
-
-        edits.Add(new Edit(part.HeaderStart, part.HeaderStart, field));
-        return true;
+        return block.EndsWith("\n\n"u8) || block.EndsWith("\n\r\n"u8) || block.SequenceEqual("\r\n"u8) || block.SequenceEqual("\n"u8);
     }
 
     private static byte[] Splice(ReadOnlySpan<byte> text, int position, byte[] insert)

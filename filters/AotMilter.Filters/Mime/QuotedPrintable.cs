@@ -15,6 +15,12 @@ public static class QuotedPrintable
     /// </summary>
     public static byte[] Decode(ReadOnlySpan<byte> encoded)
     {
+        if (encoded.IsEmpty)
+        {
+            // An empty part or encoded word; the writer below cannot be made with no capacity.
+            return [];
+        }
+
         var output = new ArrayBufferWriter<byte>(encoded.Length);
         int pos = 0;
         while (pos < encoded.Length)

@@ -1,0 +1,64 @@
+using System.Text;
+using AotMilter.Filters.Disclaimer;
+using AotMilter.Filters.Mime;
+using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Testing;
+
+namespace AotMilter.Filters.Tests;
+
+/// <summary>Inputs on which fuzz/ found a bug, each fed as found (target named in the test), with what must happen now.</summary>
+public class FuzzFindingsTests
+{
+    private static readonly KeyValuePair<string, string>[] MultipartQ = [new("Content-Type", "multipart/mixed; boundary=q")];
+
+    [Fact]
+    public void Mime_a_part_without_the_empty_line_after_its_fields_does_not_get_the_disclaimer_in_its_last_field()
+    {
+        // The disclaimer was appended to the part's Content-Type field: "text/plain--", and the part was no longer text.
+        byte[] body = "--q\nContent-Type: text/plain\n--q\n\n--q--"u8.ToArray();
+
+        DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, MultipartQ);
+
+        Assert.Equal(DisclaimerOutcome.NoTextPart, result.Outcome);
+        Assert.Null(result.Body);
+        Assert.Contains(result.Notes, n => n.Contains("no empty line ends its header block", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Mime_re_encoded_content_of_a_part_without_the_empty_line_cannot_become_a_header_field()
+    {
+        // The content's first line is not a field ("=3A" is a colon only once decoded); re-encoded, it was one, and
+        // the part became application/pdf.
+        byte[] body = Encoding.ASCII.GetBytes("--q\nContent-Transfer-Encoding: quoted-printable\nContent-Type=3A application/pdf\n--q--\n");
+
+        DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, MultipartQ);
+
+        Assert.Equal(DisclaimerOutcome.NoTextPart, result.Outcome);
+        Assert.Null(result.Body);
+    }
+
+    [Fact]
+    public void Mime_an_empty_quoted_printable_part_gets_the_disclaimer()
+    {
+        // QuotedPrintable.Decode threw on empty input (ArrayBufferWriter's capacity must be positive).
+        byte[] message = "C^ntent-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: Quoted-Printable\n\n"u8.ToArray();
+        (List<KeyValuePair<string, string>> headers, byte[] body) = DisclaimerRewriterTests.SplitKeepingEndings(message);
+
+        DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, headers);
+
+        Assert.Equal(DisclaimerOutcome.Added, result.Outcome);
+        Assert.Empty(QuotedPrintable.Decode([]));
+    }
+
+    [Fact]
+    public async Task Mime_an_empty_encoded_word_in_a_header_a_rule_reads_does_not_fail_the_rules_filter()
+    {
+        // The same exception, from the rules filter's header callback, turned the message into a tempfail.
+        await using FilterHost host = FilterHost.Start("[rules]\nheader = Subject /viagra/i reject\n", "rules");
+        await using MilterClient mta = await host.ConnectAsync();
+
+        EndOfMessageResult? result = await mta.SendMessageAsync("a@example.net", ["b@example.org"], "Subject: =?utf-8?q??=\n\nhello\n"u8.ToArray());
+
+        Assert.Equal(MilterReply.Continue, result!.Reply);
+    }
+}
