@@ -24,7 +24,24 @@ public static class Daemon
         }
 
         using ReadyChannel ready = ReadyChannel.FromEnvironment();
-        using ILoggerFactory loggerFactory = Logging.Create(settings.LogLevel, settings.LogFile);
+        ILoggerFactory created;
+        try
+        {
+            created = Logging.Create(settings.LogLevel, settings.LogFile);
+        }
+        catch (IOException ex)
+        {
+            // No log to write to: the reason goes to the -D parent, or to standard error in the foreground.
+            ready.Fail(ex.Message);
+            if (!ready.IsConnected)
+            {
+                Console.Error.WriteLine($"aotmilter: {ex.Message}");
+            }
+
+            return 1;
+        }
+
+        using ILoggerFactory loggerFactory = created;
         ILogger log = loggerFactory.CreateLogger("aotmilter");
 
         if (!CheckIdentity(settings, out uint uid, out uint gid, out bool drop, out string? identityError))
