@@ -26,6 +26,9 @@ internal static partial class CliLog
     [ZLoggerMessage(LogLevel.Error, "SIGHUP: {path} has {count} error(s); keeping the previous settings")]
     public static partial void ReloadRejected(ILogger logger, string path, int count);
 
+    [ZLoggerMessage(LogLevel.Warning, "could not remove pid file {path} at exit ({reason}); the next start replaces it")]
+    public static partial void PidFileNotRemoved(ILogger logger, string path, string reason);
+
     [ZLoggerMessage(LogLevel.Information, "SIGHUP: settings reloaded from {path} ({sections} sections, {entries} settings); new connections use them")]
     public static partial void Reloaded(ILogger logger, string path, int sections, int entries);
 

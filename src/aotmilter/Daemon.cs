@@ -92,6 +92,8 @@ public static class Daemon
         EventLoopGroup.ThreadCount = settings.IoThreads;
         var server = new MilterServer(chain, settings.Server, loggerFactory) { Metrics = metrics };
         PrometheusEndpoint? metricsEndpoint = null;
+        PidFile? pidFile = null;
+        string step = $"cannot listen on {settings.Server.Socket}";
         try
         {
             Socket? inherited = Systemd.TakeListenSocket(out int passed);
@@ -102,7 +104,7 @@ public static class Daemon
 
             if (inherited is null)
             {
-                EnsureSocketDirectory(settings.Server.Socket);
+                RunDirectory.EnsureFor(settings.Server.Socket, drop ? (uid, gid) : null);
             }
 
             server.Start(inherited);
@@ -110,21 +112,25 @@ public static class Daemon
             {
                 metricsEndpoint = PrometheusEndpoint.Start(settings.Metrics, metrics, log);
             }
+
             if (settings.PidFile is not null)
             {
-                File.WriteAllText(settings.PidFile, $"{Environment.ProcessId}\n");
+                step = "not starting";
+                pidFile = PidFile.Write(settings.PidFile, Environment.ProcessId);
             }
 
             if (drop)
             {
+                step = $"cannot become {settings.User}";
                 DropPrivileges(settings, inherited is not null, uid, gid);
                 CliLog.RunningAs(log, settings.User!, uid, gid);
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
         {
-            string reason = $"cannot listen on {settings.Server.Socket}: {ex.Message}";
+            string reason = $"{step}: {ex.Message}";
             CliLog.StartFailed(log, reason);
+            pidFile?.RemoveIfStillOurs();
             ready.Fail(reason);
             if (!ready.IsConnected && settings.LogFile is not null)
             {
@@ -162,9 +168,9 @@ public static class Daemon
         {
             metricsEndpoint?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             LogStatistics(log, "shutdown", metrics);
-            if (settings.PidFile is not null)
+            if (pidFile?.RemoveIfStillOurs() is { } notRemoved)
             {
-                TryDelete(settings.PidFile);
+                CliLog.PidFileNotRemoved(log, pidFile.Path, notRemoved);
             }
         }
 
@@ -215,24 +221,13 @@ public static class Daemon
         return true;
     }
 
-    /// <summary>After binding: hand the files the daemon removes at exit to the user, then become that user.</summary>
+    /// <summary>After binding: hand the socket to the user, so that it can remove it at exit, then become that user.</summary>
     private static void DropPrivileges(DaemonSettings settings, bool inherited, uint uid, uint gid)
     {
         SocketSpec socket = settings.Server.Socket;
         if (!inherited && socket.Kind == SocketKind.Unix)
         {
             Privileges.GiveTo(socket.Path!, uid, uint.MaxValue);
-            string? dir = Path.GetDirectoryName(socket.Path);
-            if (dir is not null && dir.StartsWith("/run/aotmilter", StringComparison.Ordinal))
-            {
-                // The daemon's own runtime directory: the socket can only be removed at exit from inside it.
-                Privileges.GiveTo(dir, uid, gid);
-            }
-        }
-
-        if (settings.PidFile is not null)
-        {
-            Privileges.GiveTo(settings.PidFile, uid, gid);
         }
 
         Privileges.Drop(uid, gid, []);
@@ -254,35 +249,5 @@ public static class Daemon
         systemd.Stopping();
         CliLog.StopRequested(log, context.Signal.ToString());
         stopping.Cancel();
-    }
-
-    private static void EnsureSocketDirectory(SocketSpec socket)
-    {
-        if (socket.Kind != SocketKind.Unix)
-        {
-            return;
-        }
-
-        // /run/aotmilter does not survive a reboot; create it like systemd's RuntimeDirectory would.
-        string? dir = Path.GetDirectoryName(socket.Path);
-        if (dir is not null && !Directory.Exists(dir) && dir.StartsWith("/run/", StringComparison.Ordinal))
-        {
-            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

@@ -42,7 +42,7 @@ internal static class Privileges
         return true;
     }
 
-    /// <summary>Gives a file (the socket, its directory, the pid file) to the user the daemon becomes, so it can remove them at exit.</summary>
+    /// <summary>Gives the socket to the user the daemon becomes, so it can remove it at exit.</summary>
     public static void GiveTo(string path, uint uid, uint gid)
     {
         if (Libc.Chown(path, uid, gid) != 0)
