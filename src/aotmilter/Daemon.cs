@@ -90,7 +90,9 @@ public static class Daemon
         var reloader = new ConfigReloader(settings, chain, log);
         using var metrics = new MilterMetrics(chain);
         EventLoopGroup.ThreadCount = settings.IoThreads;
-        var server = new MilterServer(chain, settings.Server, loggerFactory) { Metrics = metrics };
+        // With -u the socket file is the user's, so that it can remove it at exit even from a sticky directory.
+        MilterServerOptions serverOptions = drop ? settings.Server with { SocketOwner = uid } : settings.Server;
+        var server = new MilterServer(chain, serverOptions, loggerFactory) { Metrics = metrics };
         PrometheusEndpoint? metricsEndpoint = null;
         PidFile? pidFile = null;
         string step = $"cannot listen on {settings.Server.Socket}";
@@ -122,7 +124,7 @@ public static class Daemon
             if (drop)
             {
                 step = $"cannot become {settings.User}";
-                DropPrivileges(settings, inherited is not null, uid, gid);
+                Privileges.Drop(uid, gid, []);
                 CliLog.RunningAs(log, settings.User!, uid, gid);
             }
         }
@@ -219,18 +221,6 @@ public static class Daemon
         }
 
         return true;
-    }
-
-    /// <summary>After binding: hand the socket to the user, so that it can remove it at exit, then become that user.</summary>
-    private static void DropPrivileges(DaemonSettings settings, bool inherited, uint uid, uint gid)
-    {
-        SocketSpec socket = settings.Server.Socket;
-        if (!inherited && socket.Kind == SocketKind.Unix)
-        {
-            Privileges.GiveTo(socket.Path!, uid, uint.MaxValue);
-        }
-
-        Privileges.Drop(uid, gid, []);
     }
 
     /// <summary>One line with the daemon's counters, including managed bytes allocated per message since listening.</summary>
