@@ -126,6 +126,7 @@ public static class Daemon
                 step = $"cannot become {settings.User}";
                 Privileges.Drop(uid, gid, []);
                 CliLog.RunningAs(log, settings.User!, uid, gid);
+                reloader.WarnIfUnreadable();
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)

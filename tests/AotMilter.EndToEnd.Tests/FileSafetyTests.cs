@@ -1,5 +1,6 @@
 using System.Globalization;
 using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Testing;
 using Xunit;
 
 namespace AotMilter.EndToEnd.Tests;
@@ -192,6 +193,30 @@ public class FileSafetyTests
         Assert.True(nuls == 0, $"{nuls} NUL bytes at the start of the rotated log (it was {lengthBefore} bytes before the truncation)");
         Assert.True(after.Length < lengthBefore, $"the log after truncation has {after.Length} bytes, before it {lengthBefore}");
         Assert.StartsWith(DateTime.Now.Year.ToString(CultureInfo.InvariantCulture), System.Text.Encoding.UTF8.GetString(after));
+    }
+
+    [Fact]
+    public async Task AConfigurationOnlyRootCanReadIsReportedAtStartAndOnSighupWithWhatToDo()
+    {
+        Assert.True(Native.IsRoot, "this test starts the daemon as root");
+        using var run = RunDirectoryOfNobody("reload");
+        using var etc = new TempDirectory("reload-etc");
+        string config = etc.Combine("aotmilter.conf");
+        await File.WriteAllTextAsync(config, "# readable by root only\n");
+        File.SetUnixFileMode(config, Mode0600);
+        string socket = run.Combine("m.sock");
+
+        await using var daemon = DaemonProcess.Start("-p", $"unix:{socket}", "-f", "log", "-u", "nobody", "--socket-mode", "0666", "-c", config);
+        await daemon.WaitForOutputAsync("running as nobody");
+        await daemon.WaitForOutputAsync($"SIGHUP will not be able to re-read {config}: permission denied");
+
+        Native.Signal(daemon.ProcessId, Native.SIGHUP);
+        await daemon.WaitForOutputAsync($"SIGHUP: cannot re-read {config}: permission denied: the daemon runs as nobody after -u; make the file readable by it");
+
+        // The previous settings stay and the daemon still serves.
+        await using MilterClient mta = await MilterClient.ConnectAsync($"unix:{socket}");
+        await mta.NegotiateAsync();
+        Assert.False(daemon.HasExited, daemon.Describe());
     }
 
     private static TempDirectory RunDirectoryOfNobody(string prefix)
