@@ -66,6 +66,9 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Warning, "could not remove {path} at exit ({reason}); the next start replaces it")]
     public static partial void SocketNotRemoved(ILogger logger, string path, string reason);
 
+    [ZLoggerMessage(LogLevel.Information, "left {path} in place at exit: it is another file now than the socket this instance bound (an instance started since listens there)")]
+    public static partial void SocketReplaced(ILogger logger, string path);
+
     [ZLoggerMessage(LogLevel.Information, "metrics on {socket} (GET /metrics, Prometheus text)")]
     public static partial void MetricsListening(ILogger logger, string socket);
 

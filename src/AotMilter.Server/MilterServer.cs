@@ -27,6 +27,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private Socket? _listener;
     private bool _inherited;
     private string? _inheritedPath;
+    private UnixSocketFile? _socketFile;
     private long _nextConnectionId;
 
     public MilterServer(FilterChain chain, MilterServerOptions options, ILoggerFactory loggerFactory)
@@ -72,7 +73,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         {
             if (inherited.LocalEndPoint is UnixDomainSocketEndPoint { } unix && unix.ToString() is { Length: > 0 } path && path[0] == '/')
             {
-                UnixSocketFile.SetAccess(path, _options.SocketMode, _options.SocketGroup);
+                UnixSocketFile.Find(path).SetAccess(_options.SocketMode, _options.SocketGroup, owner: uint.MaxValue);
                 _inheritedPath = path;
             }
 
@@ -98,10 +99,13 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
 
         try
         {
-            socket.Bind(spec.ToEndPoint());
             if (spec.Kind == SocketKind.Unix)
             {
-                UnixSocketFile.SetAccess(spec.Path!, _options.SocketMode, _options.SocketGroup);
+                _socketFile = UnixSocketFile.Bind(socket, spec.Path!, _options.SocketMode, _options.SocketGroup, _options.SocketOwner ?? uint.MaxValue);
+            }
+            else
+            {
+                socket.Bind(spec.ToEndPoint());
             }
 
             socket.Listen(_options.Backlog);
@@ -156,9 +160,9 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
             await Task.WhenAll(acceptors.Select(a => a.Stopped)).ConfigureAwait(false);
             listener.Dispose();
             await DrainAsync().ConfigureAwait(false);
-            if (_options.Socket.Kind == SocketKind.Unix && !_inherited)
+            if (_socketFile is not null)
             {
-                TryDeleteSocket(_options.Socket.Path!);
+                TryDeleteSocket(_socketFile);
             }
 
             Log.Stopped(_log, _inherited ? _inheritedPath ?? "the inherited socket" : _options.Socket.ToString());
@@ -342,19 +346,19 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         var other => other?.ToString() ?? "?",
     };
 
-    private void TryDeleteSocket(string path)
+    private void TryDeleteSocket(UnixSocketFile socketFile)
     {
         try
         {
-            if (UnixSocketFile.IsSocket(path))
+            if (!socketFile.RemoveIfStillOurs())
             {
-                File.Delete(path);
+                Log.SocketReplaced(_log, socketFile.Path);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (IOException ex)
         {
             // Not fatal: the next start replaces a socket nobody listens on.
-            Log.SocketNotRemoved(_log, path, ex.Message);
+            Log.SocketNotRemoved(_log, socketFile.Path, ex.Message);
         }
     }
 

@@ -14,6 +14,12 @@ public sealed record MilterServerOptions
     /// <summary>Group of a unix socket. Null: "postfix" when that group exists, else unchanged.</summary>
     public string? SocketGroup { get; init; }
 
+    /// <summary>
+    /// User id a bound unix socket file is given to; null leaves it to the user that binds it. The daemon started as
+    /// root with <c>-u</c> gives it to that user, which can then remove it at exit even from a sticky directory.
+    /// </summary>
+    public uint? SocketOwner { get; init; }
+
     /// <summary>The largest frame payload accepted from the MTA. Postfix sends headers larger than 64 KiB.</summary>
     public int MaxPacketSize { get; init; } = 1024 * 1024;
 

@@ -26,6 +26,15 @@ internal static partial class CliLog
     [ZLoggerMessage(LogLevel.Error, "SIGHUP: {path} has {count} error(s); keeping the previous settings")]
     public static partial void ReloadRejected(ILogger logger, string path, int count);
 
+    [ZLoggerMessage(LogLevel.Error, "SIGHUP: cannot re-read {path}: permission denied: the daemon runs as {user} after -u; make the file readable by it (for example mode 0640 and the daemon's group); keeping the previous settings")]
+    public static partial void ReloadNotPermitted(ILogger logger, string path, string user);
+
+    [ZLoggerMessage(LogLevel.Warning, "SIGHUP will not be able to re-read {path}: permission denied: the daemon runs as {user} after -u; make the file readable by it (for example mode 0640 and the daemon's group)")]
+    public static partial void ConfigNotReloadable(ILogger logger, string path, string user);
+
+    [ZLoggerMessage(LogLevel.Warning, "could not remove pid file {path} at exit ({reason}); the next start replaces it")]
+    public static partial void PidFileNotRemoved(ILogger logger, string path, string reason);
+
     [ZLoggerMessage(LogLevel.Information, "SIGHUP: settings reloaded from {path} ({sections} sections, {entries} settings); new connections use them")]
     public static partial void Reloaded(ILogger logger, string path, int sections, int entries);
 

@@ -24,7 +24,24 @@ public static class Daemon
         }
 
         using ReadyChannel ready = ReadyChannel.FromEnvironment();
-        using ILoggerFactory loggerFactory = Logging.Create(settings.LogLevel, settings.LogFile);
+        ILoggerFactory created;
+        try
+        {
+            created = Logging.Create(settings.LogLevel, settings.LogFile);
+        }
+        catch (IOException ex)
+        {
+            // No log to write to: the reason goes to the -D parent, or to standard error in the foreground.
+            ready.Fail(ex.Message);
+            if (!ready.IsConnected)
+            {
+                Console.Error.WriteLine($"aotmilter: {ex.Message}");
+            }
+
+            return 1;
+        }
+
+        using ILoggerFactory loggerFactory = created;
         ILogger log = loggerFactory.CreateLogger("aotmilter");
 
         if (!CheckIdentity(settings, out uint uid, out uint gid, out bool drop, out string? identityError))
@@ -73,8 +90,12 @@ public static class Daemon
         var reloader = new ConfigReloader(settings, chain, log);
         using var metrics = new MilterMetrics(chain);
         EventLoopGroup.ThreadCount = settings.IoThreads;
-        var server = new MilterServer(chain, settings.Server, loggerFactory) { Metrics = metrics };
+        // With -u the socket file is the user's, so that it can remove it at exit even from a sticky directory.
+        MilterServerOptions serverOptions = drop ? settings.Server with { SocketOwner = uid } : settings.Server;
+        var server = new MilterServer(chain, serverOptions, loggerFactory) { Metrics = metrics };
         PrometheusEndpoint? metricsEndpoint = null;
+        PidFile? pidFile = null;
+        string step = $"cannot listen on {settings.Server.Socket}";
         try
         {
             Socket? inherited = Systemd.TakeListenSocket(out int passed);
@@ -85,7 +106,7 @@ public static class Daemon
 
             if (inherited is null)
             {
-                EnsureSocketDirectory(settings.Server.Socket);
+                RunDirectory.EnsureFor(settings.Server.Socket, drop ? (uid, gid) : null);
             }
 
             server.Start(inherited);
@@ -93,21 +114,26 @@ public static class Daemon
             {
                 metricsEndpoint = PrometheusEndpoint.Start(settings.Metrics, metrics, log);
             }
+
             if (settings.PidFile is not null)
             {
-                File.WriteAllText(settings.PidFile, $"{Environment.ProcessId}\n");
+                step = "not starting";
+                pidFile = PidFile.Write(settings.PidFile, Environment.ProcessId);
             }
 
             if (drop)
             {
-                DropPrivileges(settings, inherited is not null, uid, gid);
+                step = $"cannot become {settings.User}";
+                Privileges.Drop(uid, gid, []);
                 CliLog.RunningAs(log, settings.User!, uid, gid);
+                reloader.WarnIfUnreadable();
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
         {
-            string reason = $"cannot listen on {settings.Server.Socket}: {ex.Message}";
+            string reason = $"{step}: {ex.Message}";
             CliLog.StartFailed(log, reason);
+            pidFile?.RemoveIfStillOurs();
             ready.Fail(reason);
             if (!ready.IsConnected && settings.LogFile is not null)
             {
@@ -148,9 +174,9 @@ public static class Daemon
         {
             metricsEndpoint?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             LogStatistics(log, "shutdown", metrics);
-            if (settings.PidFile is not null)
+            if (pidFile?.RemoveIfStillOurs() is { } notRemoved)
             {
-                TryDelete(settings.PidFile);
+                CliLog.PidFileNotRemoved(log, pidFile.Path, notRemoved);
             }
         }
 
@@ -201,29 +227,6 @@ public static class Daemon
         return true;
     }
 
-    /// <summary>After binding: hand the files the daemon removes at exit to the user, then become that user.</summary>
-    private static void DropPrivileges(DaemonSettings settings, bool inherited, uint uid, uint gid)
-    {
-        SocketSpec socket = settings.Server.Socket;
-        if (!inherited && socket.Kind == SocketKind.Unix)
-        {
-            Privileges.GiveTo(socket.Path!, uid, uint.MaxValue);
-            string? dir = Path.GetDirectoryName(socket.Path);
-            if (dir is not null && dir.StartsWith("/run/aotmilter", StringComparison.Ordinal))
-            {
-                // The daemon's own runtime directory: the socket can only be removed at exit from inside it.
-                Privileges.GiveTo(dir, uid, gid);
-            }
-        }
-
-        if (settings.PidFile is not null)
-        {
-            Privileges.GiveTo(settings.PidFile, uid, gid);
-        }
-
-        Privileges.Drop(uid, gid, []);
-    }
-
     /// <summary>One line with the daemon's counters, including managed bytes allocated per message since listening.</summary>
     private static void LogStatistics(ILogger log, string when, MilterMetrics metrics)
     {
@@ -245,35 +248,5 @@ public static class Daemon
 
         // Outside the guard: whatever the log does, the stop itself must happen.
         stopping.Cancel();
-    }
-
-    private static void EnsureSocketDirectory(SocketSpec socket)
-    {
-        if (socket.Kind != SocketKind.Unix)
-        {
-            return;
-        }
-
-        // /run/aotmilter does not survive a reboot; create it like systemd's RuntimeDirectory would.
-        string? dir = Path.GetDirectoryName(socket.Path);
-        if (dir is not null && !Directory.Exists(dir) && dir.StartsWith("/run/", StringComparison.Ordinal))
-        {
-            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

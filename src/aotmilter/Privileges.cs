@@ -42,15 +42,6 @@ internal static class Privileges
         return true;
     }
 
-    /// <summary>Gives a file (the socket, its directory, the pid file) to the user the daemon becomes, so it can remove them at exit.</summary>
-    public static void GiveTo(string path, uint uid, uint gid)
-    {
-        if (Libc.Chown(path, uid, gid) != 0)
-        {
-            throw new IOException($"cannot give {path} to uid {uid}: {Marshal.GetLastPInvokeErrorMessage()}");
-        }
-    }
-
     /// <summary>Becomes uid/gid for good (no supplementary groups but gid and the ones listed), and checks there is no way back.</summary>
     public static void Drop(uint uid, uint gid, IReadOnlyList<uint> extraGroups)
     {

@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace AotMilter.Server.Interop;
 
 /// <summary>
-/// Users, groups and ownership: what the socket file's group (<c>--socket-group</c>) and the CLI's <c>-u USER</c>
-/// need, declared once for both.
+/// Users and groups: what the socket file's group (<c>--socket-group</c>) and the CLI's <c>-u USER</c> need, declared
+/// once for both. Ownership changes go through descriptors (Libc.Files).
 /// </summary>
 internal static partial class Libc
 {
@@ -41,9 +41,6 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint GetEffectiveUserId();
-
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Chown(string path, uint owner, uint group);
 
     [LibraryImport("libc", EntryPoint = "setgroups", SetLastError = true)]
     public static partial int SetGroups(nuint size, uint[] groups);
