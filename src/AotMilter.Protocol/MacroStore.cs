@@ -17,8 +17,8 @@ public sealed class MacroStore
     /// </summary>
     public const int MaxStageBytes = 64 * 1024;
 
-    // A stage's buffer above this is given back when the connection ends instead of being kept for the next one.
-    private const int RetainedStageBytes = 4096;
+    /// <summary>A stage's working size: storage beyond it is reserved from <see cref="Budget"/> and given back when the connection ends.</summary>
+    public const int WorkingStageBytes = 4096;
 
     private readonly MacroSet[] _sets = new MacroSet[7];
 
@@ -26,9 +26,12 @@ public sealed class MacroStore
     {
         for (int i = 0; i < _sets.Length; i++)
         {
-            _sets[i] = new MacroSet();
+            _sets[i] = new MacroSet(this);
         }
     }
+
+    /// <summary>Where storage beyond each stage's working size is reserved (null: nowhere, bounded by <see cref="MaxStageBytes"/> only).</summary>
+    public IMemoryReservation? Budget { get; set; }
 
     /// <summary>Maps a macro command's stage letter to its slot; false for letters that have none (Postfix's U).</summary>
     public static bool TryGetStage(byte letter, out MacroStage stage)
@@ -63,11 +66,12 @@ public sealed class MacroStore
         MacroSet set = _sets[(int)stage];
         while (reader.MoveNext())
         {
-            if (!set.TryAdd(reader.Name, reader.Value))
+            if (!set.TryAdd(reader.Name, reader.Value, out bool overBudget))
             {
                 set.Clear();
-                MilterProtocolException.Throw(MilterProtocolError.MacrosTooLarge,
-                    $"the macros of stage '{(char)reader.Stage}' exceed {MaxStageBytes} bytes");
+                MilterProtocolException.Throw(MilterProtocolError.MacrosTooLarge, overBudget
+                    ? $"the macros of stage '{(char)reader.Stage}' do not fit the daemon's memory budget"
+                    : $"the macros of stage '{(char)reader.Stage}' exceed {MaxStageBytes} bytes");
             }
         }
     }
@@ -141,13 +145,14 @@ public sealed class MacroStore
     internal static ReadOnlySpan<byte> StripBraces(ReadOnlySpan<byte> name)
         => name.Length >= 2 && name[0] == (byte)'{' && name[^1] == (byte)'}' ? name[1..^1] : name;
 
-    private sealed class MacroSet
+    private sealed class MacroSet(MacroStore store)
     {
         // Allocated on first use: most stages of most connections never carry a macro, and seven sets of buffers up
         // front were a quarter of what a connection allocates.
         private byte[] _data = [];
         private Entry[] _entries = [];
         private int _used;
+        private long _reserved;
 
         public int Count { get; private set; }
 
@@ -160,16 +165,21 @@ public sealed class MacroStore
         public void Release()
         {
             Clear();
-            if (_data.Length > RetainedStageBytes)
+            if (_data.Length > WorkingStageBytes)
             {
                 _data = [];
                 _entries = [];
             }
+
+            store.Budget?.Release(_reserved);
+            _reserved = 0;
         }
 
-        public bool TryAdd(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        public bool TryAdd(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, out bool overBudget)
         {
+            overBudget = false;
             int needed = _used + name.Length + value.Length;
+
             // Empty pairs cost an entry each: bound their number too.
             if (needed > MaxStageBytes || Count >= MaxStageBytes / 16)
             {
@@ -178,7 +188,20 @@ public sealed class MacroStore
 
             if (needed > _data.Length)
             {
-                Array.Resize(ref _data, Math.Min(MaxStageBytes, Math.Max(needed, Math.Max(256, _data.Length * 2))));
+                int size = Math.Min(MaxStageBytes, Math.Max(needed, Math.Max(256, _data.Length * 2)));
+                long beyond = Math.Max(0, size - WorkingStageBytes) - _reserved;
+                if (beyond > 0)
+                {
+                    if (store.Budget is { } budget && !budget.TryReserve(beyond))
+                    {
+                        overBudget = true;
+                        return false;
+                    }
+
+                    _reserved += beyond;
+                }
+
+                Array.Resize(ref _data, size);
             }
 
             if (Count == _entries.Length)

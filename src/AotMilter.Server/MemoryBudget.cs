@@ -1,3 +1,5 @@
+using AotMilter.Protocol;
+
 namespace AotMilter.Server;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace AotMilter.Server;
 /// when it is dropped, so one peer, or many, cannot take the box's memory: a reservation that does not fit fails,
 /// and the caller refuses the frame, message or connection instead.
 /// </summary>
-public sealed class MemoryBudget(long limit)
+public sealed class MemoryBudget(long limit) : IMemoryReservation
 {
     // Giving back this much at once asks for the heap to be trimmed: the GC keeps freed memory committed for reuse,
     // and a process that held a burst of large frames would otherwise show that peak as its size for a long time.

@@ -423,7 +423,14 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
         if (_state != State.Waiting)
         {
-            // Closed meanwhile (abandoned): the late result is dropped unread.
+            if (_abandoned && _state == State.Closed)
+            {
+                // The abandoned callback returned at last: its result is dropped unread, and what its session held
+                // (reserved from the budget until now, since the callback could still use it) is given back.
+                _abandoned = false;
+                _session.ReleaseBuffers();
+            }
+
             return;
         }
 

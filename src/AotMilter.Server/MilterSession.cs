@@ -47,6 +47,7 @@ public sealed partial class MilterSession
         _options = options;
         _log = serverLog;
         Context = new MilterContext(filterLog) { ConnectionId = connectionId };
+        Context.Macros.Budget = budget;
         if (chain.Filters.Count > 1)
         {
             _copy = new MessageCopy(options.MaxChainMessageSize, budget);

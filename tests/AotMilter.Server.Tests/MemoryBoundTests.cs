@@ -65,6 +65,23 @@ public class MemoryBoundTests
     }
 
     [Fact]
+    public async Task MacrosBeyondTheWorkingSizeAreReservedFromTheBudgetAndGivenBackAtClose()
+    {
+        await using TestServer server = TestServer.Start(o => o with { MaxMemory = 2 * 1024 * 1024 }, new Probe().Register());
+        MilterClient mta = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(mta, MilterEvent.Helo);
+
+        await mta.MacroAsync('M', ("{big}", new string('m', 40_000)));
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.org>"));
+        Assert.InRange(server.Server.Budget.Used, 40_000 - MacroStore.WorkingStageBytes, MacroStore.MaxStageBytes);
+
+        await mta.QuitAsync();
+        await mta.DisposeAsync();
+        await server.WaitForNoConnectionsAsync();
+        Assert.Equal(0, server.Server.Budget.Used);
+    }
+
+    [Fact]
     public async Task AChainKeepsHeadersWithinItsMessageBoundAndOnlyInsideAMessage()
     {
         Probe first = new(), second = new();
