@@ -10,12 +10,13 @@ namespace AotMilter.Server;
 /// </summary>
 public sealed class MemoryBudget(long limit) : IMemoryReservation
 {
-    // Giving back this much at once asks for the heap to be trimmed: the GC keeps freed memory committed for reuse,
+    // Giving back this much asks for the heap to be trimmed: the GC keeps freed memory committed for reuse,
     // and a process that held a burst of large frames would otherwise show that peak as its size for a long time.
     private const long TrimThreshold = 1024 * 1024;
     private const int TrimDelayMilliseconds = 1000;
 
     private long _used;
+    private long _releasedSinceTrim;
     private int _trimScheduled;
     private Timer? _trimTimer;
 
@@ -60,8 +61,11 @@ public sealed class MemoryBudget(long limit) : IMemoryReservation
         if (bytes > 0)
         {
             Interlocked.Add(ref _used, -bytes);
-            if (bytes >= TrimThreshold)
+
+            // Counted across releases: a few hundred connections each giving back just under a megabyte add up.
+            if (Interlocked.Add(ref _releasedSinceTrim, bytes) >= TrimThreshold)
             {
+                Interlocked.Exchange(ref _releasedSinceTrim, 0);
                 RequestTrim();
             }
         }

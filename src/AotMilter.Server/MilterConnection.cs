@@ -291,6 +291,10 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
                 {
                     Close($"no command from the MTA for {Seconds(_options.ReadTimeout)}s");
                 }
+                else
+                {
+                    ShrinkIdleBuffer();
+                }
 
                 break;
             case State.Flushing:
@@ -701,47 +705,29 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     }
 
     /// <summary>
-    /// Moves the unparsed tail to the front and grows (or shrinks back) the buffer for the next frame; false when
-    /// the memory budget has no room for the frame.
+    /// Moves the unparsed tail to the front and grows the buffer for the next frame (<see cref="ShrinkIdleBuffer"/>
+    /// gives it back); false when the memory budget has no room for the frame.
     /// </summary>
     private bool MakeRoom(int required)
     {
         int pending = _end - _start;
         int wanted = Math.Max(required, pending + 1);
-        if (pending == 0 && _buffer.Length > RetainedBufferSize && required <= InitialBufferSize)
-        {
-            // One huge frame should not pin a huge buffer for the rest of the connection.
-            FreeBuffer();
-            _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
-            _start = 0;
-            _end = 0;
-            return true;
-        }
-
         if (wanted > _buffer.Length)
         {
             // Doubling, but never past the largest frame allowed: a frame's buffer is at most its own size.
             long largest = (long)_options.MaxPacketSize + MilterFrameReader.HeaderSize;
             int capacity = (int)Math.Max(wanted, Math.Min((long)_buffer.Length * 2, largest));
-            byte[] bigger;
-            long reserved = 0;
-            if (capacity <= RetainedBufferSize)
-            {
-                bigger = ArrayPool<byte>.Shared.Rent(capacity);
-            }
-            else
-            {
-                // Above the working size: from the budget, and not pooled, so it goes back to the GC after the frame
-                // (the shared pool keeps what it is given, for ever).
-                if (_budget is not null && !_budget.TryReserve(capacity))
-                {
-                    return false;
-                }
 
-                reserved = capacity;
-                bigger = GC.AllocateUninitializedArray<byte>(capacity);
+            // Everything past the working size counts against the budget; up to RetainedBufferSize it comes from the
+            // shared pool, beyond it from the GC, not pooled, so it goes back after the frame (the shared pool keeps
+            // what it is given, for ever).
+            long reserved = capacity - InitialBufferSize;
+            if (_budget is not null && !_budget.TryReserve(reserved))
+            {
+                return false;
             }
 
+            byte[] bigger = capacity <= RetainedBufferSize ? ArrayPool<byte>.Shared.Rent(capacity) : GC.AllocateUninitializedArray<byte>(capacity);
             _buffer.AsSpan(_start, pending).CopyTo(bigger);
             FreeBuffer();
             _buffer = bigger;
@@ -761,15 +747,28 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         return true;
     }
 
-    /// <summary>Gives the receive buffer back: to the shared pool at its working size, to the GC and the budget above it.</summary>
+    /// <summary>
+    /// A buffer grown for a large frame goes back to its working size once nothing is pending at a tick: one huge
+    /// frame does not pin a huge buffer for the rest of the connection, while a run of large frames (a peer sending
+    /// big headers back to back) reuses one buffer instead of allocating one per frame.
+    /// </summary>
+    private void ShrinkIdleBuffer()
+    {
+        if (_end == _start && _buffer.Length > InitialBufferSize)
+        {
+            FreeBuffer();
+            _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+            _start = 0;
+            _end = 0;
+        }
+    }
+
+    /// <summary>Gives the receive buffer back to the budget, and to the shared pool (up to 64 KiB) or the GC.</summary>
     private void FreeBuffer()
     {
-        if (_bufferReserved > 0)
-        {
-            _budget?.Release(_bufferReserved);
-            _bufferReserved = 0;
-        }
-        else if (_buffer.Length > 0)
+        _budget?.Release(_bufferReserved);
+        _bufferReserved = 0;
+        if (_buffer.Length is > 0 and <= RetainedBufferSize)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
         }

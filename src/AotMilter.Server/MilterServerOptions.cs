@@ -47,7 +47,7 @@ public sealed record MilterServerOptions
     public TimeSpan CallbackTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Connections served at once; beyond it a new connection is closed at once (the MTA applies its default action).</summary>
-    public int MaxConnections { get; init; } = 10_000;
+    public int MaxConnections { get; init; } = 4096;
 
     /// <summary>
     /// The bytes peers may make the daemon hold beyond each connection's fixed working set, for the whole process:

@@ -167,7 +167,7 @@ public static class CommandLine
         var maxConnections = new Option<int>("--max-connections")
         {
             Description = "Connections served at once; beyond it a new connection is closed at once and the MTA applies its default action",
-            DefaultValueFactory = _ => 10_000,
+            DefaultValueFactory = _ => 4096,
             HelpName = "N",
         };
         maxConnections.Validators.Add(r =>

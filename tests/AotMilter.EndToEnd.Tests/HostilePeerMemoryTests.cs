@@ -152,7 +152,7 @@ public class HostilePeerMemoryTests(ITestOutputHelper output)
     public async Task FiveThousandConcurrentConnectionsAreHeldAndANormalMessageIsStillServed()
     {
         using var dir = new TempDirectory("hostile-many");
-        await using MilterDaemon daemon = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(dir.Combine("m.sock")), "--log-level", "Warning");
+        await using MilterDaemon daemon = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(dir.Combine("m.sock")), "--log-level", "Warning", "--max-connections", "6000");
         ProcessMemory before = ProcessMemory.Of(daemon.ProcessId);
 
         const int count = 5000;
