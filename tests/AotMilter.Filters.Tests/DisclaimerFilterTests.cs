@@ -58,6 +58,20 @@ public class DisclaimerFilterTests
         Assert.Contains(host.Logs.Lines, l => l.Contains("no disclaimer for 4QID7: the body is larger than max-message-size (1024 bytes)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task After_rules_in_a_chain_a_large_body_gets_both_filters_changes()
+    {
+        // Both filters hand a body past one chunk to the thread pool; the chain waits for each in turn.
+        await using FilterHost host = FilterHost.Start(Config + "\n[rules]\nbody = \"the very end\" add-header X-Rules end\n", "rules", "disclaimer");
+        byte[] body = [.. Bodies.Repeat("filler line\r\n", 500 * 1024), .. Encoding.ASCII.GetBytes("the very end\r\n")];
+
+        EndOfMessageResult result = await SendAsync(host, [new("Subject", "long")], body);
+
+        Assert.Equal(MilterReply.Continue, result.Reply);
+        Assert.Contains(new Modification.AddHeader("X-Rules", "end"), result.Modifications);
+        Assert.EndsWith("the very end\r\n\r\n--\r\nConfidential (unit-disclaimer).\r\n", Encoding.ASCII.GetString(Replacement(result)));
+    }
+
     [Theory]
     [InlineData(1000)]
     [InlineData(300 * 1024)]
