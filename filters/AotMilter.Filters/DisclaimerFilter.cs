@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using AotMilter.Filters.Disclaimer;
 using AotMilter.Filters.Mime;
 
@@ -7,7 +8,10 @@ namespace AotMilter.Filters;
 /// Appends a disclaimer to outbound mail (selected by envelope sender or SMTP AUTH login), MIME-aware: the text
 /// disclaimer to text/plain parts, the HTML one to text/html parts, in each part's charset and transfer encoding;
 /// signed and encrypted mail is never touched, and a marker header keeps a message from being disclaimed twice.
-/// The body is collected in memory up to <c>max-message-size</c>; a larger message passes unchanged (and is logged).
+/// The body is collected in memory up to <c>max-message-size</c>; a larger message, or one whose MIME structure goes
+/// beyond the configured limits, passes unchanged (and is logged). A body larger than one chunk is parsed and
+/// rewritten on the thread pool, not on the event loop; the new body goes to the MTA piece by piece, slices of the
+/// collected body and the inserted bytes, never copied into a whole of its own.
 /// </summary>
 [Milter("disclaimer", Description = "Appends a text/HTML disclaimer to outbound mail, MIME-aware")]
 public sealed class DisclaimerFilter
@@ -48,7 +52,7 @@ public sealed class DisclaimerFilter
         {
             // Only the MIME fields matter for the rewrite; the others are not kept.
             _hasTransferEncoding |= header.NameIs("Content-Transfer-Encoding");
-            _mimeHeaders.Add(new(header.NameString(), header.ValueString()));
+            MimeFields.AddFirst(_mimeHeaders, header.NameString(), header.ValueString());
         }
     }
 
@@ -66,7 +70,8 @@ public sealed class DisclaimerFilter
     }
 
     [OnEndOfMessage]
-    public Verdict EndOfMessage(MessageEditor editor, [Macro("i")] string? queueIdMacro, MilterContext context)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Verdict> EndOfMessage(MessageEditor editor, [Macro("i")] string? queueIdMacro, MilterContext context)
     {
         try
         {
@@ -88,39 +93,9 @@ public sealed class DisclaimerFilter
                 return Verdict.Continue;
             }
 
-            DisclaimerResult result = _settings.Rewriter.Rewrite(_body.Content, _mimeHeaders);
-            foreach (string note in result.Notes)
-            {
-                DisclaimerLog.Note(context.Logger, context.ConnectionId, queueId, LogText.Escape(note));
-            }
-
-            if (result.Outcome != DisclaimerOutcome.Added)
-            {
-                DisclaimerLog.Skipped(context.Logger, context.ConnectionId, queueId, result.Outcome switch
-                {
-                    DisclaimerOutcome.Signed => "signed or encrypted",
-                    DisclaimerOutcome.Malformed => "its MIME structure is broken",
-                    _ => "no text part to add it to",
-                });
-                return Verdict.Continue;
-            }
-
-            editor.ReplaceBody(result.Body);
-            if (result.MessageTransferEncoding is string cte)
-            {
-                if (_hasTransferEncoding)
-                {
-                    editor.ChangeHeader("Content-Transfer-Encoding", 1, cte);
-                }
-                else
-                {
-                    editor.AddHeader("Content-Transfer-Encoding", cte);
-                }
-            }
-
-            editor.AddHeader(_settings.MarkerHeader, "yes");
-            DisclaimerLog.Added(context.Logger, context.ConnectionId, result.PartsChanged, queueId);
-            return Verdict.Continue;
+            return BodyWork.FitsInline(_body.Length)
+                ? Disclaim(editor, queueId, context)
+                : await DisclaimOnThreadPool(editor, queueId, context).ConfigureAwait(false);
         }
         finally
         {
@@ -133,6 +108,54 @@ public sealed class DisclaimerFilter
 
     [OnClose]
     public void Close() => Reset();
+
+    // A method of its own, so that the closure is allocated only for a body that goes to the thread pool.
+    private Task<Verdict> DisclaimOnThreadPool(MessageEditor editor, string queueId, MilterContext context)
+        => Task.Run(() => Disclaim(editor, queueId, context));
+
+    private Verdict Disclaim(MessageEditor editor, string queueId, MilterContext context)
+    {
+        ReadOnlySpan<byte> body = _body.Content;
+        DisclaimerResult result = _settings.Rewriter.Rewrite(body, _mimeHeaders, _settings.Limits);
+        foreach (string note in result.Notes)
+        {
+            DisclaimerLog.Note(context.Logger, context.ConnectionId, queueId, LogText.Escape(note));
+        }
+
+        if (result.Outcome != DisclaimerOutcome.Added)
+        {
+            DisclaimerLog.Skipped(context.Logger, context.ConnectionId, queueId, result.Outcome switch
+            {
+                DisclaimerOutcome.Signed => "signed or encrypted",
+                DisclaimerOutcome.Malformed => "its MIME structure is broken",
+                DisclaimerOutcome.OverLimits => _settings.Limits.Describe(result.Exceeded),
+                _ => "no text part to add it to",
+            });
+            return Verdict.Continue;
+        }
+
+        foreach (ReadOnlySpan<byte> piece in result.NewBody(body))
+        {
+            // The first call replaces the body, the next ones append to the replacement.
+            editor.ReplaceBody(piece);
+        }
+
+        if (result.MessageTransferEncoding is string cte)
+        {
+            if (_hasTransferEncoding)
+            {
+                editor.ChangeHeader("Content-Transfer-Encoding", 1, cte);
+            }
+            else
+            {
+                editor.AddHeader("Content-Transfer-Encoding", cte);
+            }
+        }
+
+        editor.AddHeader(_settings.MarkerHeader, "yes");
+        DisclaimerLog.Added(context.Logger, context.ConnectionId, result.PartsChanged, queueId);
+        return Verdict.Continue;
+    }
 
     private void Reset()
     {

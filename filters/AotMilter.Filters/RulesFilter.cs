@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using AotMilter.Filters.Mime;
 using AotMilter.Filters.Rules;
@@ -9,6 +10,9 @@ namespace AotMilter.Filters;
 /// decoded), literal or regular expression, each with its actions: reject, tempfail, discard, quarantine, add a
 /// header, prefix the subject, redirect, change the sender, or send a copy (BCC). A reject, tempfail or discard
 /// found in a header is answered at once; every other action is applied at end of message, each rule once.
+/// Body rules read the first <c>max-body-scan</c> bytes, within the MIME limits (a message beyond them gets the
+/// <c>over-limits</c> actions, none by default); both are logged. A body larger than one chunk is parsed and matched
+/// on the thread pool, not on the event loop.
 /// </summary>
 [Milter("rules", Description = "Header and body content rules: reject, quarantine, tag, redirect, BCC")]
 public sealed class RulesFilter
@@ -44,7 +48,7 @@ public sealed class RulesFilter
 
         if (header.NameIs("Content-Type") || header.NameIs("Content-Transfer-Encoding"))
         {
-            _mimeHeaders.Add(new(name, value));
+            MimeFields.AddFirst(_mimeHeaders, name, value);
         }
 
         string? decoded = null;
@@ -77,28 +81,14 @@ public sealed class RulesFilter
     }
 
     [OnEndOfMessage]
-    public Verdict EndOfMessage(MessageEditor editor, MilterContext context)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Verdict> EndOfMessage(MessageEditor editor, [Macro("i")] string? queueId, MilterContext context)
     {
         try
         {
-            if (_settings.BodyRules.Count > 0 && _body.TotalLength > 0)
-            {
-                List<string> texts = MimeText.Extract(_body.Content, _mimeHeaders);
-                foreach (ContentRule rule in _settings.BodyRules)
-                {
-                    if (texts.Any(rule.Pattern.IsMatch))
-                    {
-                        Verdict verdict = Matched(rule, context);
-                        if (!verdict.IsContinue)
-                        {
-                            return verdict;
-                        }
-                    }
-                }
-            }
-
-            Apply(editor);
-            return Verdict.Continue;
+            return BodyWork.FitsInline(_body.Length)
+                ? Decide(editor, queueId ?? "-", context)
+                : await DecideOnThreadPool(editor, queueId ?? "-", context).ConfigureAwait(false);
         }
         finally
         {
@@ -111,6 +101,51 @@ public sealed class RulesFilter
 
     [OnClose]
     public void Close() => Reset();
+
+    // A method of its own, so that the closure is allocated only for a body that goes to the thread pool.
+    private Task<Verdict> DecideOnThreadPool(MessageEditor editor, string queueId, MilterContext context)
+        => Task.Run(() => Decide(editor, queueId, context));
+
+    private Verdict Decide(MessageEditor editor, string queueId, MilterContext context)
+    {
+        if (_settings.BodyRules.Count > 0 && _body.TotalLength > 0)
+        {
+            if (_body.Overflowed)
+            {
+                RulesLog.BodyCut(context.Logger, context.ConnectionId, queueId, _settings.MaxBodyScan);
+            }
+
+            List<string> texts = MimeText.Extract(_body.Content, _mimeHeaders, _settings.Limits, out MimeLimit exceeded);
+            foreach (ContentRule rule in _settings.BodyRules)
+            {
+                if (texts.Any(rule.Pattern.IsMatch))
+                {
+                    Verdict verdict = Matched(rule, context);
+                    if (!verdict.IsContinue)
+                    {
+                        return verdict;
+                    }
+                }
+            }
+
+            if (exceeded != MimeLimit.None)
+            {
+                ContentRule? over = _settings.OverLimits;
+                RulesLog.OverLimits(context.Logger, context.ConnectionId, queueId, _settings.Limits.Describe(exceeded), over is null ? "none" : string.Join(", ", over.Actions.Select(a => a.Kind)));
+                if (over is not null)
+                {
+                    Verdict verdict = Matched(over, context);
+                    if (!verdict.IsContinue)
+                    {
+                        return verdict;
+                    }
+                }
+            }
+        }
+
+        Apply(editor);
+        return Verdict.Continue;
+    }
 
     /// <summary>Records a matching rule; returns its reject/tempfail/discard verdict, or continue.</summary>
     private Verdict Matched(ContentRule rule, MilterContext context)

@@ -82,6 +82,10 @@ public static class MilterFrameWriter
         return bytes;
     }
 
+    /// <summary>How many bytes <see cref="WriteChunked"/> writes for <paramref name="contentLength"/> bytes of content.</summary>
+    public static int ChunkedLength(int contentLength)
+        => contentLength + (((contentLength + MaxChunkSize - 1) / MaxChunkSize) * MilterFrameReader.HeaderSize);
+
     /// <summary>
     /// Replace-body frames: the content split into chunks of at most <see cref="MaxChunkSize"/> bytes, because neither
     /// MTA accepts a larger frame by default.

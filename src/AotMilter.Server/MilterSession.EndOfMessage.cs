@@ -8,6 +8,9 @@ namespace AotMilter.Server;
 /// <summary>End of message: the filters' last word, their modifications, and (for a chain) the replay.</summary>
 public sealed partial class MilterSession
 {
+    /// <summary>Enough for the verdict frame that follows a replaced body (a reply with a few lines of text).</summary>
+    private const int VerdictRoom = 4096;
+
     private bool OnEndOfMessage(ReadOnlySpan<byte> payload)
     {
         if (_step == Step.Start)
@@ -127,6 +130,10 @@ public sealed partial class MilterSession
                 }
                 else
                 {
+                    // Room for the body's frames and the verdict after them at once: an output that grew by doubling
+                    // as they were written, and once more for the verdict's few bytes, copied a 10 MiB body over two
+                    // or three more times on the event loop.
+                    Output.GetSpan(MilterFrameWriter.ChunkedLength(body.Length) + VerdictRoom);
                     MilterFrameWriter.WriteChunked(Output, (byte)MilterResponse.ReplaceBody, body);
                 }
             }

@@ -45,7 +45,7 @@ public class DisclaimerRewriterTests
         DisclaimerResult result = Rewriter.Rewrite(body, headers);
 
         Assert.Equal(outcome, result.Outcome);
-        Assert.Equal(parts, MimeCheck.Verify(body, result.Body ?? body, headers, Mark));
+        Assert.Equal(parts, MimeCheck.Verify(body, result.NewBodyArray(body) ?? body, headers, Mark));
         if (outcome == DisclaimerOutcome.Added)
         {
             Assert.Equal(parts, result.PartsChanged);
@@ -59,8 +59,8 @@ public class DisclaimerRewriterTests
         byte[] message = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Messages", "20-7bit-needs-qp.eml"));
         (List<KeyValuePair<string, string>> headers, byte[] body) = SplitKeepingEndings(message);
         DisclaimerResult result = rewriter.Rewrite(body, headers);
-        Assert.Equal(1, MimeCheck.Verify(body, result.Body!, headers, Mark));
-        string text = Encoding.UTF8.GetString(result.Body!);
+        Assert.Equal(1, MimeCheck.Verify(body, result.NewBodyArray(body)!, headers, Mark));
+        string text = Encoding.UTF8.GetString(result.NewBodyArray(body)!);
         Assert.Contains("Content-Transfer-Encoding: quoted-printable\r\n", text);
         Assert.Contains("Vertraulich =E2=80=93", text);
 
@@ -77,7 +77,7 @@ public class DisclaimerRewriterTests
         var rewriter = new DisclaimerRewriter($"x {Mark}", $"<p>10 € {Mark}</p>");
         byte[] message = Encoding.ASCII.GetBytes("<html><body>hi</body></html>\r\n");
         DisclaimerResult result = rewriter.Rewrite(message, [new("Content-Type", "text/html; charset=iso-8859-1")]);
-        Assert.Contains("<p>10 &#8364; aotmilter-disclaimer-test</p>\r\n</body>", Encoding.Latin1.GetString(result.Body!));
+        Assert.Contains("<p>10 &#8364; aotmilter-disclaimer-test</p>\r\n</body>", Encoding.Latin1.GetString(result.NewBodyArray(message)!));
     }
 
     [SkippableTheory]
@@ -90,7 +90,7 @@ public class DisclaimerRewriterTests
 
         DisclaimerResult result = Rewriter.Rewrite(body, headers);
 
-        int changed = MimeCheck.Verify(body, result.Body ?? body, headers, Mark);
+        int changed = MimeCheck.Verify(body, result.NewBodyArray(body) ?? body, headers, Mark);
         Assert.Equal(result.Outcome == DisclaimerOutcome.Added ? result.PartsChanged : 0, changed);
         MimeEntity top = MimeParser.Parse(body, headers);
         if (DisclaimerRewriter.IsSigned(top.ContentType))
@@ -100,7 +100,7 @@ public class DisclaimerRewriterTests
 
         if (file.StartsWith("malformed-", StringComparison.Ordinal) && result.Outcome != DisclaimerOutcome.Added)
         {
-            Assert.Null(result.Body);
+            Assert.Null(result.NewBodyArray(body));
         }
     }
 

@@ -171,6 +171,7 @@ public class FrameWriterRoundTripTests
         Assert.All(frames, f => Assert.Equal((byte)'b', f.Command));
         Assert.Equal(content, frames.SelectMany(f => f.Payload).ToArray());
         Assert.Equal(bytes, Written(w => MilterFrameWriter.WriteChunked(w, (byte)'b', frames.SelectMany(f => f.Payload).ToArray())));
+        Assert.Equal(bytes.Length, MilterFrameWriter.ChunkedLength(size));
     }
 
     [Fact]

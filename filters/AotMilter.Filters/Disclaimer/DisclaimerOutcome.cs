@@ -14,4 +14,7 @@ public enum DisclaimerOutcome
 
     /// <summary>The MIME structure is broken (a boundary never closes, nesting too deep): left as it was.</summary>
     Malformed,
+
+    /// <summary>The MIME structure is beyond the configured limits (parts, header fields, header size): left as it was.</summary>
+    OverLimits,
 }

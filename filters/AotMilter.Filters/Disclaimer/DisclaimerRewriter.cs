@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using AotMilter.Filters.Mime;
 
@@ -35,10 +34,22 @@ public sealed class DisclaimerRewriter
         _html = html.Replace("\r\n", "\n", StringComparison.Ordinal).Trim('\n');
     }
 
-    /// <summary>Rewrites a message given its header fields (as the MTA sent them) and its body.</summary>
+    /// <summary>Rewrites a message given its header fields (as the MTA sent them) and its body, within the default MIME limits.</summary>
     public DisclaimerResult Rewrite(ReadOnlySpan<byte> body, IReadOnlyList<KeyValuePair<string, string>> headers)
+        => Rewrite(body, headers, MimeLimits.Default);
+
+    /// <summary>
+    /// Rewrites a message given its header fields (as the MTA sent them) and its body. A message beyond
+    /// <paramref name="limits"/> is left as it was: only a whole structure says safely where the text parts end.
+    /// </summary>
+    public DisclaimerResult Rewrite(ReadOnlySpan<byte> body, IReadOnlyList<KeyValuePair<string, string>> headers, MimeLimits limits)
     {
-        MimeEntity message = MimeParser.Parse(body, headers);
+        MimeEntity message = MimeParser.Parse(body, headers, limits, out MimeLimit exceeded);
+        if (exceeded != MimeLimit.None)
+        {
+            return new DisclaimerResult { Outcome = DisclaimerOutcome.OverLimits, Exceeded = exceeded };
+        }
+
         var notes = new List<string>();
         if (IsSigned(message.ContentType))
         {
@@ -58,7 +69,7 @@ public sealed class DisclaimerRewriter
         }
 
         string messageEnding = Lines.DetectEnding(body);
-        var edits = new List<Edit>();
+        var edits = new List<BodyEdit>();
         string? messageEncoding = null;
         int changed = 0;
         foreach (MimeEntity part in walk.Targets)
@@ -78,10 +89,11 @@ public sealed class DisclaimerRewriter
             return new DisclaimerResult { Outcome = DisclaimerOutcome.NoTextPart, Notes = notes };
         }
 
+        edits.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         return new DisclaimerResult
         {
             Outcome = DisclaimerOutcome.Added,
-            Body = Apply(body, edits),
+            Edits = edits,
             MessageTransferEncoding = messageEncoding,
             PartsChanged = changed,
             Notes = notes,
@@ -168,7 +180,7 @@ public sealed class DisclaimerRewriter
         return related.Children.Count > 0 ? related.Children[0] : null;
     }
 
-    private bool TryRewritePart(ReadOnlySpan<byte> body, MimeEntity part, bool isMessage, string messageEnding, List<Edit> edits, List<string> notes, out bool becameQuotedPrintable)
+    private bool TryRewritePart(ReadOnlySpan<byte> body, MimeEntity part, bool isMessage, string messageEnding, List<BodyEdit> edits, List<string> notes, out bool becameQuotedPrintable)
     {
         becameQuotedPrintable = false;
         string what = $"{part.ContentType.MediaType} part at byte {part.ContentStart}";
@@ -246,7 +258,7 @@ public sealed class DisclaimerRewriter
         bool needsQuotedPrintable = identity && cte is "7bit" or "" && insert.AsSpan().IndexOfAnyExceptInRange((byte)0, (byte)127) >= 0;
         if (identity && !needsQuotedPrintable)
         {
-            edits.Add(new Edit(part.ContentStart + position, part.ContentStart + position, insert));
+            edits.Add(new BodyEdit(part.ContentStart + position, part.ContentStart + position, insert));
             return true;
         }
 
@@ -270,7 +282,7 @@ public sealed class DisclaimerRewriter
             }
         }
 
-        edits.Add(new Edit(part.ContentStart, part.ContentEnd, encoded));
+        edits.Add(new BodyEdit(part.ContentStart, part.ContentEnd, encoded));
         return true;
     }
 
@@ -319,11 +331,11 @@ public sealed class DisclaimerRewriter
     /// Replaces the part's Content-Transfer-Encoding field, or adds one at the top of its header block (which ends
     /// with an empty line: parts without one are left alone, so the new field cannot swallow content).
     /// </summary>
-    private static void ChangeEncodingHeader(MimeEntity part, string ending, List<Edit> edits)
+    private static void ChangeEncodingHeader(MimeEntity part, string ending, List<BodyEdit> edits)
     {
         byte[] field = Encoding.ASCII.GetBytes("Content-Transfer-Encoding: quoted-printable" + ending);
         MimeHeaderField? existing = part.Find("Content-Transfer-Encoding");
-        edits.Add(existing is MimeHeaderField f ? new Edit(f.Start, f.End, field) : new Edit(part.HeaderStart, part.HeaderStart, field));
+        edits.Add(existing is MimeHeaderField f ? new BodyEdit(f.Start, f.End, field) : new BodyEdit(part.HeaderStart, part.HeaderStart, field));
     }
 
     /// <summary>True when the part's header block (possibly without fields) ends with an empty line.</summary>
@@ -356,24 +368,6 @@ public sealed class DisclaimerRewriter
 
         return n == encoded.Length ? encoded : encoded.AsSpan(0, n).ToArray();
     }
-
-    private static byte[] Apply(ReadOnlySpan<byte> body, List<Edit> edits)
-    {
-        edits.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
-        var output = new ArrayBufferWriter<byte>(body.Length + 1024);
-        int pos = 0;
-        foreach (Edit edit in edits)
-        {
-            output.Write(body[pos..edit.Start]);
-            output.Write(edit.Bytes);
-            pos = edit.End;
-        }
-
-        output.Write(body[pos..]);
-        return output.WrittenSpan.ToArray();
-    }
-
-    private readonly record struct Edit(int Start, int End, byte[] Bytes);
 
     private sealed class Walk
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using AotMilter.Configuration;
 using AotMilter.Filters.Matching;
+using AotMilter.Filters.Mime;
 
 namespace AotMilter.Filters.Disclaimer;
 
@@ -16,16 +17,19 @@ namespace AotMilter.Filters.Disclaimer;
 /// """
 /// html = "&lt;p style=\"color:#888\"&gt;This message is confidential.&lt;/p&gt;"
 /// max-message-size = 10M
+/// max-mime-parts = 500
 /// </code>
 /// A message is disclaimed when its envelope sender matches <c>senders</c>, or its SMTP AUTH login matches
 /// <c>auth-users</c>, or (with <c>authenticated = yes</c>) the client logged in at all. Without <c>html</c>, HTML
-/// parts get the text, escaped, in a paragraph.
+/// parts get the text, escaped, in a paragraph. A body larger than <c>max-message-size</c>, or whose MIME structure
+/// goes beyond <see cref="MimeLimits"/> (<c>max-mime-parts</c>, <c>max-part-header-fields</c>,
+/// <c>max-part-header-size</c>), passes unchanged, and that is logged.
 /// </summary>
 public sealed class DisclaimerSettings : IFilterSettings<DisclaimerSettings>
 {
     public const string DefaultMarkerHeader = "X-AotMilter-Disclaimer";
 
-    private static readonly string[] Keys = ["senders", "auth-users", "authenticated", "text", "text-file", "html", "html-file", "max-message-size", "marker-header"];
+    private static readonly string[] Keys = ["senders", "auth-users", "authenticated", "text", "text-file", "html", "html-file", "max-message-size", "marker-header", .. MimeLimits.Keys];
 
     /// <summary>Nothing selected: the filter passes every message through.</summary>
     public static DisclaimerSettings Default { get; } = new();
@@ -42,6 +46,9 @@ public sealed class DisclaimerSettings : IFilterSettings<DisclaimerSettings>
 
     /// <summary>Messages larger than this are passed through without a disclaimer (and logged).</summary>
     public long MaxMessageSize { get; init; } = 10L << 20;
+
+    /// <summary>How much MIME structure a message may have to be disclaimed.</summary>
+    public MimeLimits Limits { get; init; } = MimeLimits.Default;
 
     /// <summary>Added to every disclaimed message; a message that has it already is not disclaimed again.</summary>
     public string MarkerHeader { get; init; } = DefaultMarkerHeader;
@@ -137,6 +144,7 @@ public sealed class DisclaimerSettings : IFilterSettings<DisclaimerSettings>
             Text = text,
             Html = html,
             MaxMessageSize = section.ReadSize("max-message-size", 10L << 20, 1024, 1L << 30),
+            Limits = MimeLimits.Read(section),
             MarkerHeader = marker,
             Rewriter = new DisclaimerRewriter(text, html),
         };

@@ -20,6 +20,9 @@ public sealed class TextPattern
         _any = any;
     }
 
+    /// <summary><c>*</c>: matches any text.</summary>
+    public static TextPattern Anything { get; } = new("*", null, any: true);
+
     public static bool TryCreate(ConfigWord word, out TextPattern? pattern, out string? error)
     {
         if (word.Kind == ConfigWordKind.Regex)

@@ -4,8 +4,14 @@ namespace AotMilter.Filters.Mime;
 
 /// <summary>
 /// Collects a message body chunk by chunk up to a limit, in one pooled array that grows by doubling. Past the limit
-/// it stops collecting and says so (<see cref="Overflowed"/>); <see cref="Reset"/> returns the memory to the pool,
-/// so a connection holds no large buffer between messages.
+/// it stops collecting and says so (<see cref="Overflowed"/>; the filter then passes the message, or reads only the
+/// start, and logs it); <see cref="Reset"/> returns the memory to the pool, so a connection holds no large buffer
+/// between messages.
+/// <para>
+/// Memory for a body of S bytes (S at most <see cref="Limit"/>): one array of P bytes, P the power of two at or above
+/// S (what the shared pool hands out), and the smaller arrays it grew through, back in the pool for the next message:
+/// at most 2P, under 4S, once per concurrently collected body.
+/// </para>
 /// </summary>
 public sealed class BodyBuffer
 {
@@ -18,6 +24,9 @@ public sealed class BodyBuffer
 
     /// <summary>The bytes collected so far.</summary>
     public ReadOnlySpan<byte> Content => _buffer.AsSpan(0, _length);
+
+    /// <summary>How many bytes were collected (the length of <see cref="Content"/>).</summary>
+    public int Length => _length;
 
     /// <summary>Every byte offered so far, collected or not.</summary>
     public long TotalLength { get; private set; }

@@ -8,6 +8,10 @@ namespace AotMilter.Filters.Mime;
 /// </summary>
 public sealed class MimeEntity
 {
+    /// <summary>
+    /// The part's MIME fields: the first Content-Type, Content-Transfer-Encoding, Content-Disposition and Content-ID
+    /// of its header block (the parser keeps no others); for the message itself, the fields it was given.
+    /// </summary>
     public required IReadOnlyList<MimeHeaderField> Headers { get; init; }
 
     public required ContentType ContentType { get; init; }
@@ -21,11 +25,11 @@ public sealed class MimeEntity
     /// <summary>A file name from Content-Disposition or Content-Type's name parameter, or null.</summary>
     public string? FileName { get; init; }
 
-    public int HeaderStart { get; init; }
+    public int HeaderStart { get; internal set; }
 
-    public int ContentStart { get; init; }
+    public int ContentStart { get; internal set; }
 
-    public int ContentEnd { get; init; }
+    public int ContentEnd { get; internal set; }
 
     public int Depth { get; init; }
 
@@ -40,6 +44,28 @@ public sealed class MimeEntity
 
     /// <summary>True when the part is meant as a file rather than as text to read (attachment, or has a file name).</summary>
     public bool IsAttachment => Disposition == "attachment" || FileName is not null;
+
+    /// <summary>
+    /// Ends the part at <paramref name="end"/>, where the next delimiter line's line ending starts. A header block
+    /// that ran up to that delimiter (no empty line, no content) gives the line ending back to it, as a part's bytes
+    /// never include the line ending before a delimiter.
+    /// </summary>
+    internal void EndAt(int end)
+    {
+        HeaderStart = Math.Min(HeaderStart, end);
+        ContentStart = Math.Min(ContentStart, end);
+        ContentEnd = end;
+        if (Headers is List<MimeHeaderField> fields)
+        {
+            for (int i = 0; i < fields.Count; i++)
+            {
+                if (fields[i].End > end)
+                {
+                    fields[i] = fields[i] with { End = end };
+                }
+            }
+        }
+    }
 
     /// <summary>The header field named <paramref name="name"/>, or null.</summary>
     public MimeHeaderField? Find(string name)

@@ -10,9 +10,16 @@ public static class MimeText
     /// open as text). A part whose encoding cannot be decoded is read as it stands.
     /// </summary>
     public static List<string> Extract(ReadOnlySpan<byte> body, IReadOnlyList<KeyValuePair<string, string>> headers)
+        => Extract(body, headers, MimeLimits.Default, out _);
+
+    /// <summary>
+    /// The text of each text part found within <paramref name="limits"/>; beyond one (<paramref name="exceeded"/>),
+    /// the text of the parts before it.
+    /// </summary>
+    public static List<string> Extract(ReadOnlySpan<byte> body, IReadOnlyList<KeyValuePair<string, string>> headers, MimeLimits limits, out MimeLimit exceeded)
     {
         var texts = new List<string>();
-        MimeEntity message = MimeParser.Parse(body, headers);
+        MimeEntity message = MimeParser.Parse(body, headers, limits, out exceeded);
         Collect(body, message, texts);
         return texts;
     }

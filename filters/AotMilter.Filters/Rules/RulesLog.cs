@@ -6,4 +6,10 @@ internal static partial class RulesLog
 {
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "[{ConnectionId}] rules: {Rule} matched: {Actions}")]
     public static partial void Matched(ILogger logger, long connectionId, string rule, string actions);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "[{ConnectionId}] rules, {QueueId}: the body is larger than max-body-scan; body rules read its first {Limit} bytes")]
+    public static partial void BodyCut(ILogger logger, long connectionId, string queueId, long limit);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "[{ConnectionId}] rules, {QueueId}: {Reason}; body rules read the parts before it; over-limits: {Actions}")]
+    public static partial void OverLimits(ILogger logger, long connectionId, string queueId, string reason, string actions);
 }

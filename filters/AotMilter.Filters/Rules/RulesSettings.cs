@@ -1,5 +1,6 @@
 using AotMilter.Configuration;
 using AotMilter.Filters.Matching;
+using AotMilter.Filters.Mime;
 
 namespace AotMilter.Filters.Rules;
 
@@ -16,19 +17,27 @@ namespace AotMilter.Filters.Rules;
 /// header = From @partner.example bcc archive@example.com
 /// header = To old-list@example.com change-sender lists@example.com
 /// max-body-scan = 1M
+/// max-mime-parts = 500
+/// over-limits = quarantine "MIME structure too complex to scan"
 /// </code>
 /// A header rule is <c>NAME PATTERN ACTIONS...</c> (NAME may use wildcards; * is any header), a body rule
 /// <c>PATTERN ACTIONS...</c>. A pattern is a literal (found anywhere, ignoring case; quote it when it has spaces), a
 /// /regex/flags (linear-time engine), or * (anything). Actions: <c>reject [REPLY]</c>, <c>tempfail [REPLY]</c>,
 /// <c>discard</c>, <c>quarantine REASON</c>, <c>add-header NAME VALUE</c>, <c>prefix-subject TEXT</c>,
 /// <c>redirect ADDRESS...</c>, <c>change-sender ADDRESS</c>, <c>bcc ADDRESS...</c>.
+/// <para>
+/// Body rules read the first <c>max-body-scan</c> bytes of the body, parsed within <see cref="MimeLimits"/>
+/// (<c>max-mime-parts</c>, <c>max-part-header-fields</c>, <c>max-part-header-size</c>). A message beyond a MIME limit
+/// has its body rules checked on the parts before the limit, and gets the <c>over-limits</c> actions (the same
+/// actions as a rule's; none by default, so it passes).
+/// </para>
 /// </summary>
 public sealed class RulesSettings : IFilterSettings<RulesSettings>
 {
     public static readonly SmtpReply DefaultRejectReply = SmtpReply.Create(550, "5.7.1", "Message content rejected");
     public static readonly SmtpReply DefaultTempFailReply = SmtpReply.Create(451, "4.7.1", "Message content deferred, try again later");
 
-    private static readonly string[] Keys = ["header", "body", "max-body-scan"];
+    private static readonly string[] Keys = ["header", "body", "max-body-scan", "over-limits", .. MimeLimits.Keys];
 
     public IReadOnlyList<ContentRule> HeaderRules { get; init; } = [];
 
@@ -36,6 +45,12 @@ public sealed class RulesSettings : IFilterSettings<RulesSettings>
 
     /// <summary>How much of the body is kept for body rules; the rest is not looked at.</summary>
     public long MaxBodyScan { get; init; } = 1L << 20;
+
+    /// <summary>How much MIME structure body rules read.</summary>
+    public MimeLimits Limits { get; init; } = MimeLimits.Default;
+
+    /// <summary>What happens to a message beyond <see cref="Limits"/> (a rule without a pattern), or null: nothing.</summary>
+    public ContentRule? OverLimits { get; init; }
 
     public static RulesSettings Parse(ConfigSection section)
     {
@@ -52,11 +67,24 @@ public sealed class RulesSettings : IFilterSettings<RulesSettings>
             }
         }
 
+        ContentRule? overLimits = null;
+        if (section.Get("over-limits") is ConfigEntry overEntry)
+        {
+            List<ConfigWord> words = ConfigWords.Split(section, overEntry);
+            int i = 0;
+            if (ParseActions(section, overEntry, words, ref i) is List<RuleAction> actions)
+            {
+                overLimits = new ContentRule { Pattern = TextPattern.Anything, Actions = actions, Source = SourceOf(section, overEntry) };
+            }
+        }
+
         return new RulesSettings
         {
             HeaderRules = headers,
             BodyRules = bodies,
             MaxBodyScan = section.ReadSize("max-body-scan", 1L << 20, 1024, 64L << 20),
+            Limits = MimeLimits.Read(section),
+            OverLimits = overLimits,
         };
     }
 
@@ -89,6 +117,25 @@ public sealed class RulesSettings : IFilterSettings<RulesSettings>
         }
 
         i++;
+        if (ParseActions(section, entry, words, ref i) is not List<RuleAction> actions)
+        {
+            return null;
+        }
+
+        return new ContentRule
+        {
+            HeaderName = name,
+            Pattern = pattern!,
+            Actions = actions,
+            Source = SourceOf(section, entry),
+        };
+    }
+
+    private static string SourceOf(ConfigSection section, ConfigEntry entry) => $"{section.Name}.{entry.Key} ({Path.GetFileName(entry.File)}:{entry.Line})";
+
+    /// <summary>The actions from word <paramref name="i"/> on (at least one, at most one that ends the message), or null (reported).</summary>
+    private static List<RuleAction>? ParseActions(ConfigSection section, ConfigEntry entry, List<ConfigWord> words, ref int i)
+    {
         var actions = new List<RuleAction>();
         while (i < words.Count)
         {
@@ -185,13 +232,7 @@ public sealed class RulesSettings : IFilterSettings<RulesSettings>
             return null;
         }
 
-        return new ContentRule
-        {
-            HeaderName = name,
-            Pattern = pattern!,
-            Actions = actions,
-            Source = $"{section.Name}.{entry.Key} ({Path.GetFileName(entry.File)}:{entry.Line})",
-        };
+        return actions;
     }
 
     private static bool TakeText(List<ConfigWord> words, ref int i, out string text)

@@ -52,6 +52,28 @@ internal static class ClientExtensions
         return MilterReply.Continue;
     }
 
+    /// <summary>
+    /// MAIL, RCPT, the header fields and body given, then end of message with the queue id macro (<c>i</c>) as the
+    /// MTA sends it there; null when the milter refused the message before its end.
+    /// </summary>
+    public static async Task<EndOfMessageResult?> SendWithQueueIdAsync(this MilterClient mta, string from, string to, IEnumerable<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body, string queueId)
+    {
+        await mta.MailFromAsync($"<{from}>");
+        if ((mta.Negotiated!.DeclinedEvents & ProtocolFlags.NoRcpt) == 0)
+        {
+            await mta.RcptToAsync($"<{to}>");
+        }
+
+        MilterReply content = await mta.SendContentAsync(headers, body);
+        if (content.Kind is not (MilterReplyKind.Continue or MilterReplyKind.NoReply))
+        {
+            return null;
+        }
+
+        await mta.MacroAsync('E', ("i", queueId));
+        return await mta.EndOfMessageAsync();
+    }
+
     /// <summary>A whole message (header block and body, as in a file) sent as content, then end of message.</summary>
     public static async Task<EndOfMessageResult?> SendMessageAsync(this MilterClient mta, string from, string[] to, byte[] message, params (string Name, string Value)[] mailMacros)
     {
