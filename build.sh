@@ -10,6 +10,8 @@
 #   ./build.sh bench      build, then benchmark aotmilter side by side with libmilter, go-milter, pymilter and the null
 #                         milter (../shared, as in CI; installs the peers' packages as root) or alone without it;
 #                         writes bench/results/<date>-<host>.md (see bench/bench.sh)
+#   ./build.sh soak [MINUTES]  build if needed, then run the daemon under steady moderate load for MINUTES (default 60)
+#                         sampling its memory; writes bench/results/<date>-<host>-soak.md, PASS or FAIL (see bench/soak.sh)
 #   ./build.sh clean      remove build output
 # A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
 set -euo pipefail
@@ -164,7 +166,8 @@ case "$cmd" in
   test) do_test ;;
   image) do_image ;;
   bench) do_build; exec "$ROOT/bench/bench.sh" ;;
+  soak) needs_build && do_build; exec "$ROOT/bench/soak.sh" "$@" ;;
   clean) rm -rf "$ARTIFACTS"; find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$cmd' (build, run, test, image, bench, clean)" ;;
+  -h|--help|help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$cmd' (build, run, test, image, bench, soak, clean)" ;;
 esac
