@@ -241,7 +241,7 @@ metric() { awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2; found = 1 
 
 PREV_TICKS=0; PREV_MS=0
 sample() {
-  local now t rss hwm threads fds ticks cpu note=""
+  local now t rss hwm threads fds ticks cpu open note=""
   now=$(now_ms); t=$(((now - START_MS) / 1000))
   if ! kill -0 "$PID" 2>/dev/null; then echo "the daemon was gone at $t s" >> "$PROBLEMS"; DAEMON_GONE=1; return; fi
   rss=$(status_kb "$PID" VmRSS); hwm=$(status_kb "$PID" VmHWM); threads=$(status_kb "$PID" Threads)
@@ -253,9 +253,12 @@ sample() {
     echo "metrics endpoint at $t s: $(head -1 "$WORK/metrics.err")" >> "$PROBLEMS"
     : > "$WORK/metrics.txt"
   fi
-  [ -n "$IDLE_PID" ] && note="idle batch held"
+  # Samples fall between bench runs, so connections open then are an idle batch's (it may have let them go already
+  # while its process is still exiting).
+  open=$(metric aotmilter_connections_open)
+  [ -n "$IDLE_PID" ] && [ "$open" != - ] && [ "$open" -gt 0 ] && note="idle batch held"
   printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "$hwm" "$fds" "$threads" \
-    "$(metric aotmilter_connections_open)" "$cpu" "$(metric aotmilter_messages_total)" "$(metric aotmilter_connections_total)" \
+    "$open" "$cpu" "$(metric aotmilter_messages_total)" "$(metric aotmilter_connections_total)" \
     "$TOTAL_MSGS" "$TOTAL_ERRS" "$(metric aotmilter_protocol_errors_total)" "$note" >> "$SERIES"
 }
 
