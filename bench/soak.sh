@@ -442,7 +442,7 @@ mkdir -p "$(dirname "$OUT")"
       reject-bench) opts="-c 2 --msgs-per-conn 10 --rcpt reject@example.com --expect-reject -d 1 (the bench filter refuses)" ;;
       reject-policy) opts="-c 2 --rcpt blocked@example.com --expect-reject -d 1 (the policy filter refuses)" ;;
       probe) opts="-c 1 -n 1 --size 1048576 --expect-header $MARKER, 2.5 s before each sample" ;;
-      idle-*) opts="--idle $IDLE_CONNS --duration $IDLE_HOLD_S, in the background, starting at ${IDLE_AT[*]} s" ;;
+      idle-*) opts="--idle $IDLE_CONNS --duration $IDLE_HOLD_S, in the background, starting at $(IFS=,; echo "${IDLE_AT[*]}") s" ;;
       *) opts="" ;;
     esac
     echo "| $kind | \`$opts\` | $runs | $bad | $msgs | $errs | $conns |"
