@@ -12,6 +12,8 @@
 #                         writes bench/results/<date>-<host>.md (see bench/bench.sh)
 #   ./build.sh fuzz [TARGET] [MINUTES]   fuzz with afl++ and SharpFuzz (installs both): TARGET frames, mime, config or
 #                         all (default), MINUTES each (default 20); writes fuzz/results/<date>-<host>-fuzz.md (fuzz/fuzz.sh)
+#   ./build.sh soak [MINUTES]  build if needed, then run the daemon under steady moderate load for MINUTES (default 60)
+#                         sampling its memory; writes bench/results/<date>-<host>-soak.md, PASS or FAIL (see bench/soak.sh)
 #   ./build.sh clean      remove build output
 # A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
 set -euo pipefail
@@ -167,7 +169,8 @@ case "$cmd" in
   image) do_image ;;
   bench) do_build; exec "$ROOT/bench/bench.sh" ;;
   fuzz) require_dotnet; exec "$ROOT/fuzz/fuzz.sh" "$@" ;;
+  soak) needs_build && do_build; exec "$ROOT/bench/soak.sh" "$@" ;;
   clean) rm -rf "$ARTIFACTS"; find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  -h|--help|help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$cmd' (build, run, test, image, bench, fuzz, clean)" ;;
+  -h|--help|help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$cmd' (build, run, test, image, bench, fuzz, soak, clean)" ;;
 esac

@@ -20,7 +20,7 @@ public class FuzzFindingsTests
         DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, MultipartQ);
 
         Assert.Equal(DisclaimerOutcome.NoTextPart, result.Outcome);
-        Assert.Null(result.Body);
+        Assert.Null(result.NewBodyArray(body));
         Assert.Contains(result.Notes, n => n.Contains("no empty line ends its header block", StringComparison.Ordinal));
     }
 
@@ -34,7 +34,7 @@ public class FuzzFindingsTests
         DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, MultipartQ);
 
         Assert.Equal(DisclaimerOutcome.NoTextPart, result.Outcome);
-        Assert.Null(result.Body);
+        Assert.Null(result.NewBodyArray(body));
     }
 
     [Fact]
