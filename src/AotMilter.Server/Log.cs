@@ -57,6 +57,9 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Error, "conn={connectionId} closed: callback of {callback} did not return {grace} ms after it was cancelled; {outcome}, the callback is abandoned")]
     public static partial void CallbackAbandoned(ILogger logger, long connectionId, string callback, long grace, string outcome);
 
+    [ZLoggerMessage(LogLevel.Error, "conn={connectionId}: close callbacks of {filters} did not return within {seconds}s; cancelled, the connection is counted as closed and not reused")]
+    public static partial void CloseCallbacksAbandoned(ILogger logger, long connectionId, string filters, double seconds);
+
     [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: the MTA hung up while callback of {callback} ran; cancelled")]
     public static partial void HungUpDuringCallback(ILogger logger, long connectionId, string callback);
 

@@ -940,11 +940,26 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
     private bool _abandoned;
 
+    /// <summary>
+    /// Close callbacks that did not complete at once: awaited up to the callback deadline (the descriptor is already
+    /// closed, so no hang-up can come to end the wait). Past it the token fires and the connection is counted as
+    /// closed but never reused; what its session holds goes back if the callbacks ever return.
+    /// </summary>
     private async Task FinishAsync(ValueTask closing)
     {
+        Task closed = closing.AsTask();
         try
         {
-            await closing.ConfigureAwait(false);
+            await closed.WaitAsync(_options.CallbackTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _session.Context.AbortCallback();
+            Log.CloseCallbacksAbandoned(_log, Id, _session.FilterNames, _options.CallbackTimeout.TotalSeconds);
+            _abandoned = true;
+            Finish(ValueTask.CompletedTask);
+            _ = closed.ContinueWith(static (_, state) => ((MilterSession)state!).ReleaseBuffers(), _session, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            return;
         }
         catch (Exception ex)
         {

@@ -93,6 +93,31 @@ public class DeadlineTests
         Assert.Equal(MilterReply.Continue, await bystander.MailFromAsync("<again@example.org>"));
     }
 
+    [Theory]
+    [InlineData(true, "callback of stuck-close in close did not return 1000 ms after it was cancelled")]
+    [InlineData(false, "close callbacks of stuck-close did not return within 1s")]
+    public async Task ACloseCallbackThatNeverReturnsIsGivenUpAtTheDeadlineAndTheConnectionCountedClosed(bool quit, string logged)
+    {
+        var release = new TaskCompletionSource();
+        MilterRegistration stuck = new("stuck-close", "", "stuck-close", ProtocolFlags.None, ActionFlags.None, () => new StuckClose(release.Task));
+        await using TestServer server = TestServer.Start(o => o with { CallbackTimeout = Short }, stuck);
+        await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
+        {
+            await Transcript.RunUntilAsync(mta, MilterEvent.Helo);
+            if (quit)
+            {
+                // QUIT: the close callbacks run while the connection waits for them (then the MTA hangs up).
+                await mta.QuitAsync();
+            }
+
+            // Otherwise end of file: they run after the descriptor is closed.
+        }
+
+        await server.WaitForNoConnectionsAsync();
+        await server.Logs.WaitForAsync(logged);
+        release.TrySetResult();
+    }
+
     [Fact]
     public async Task ProgressAtEndOfMessageStopsAtTheCallbackDeadline()
     {
@@ -169,6 +194,11 @@ public class DeadlineTests
         Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.org>"));
         Assert.True(await mta.WaitForCloseAsync(TimeSpan.FromSeconds(5)));
         await server.Logs.WaitForAsync("no command from the MTA for 2s");
+    }
+
+    private sealed class StuckClose(Task release) : FilterDispatcher
+    {
+        public override ValueTask CloseAsync(MilterContext context) => new(release);
     }
 
     /// <summary>An async filter whose RCPT (for one address) or end of message waits until its token fires.</summary>
