@@ -24,6 +24,9 @@ public sealed class RateLimitFilter
     [OnConnect]
     public void Connect(ConnectInfo client) => _client = IpNetwork.ParseClient(client.AddressString());
 
+    // RFC 5321: a local part of 64 and a domain of 255 octets.
+    private const int MaxKeyValueLength = 320;
+
     // Asynchronous because a shared store answers over the network: the I/O thread serves other connections
     // meanwhile. The in-process store answers at once, and then this completes synchronously, allocating nothing more.
     [OnMailFrom]
@@ -47,6 +50,13 @@ public sealed class RateLimitFilter
                 RateLimitKey.Client => _client?.ToString(),
                 _ => string.IsNullOrEmpty(login) ? null : login,
             };
+            if (value is { Length: > MaxKeyValueLength })
+            {
+                // Longer than SMTP allows an address to be: such values share one counter, so a peer cannot fill
+                // the store with megabyte-long keys.
+                value = "(over-long)";
+            }
+
             if (value is not null)
             {
                 // Each rule counts on its own key, so 10/1m and 100/1h on the same sender are two counters.

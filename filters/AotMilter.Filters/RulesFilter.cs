@@ -20,7 +20,12 @@ public sealed class RulesFilter
     private readonly RulesSettings _settings;
     private readonly BodyBuffer _body;
     private readonly List<KeyValuePair<string, string>> _mimeHeaders = [];
+    // Kept only to delete them when a rule redirects the message; bounded, since a peer on the milter socket is not
+    // held to the MTA's recipient limit (Postfix: 1000 by default).
+    private const int MaxRecipientBytes = 64 * 1024;
     private readonly List<string> _recipients = [];
+    private int _recipientBytes;
+    private bool _recipientsOverflowed;
     private readonly List<ContentRule> _matched = [];
     private string? _subject;
 
@@ -34,7 +39,17 @@ public sealed class RulesFilter
     public void MailFrom() => Reset();
 
     [OnRcptTo]
-    public void RcptTo(EnvelopeAddress recipient) => _recipients.Add(Encoding.UTF8.GetString(recipient.Raw));
+    public void RcptTo(EnvelopeAddress recipient)
+    {
+        if (_recipientsOverflowed || _recipientBytes + recipient.Raw.Length > MaxRecipientBytes)
+        {
+            _recipientsOverflowed = true;
+            return;
+        }
+
+        _recipientBytes += recipient.Raw.Length;
+        _recipients.Add(Encoding.UTF8.GetString(recipient.Raw));
+    }
 
     [OnHeader]
     public Verdict Header(HeaderField header, MilterContext context)
@@ -143,8 +158,7 @@ public sealed class RulesFilter
             }
         }
 
-        Apply(editor);
-        return Verdict.Continue;
+        return Apply(editor, context);
     }
 
     /// <summary>Records a matching rule; returns its reject/tempfail/discard verdict, or continue.</summary>
@@ -160,7 +174,7 @@ public sealed class RulesFilter
         return rule.Terminal?.ToVerdict() ?? Verdict.Continue;
     }
 
-    private void Apply(MessageEditor editor)
+    private Verdict Apply(MessageEditor editor, MilterContext context)
     {
         string? prefixedSubject = _subject;
         bool subjectChanged = false;
@@ -216,6 +230,14 @@ public sealed class RulesFilter
             editor.ChangeSender($"<{newSender}>");
         }
 
+        if (redirect.Count > 0 && _recipientsOverflowed)
+        {
+            // Not every recipient is known, so the message cannot be taken from all of them: refuse for now rather
+            // than deliver to recipients a redirect rule meant to replace.
+            RulesLog.RedirectTooManyRecipients(context.Logger, context.ConnectionId, MaxRecipientBytes);
+            return Verdict.TempFail;
+        }
+
         if (redirect.Count > 0)
         {
             foreach (string recipient in _recipients)
@@ -238,6 +260,8 @@ public sealed class RulesFilter
         {
             editor.Quarantine(quarantine);
         }
+
+        return Verdict.Continue;
     }
 
     /// <summary>A non-ASCII prefix goes into the header as an RFC 2047 encoded word.</summary>
@@ -256,6 +280,8 @@ public sealed class RulesFilter
     {
         _mimeHeaders.Clear();
         _recipients.Clear();
+        _recipientBytes = 0;
+        _recipientsOverflowed = false;
         _matched.Clear();
         _subject = null;
         _body.Reset();

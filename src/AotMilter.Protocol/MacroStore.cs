@@ -17,6 +17,9 @@ public sealed class MacroStore
     /// </summary>
     public const int MaxStageBytes = 64 * 1024;
 
+    /// <summary>The most macros one stage may hold.</summary>
+    public const int MaxStageEntries = 512;
+
     /// <summary>A stage's working size: storage beyond it is reserved from <see cref="Budget"/> and given back when the connection ends.</summary>
     public const int WorkingStageBytes = 4096;
 
@@ -168,6 +171,10 @@ public sealed class MacroStore
             if (_data.Length > WorkingStageBytes)
             {
                 _data = [];
+            }
+
+            if (_entries.Length > 64)
+            {
                 _entries = [];
             }
 
@@ -180,8 +187,8 @@ public sealed class MacroStore
             overBudget = false;
             int needed = _used + name.Length + value.Length;
 
-            // Empty pairs cost an entry each: bound their number too.
-            if (needed > MaxStageBytes || Count >= MaxStageBytes / 16)
+            // Empty pairs cost an entry each: bound their number too (an MTA sends a few dozen per stage).
+            if (needed > MaxStageBytes || Count >= MaxStageEntries)
             {
                 return false;
             }

@@ -22,6 +22,19 @@ public class RateLimitFilterTests
     }
 
     [Fact]
+    public async Task Senders_longer_than_SMTP_allows_share_one_counter_instead_of_a_key_each()
+    {
+        // Before, each such sender was a key of its own, as long as the sender: 150 senders of 1 MiB held 500 MB.
+        string tag = Guid.NewGuid().ToString("N");
+        await using FilterHost host = FilterHost.Start("[ratelimit]\nsender = 2/1h", "ratelimit");
+        await using MilterClient mta = await host.ConnectAsync();
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<{tag}{new string('a', 400)}@example.net>"));
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<{tag}{new string('b', 400)}@example.net>"));
+        Assert.True((await mta.MailFromAsync($"<{tag}{new string('c', 400)}@example.net>")).IsTemporaryFailure);
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<{tag}@example.net>"));
+    }
+
+    [Fact]
     public async Task Clients_and_logins_are_counted_separately()
     {
         string login = $"user{Guid.NewGuid():N}";

@@ -258,4 +258,17 @@ public class MacroStoreTests
             Assert.Equal(new string('v', 100 + i), Get(store, $"m{i}"));
         }
     }
+
+    [Fact]
+    public void ManyEmptyMacrosInOneStageAreRefusedBeyondTheEntryBound()
+    {
+        var store = new MacroStore();
+        var ok = Enumerable.Range(0, MacroStore.MaxStageEntries).Select(i => ("a", "")).ToArray();
+        Store(store, 'M', ok);
+        Assert.Equal(MacroStore.MaxStageEntries, store.Count(MacroStage.MailFrom));
+
+        var tooMany = Enumerable.Range(0, MacroStore.MaxStageEntries + 1).Select(i => ("a", "")).ToArray();
+        MilterProtocolException refused = Assert.Throws<MilterProtocolException>(() => Store(store, 'M', tooMany));
+        Assert.Equal(MilterProtocolError.MacrosTooLarge, refused.Error);
+    }
 }

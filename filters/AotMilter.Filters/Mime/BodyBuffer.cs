@@ -9,12 +9,17 @@ namespace AotMilter.Filters.Mime;
 /// between messages.
 /// <para>
 /// Memory for a body of S bytes (S at most <see cref="Limit"/>): one array of P bytes, P the power of two at or above
-/// S (what the shared pool hands out), and the smaller arrays it grew through, back in the pool for the next message:
-/// at most 2P, under 4S, once per concurrently collected body.
+/// S (what the shared pool hands out; above 1 MiB the GC, and it is not pooled), and the smaller arrays it grew
+/// through, back in the pool (or to the GC) for the next message: at most 2P, under 4S, once per concurrently
+/// collected body.
 /// </para>
 /// </summary>
 public sealed class BodyBuffer
 {
+    // Larger arrays come from the GC, not the shared pool: the pool keeps what it is given for ever, so a burst of
+    // large bodies would stay in the daemon's resident size after the messages are gone.
+    private const int MaxPooledSize = 1024 * 1024;
+
     private byte[] _buffer = [];
     private int _length;
 
@@ -51,7 +56,7 @@ public sealed class BodyBuffer
         if (_length + chunk.Length > _buffer.Length)
         {
             int size = (int)Math.Min(Math.Max(Math.Max(_buffer.Length * 2L, _length + (long)chunk.Length), 16 * 1024), Math.Max(Limit, 16 * 1024));
-            byte[] bigger = ArrayPool<byte>.Shared.Rent(size);
+            byte[] bigger = size <= MaxPooledSize ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
             _buffer.AsSpan(0, _length).CopyTo(bigger);
             Return();
             _buffer = bigger;
@@ -72,7 +77,7 @@ public sealed class BodyBuffer
 
     private void Return()
     {
-        if (_buffer.Length > 0)
+        if (_buffer.Length is > 0 and <= MaxPooledSize)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
         }

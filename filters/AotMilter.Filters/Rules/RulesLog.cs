@@ -12,4 +12,7 @@ internal static partial class RulesLog
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "[{ConnectionId}] rules, {QueueId}: {Reason}; body rules read the parts before it; over-limits: {Actions}")]
     public static partial void OverLimits(ILogger logger, long connectionId, string queueId, string reason, string actions);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "[{ConnectionId}] rules: a rule redirects the message, but its recipients exceed {Limit} bytes and are not all known; tempfail")]
+    public static partial void RedirectTooManyRecipients(ILogger logger, long connectionId, int limit);
 }
