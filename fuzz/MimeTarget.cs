@@ -19,7 +19,7 @@ internal static class MimeTarget
     public static void Run(ReadOnlySpan<byte> message)
     {
         var fields = new List<MimeHeaderField>();
-        int bodyStart = HeaderBlock.Read(message, 0, message.Length, fields);
+        int bodyStart = HeaderBlock.Read(message, 0, message.Length, fields, MimeLimits.Default, out _);
         var headers = new List<KeyValuePair<string, string>>(fields.Count);
         foreach (MimeHeaderField field in fields)
         {
@@ -31,11 +31,11 @@ internal static class MimeTarget
         DisclaimerResult result = Rewriter.Rewrite(body, headers);
         if (result.Outcome != DisclaimerOutcome.Added)
         {
-            Check(result.Body is null, $"outcome {result.Outcome} came with a new body");
+            Check(result.NewBodyArray(body) is null, $"outcome {result.Outcome} came with a new body");
             return;
         }
 
-        if (result.Body is not byte[] rewritten || result.PartsChanged <= 0)
+        if (result.NewBodyArray(body) is not byte[] rewritten || result.PartsChanged <= 0)
         {
             throw new InvalidOperationException("disclaimer rewrite: a disclaimer was added but there is no new body");
         }

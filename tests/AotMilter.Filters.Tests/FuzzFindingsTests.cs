@@ -1,3 +1,4 @@
+using AotMilter.Server.Configuration;
 using System.Text;
 using AotMilter.Filters.Disclaimer;
 using AotMilter.Filters.Mime;
@@ -60,5 +61,17 @@ public class FuzzFindingsTests
         EndOfMessageResult? result = await mta.SendMessageAsync("a@example.net", ["b@example.org"], "Subject: =?utf-8?q??=\n\nhello\n"u8.ToArray());
 
         Assert.Equal(MilterReply.Continue, result!.Reply);
+    }
+
+    [Theory]
+    [InlineData("sender-domain = 5/99999999w")]
+    [InlineData("sender = 5/315360001s")]
+    public void Config_a_window_too_long_for_a_TimeSpan_is_an_error_not_an_exception(string line)
+    {
+        // Found by the config target: 5/99999999w passed the ten-year check in its own unit, then overflowed TimeSpan.
+        SettingsLoadResult result = FilterHost.Load("[ratelimit]\n" + line + "\n", [FilterHost.Filter("ratelimit")]);
+
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors, e => e.Field.StartsWith("ratelimit.", StringComparison.Ordinal));
     }
 }

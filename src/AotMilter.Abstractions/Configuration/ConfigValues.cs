@@ -76,7 +76,8 @@ public static class ConfigValues
             s = s[..^1];
         }
 
-        if (unit == 0 || !long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n > 10L * 365 * 86400)
+        // At most ten years, whatever the unit: 99999999w would not fit a TimeSpan.
+        if (unit == 0 || !long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n > 10L * 365 * 86400 / unit)
         {
             return false;
         }
