@@ -137,6 +137,7 @@ public sealed class MessageEditor
     {
         Require(ActionFlags.AddRecipientWithArgs, nameof(AddRecipient) + " with ESMTP arguments");
         CheckAddress(address);
+        CheckArguments(esmtpArguments);
         MilterFrameWriter.WriteStrings(_edits, (byte)MilterResponse.AddRecipientWithArgs, address, esmtpArguments);
         Count++;
     }
@@ -157,6 +158,8 @@ public sealed class MessageEditor
     public void ChangeSender(ReadOnlySpan<char> address, ReadOnlySpan<char> esmtpArguments = default)
     {
         Require(ActionFlags.ChangeSender, nameof(ChangeSender));
+        CheckAddress(address);
+        CheckArguments(esmtpArguments);
         if (esmtpArguments.IsEmpty)
         {
             MilterFrameWriter.WriteString(_edits, (byte)MilterResponse.ChangeSender, address);
@@ -236,11 +239,21 @@ public sealed class MessageEditor
         }
     }
 
+    // A NUL would end the string early on the wire and a line break would reach the MTA's envelope: an address taken
+    // from a message (a peer's text) must not be able to smuggle either.
     private static void CheckAddress(ReadOnlySpan<char> address)
     {
         if (address.IsEmpty || address.IndexOfAny('\r', '\n', '\0') >= 0)
         {
-            throw new ArgumentException("a recipient must be one non-empty line", nameof(address));
+            throw new ArgumentException("an address must be one non-empty line", nameof(address));
+        }
+    }
+
+    private static void CheckArguments(ReadOnlySpan<char> esmtpArguments)
+    {
+        if (esmtpArguments.IndexOfAny('\r', '\n', '\0') >= 0)
+        {
+            throw new ArgumentException("ESMTP arguments must be one line", nameof(esmtpArguments));
         }
     }
 

@@ -131,6 +131,9 @@ internal sealed class MessageCopy
         return true;
     }
 
+    /// <summary>The chain's end of message failed: the MTA keeps its body, whatever a filter replaced it with here.</summary>
+    public void ForgetReplacement() => BodyReplaced = false;
+
     /// <summary>
     /// Applies a filter's header edits (the frames its editor wrote) to the copy: add appends, insert places at an
     /// index among the headers, change replaces the n-th field of that name (an empty value deletes it, a missing

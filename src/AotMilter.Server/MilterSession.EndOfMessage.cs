@@ -81,6 +81,9 @@ public sealed partial class MilterSession
     {
         if (_copy is not null)
         {
+            // Each filter of the chain rolls back its own failure; this mark undoes the whole chain's edits when its
+            // end of message as a whole passes the deadline.
+            _endOfMessageMark = _editor.Mark();
             return RunChainEndOfMessageAsync();
         }
 

@@ -294,9 +294,10 @@ public sealed partial class MilterSession
                 }
                 catch (Exception ex)
                 {
-                    if (_pending == Pending.EndOfMessage && _copy is null)
+                    if (_pending == Pending.EndOfMessage)
                     {
                         _editor.Rollback(_endOfMessageMark);
+                        _copy?.ForgetReplacement();
                     }
 
                     _resumeVerdict = Fail(_pendingFilter, _pendingEvent, ex);

@@ -119,6 +119,22 @@ public class DeadlineTests
     }
 
     [Fact]
+    public async Task AChainPastItsDeadlineSendsNoneOfItsEditsEvenWithAnAcceptingFallback()
+    {
+        var hanging = new Hanging();
+        MilterRegistration editing = new("editing", "", "editing", ProtocolFlags.None, ActionFlags.AddHeaders, () => new AddsHeader());
+        await using TestServer server = TestServer.Start(
+            o => o with { CallbackTimeout = Short, FallbackVerdict = VerdictKind.Accept }, editing, hanging.Register(ActionFlags.AddHeaders));
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(mta, MilterEvent.Body);
+
+        EndOfMessageResult result = await mta.EndOfMessageAsync();
+
+        Assert.Equal(MilterReply.Accept, result.Reply);
+        Assert.Empty(result.Modifications);
+    }
+
+    [Fact]
     public async Task ProgressAtEndOfMessageStopsAtTheCallbackDeadline()
     {
         var filter = new Hanging();
@@ -194,6 +210,15 @@ public class DeadlineTests
         Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.org>"));
         Assert.True(await mta.WaitForCloseAsync(TimeSpan.FromSeconds(5)));
         await server.Logs.WaitForAsync("no command from the MTA for 2s");
+    }
+
+    private sealed class AddsHeader : FilterDispatcher
+    {
+        public override Verdict EndOfMessage(MessageEditor editor, MilterContext context)
+        {
+            editor.AddHeader("X-Before-Deadline", "yes");
+            return Verdict.Continue;
+        }
     }
 
     private sealed class StuckClose(Task release) : FilterDispatcher
