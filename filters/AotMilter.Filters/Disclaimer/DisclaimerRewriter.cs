@@ -16,7 +16,7 @@ namespace AotMilter.Filters.Disclaimer;
 /// How: 7bit/8bit/binary parts get the disclaimer's bytes inserted (appended to plain text, before &lt;/body&gt; in
 /// HTML), in the part's charset; quoted-printable and base64 parts are decoded, changed and encoded again. When the
 /// charset cannot represent the plain-text disclaimer the part is left alone (HTML uses character references
-/// instead); a 7bit part whose disclaimer is not ASCII becomes quoted-printable. A broken structure changes nothing.
+/// instead); a 7bit part whose disclaimer is not ASCII becomes quoted-printable. A broken structure changes nothing, and neither does a text whose changed lines would read as a MIME delimiter.
 /// </para>
 /// </summary>
 public sealed class DisclaimerRewriter
@@ -90,6 +90,13 @@ public sealed class DisclaimerRewriter
         }
 
         edits.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
+        int broken = DelimiterGuard.FindNewDelimiter(body, message, edits);
+        if (broken >= 0)
+        {
+            notes.Add($"the disclaimer at byte {broken} would turn a line of the text into a MIME boundary; left unchanged");
+            return new DisclaimerResult { Outcome = DisclaimerOutcome.Malformed, Notes = notes };
+        }
+
         return new DisclaimerResult
         {
             Outcome = DisclaimerOutcome.Added,
