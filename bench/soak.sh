@@ -239,6 +239,9 @@ hostile() { # COUNT
 # metric NAME: the daemon's counter from the last /metrics answer (summed over labels).
 metric() { awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2; found = 1 } END { if (found) printf "%d", s; else print "-" }' "$WORK/metrics.txt"; }
 
+# kib BYTES: whole KiB, or "-" for a metric the daemon did not publish.
+kib() { [ "$1" = - ] && echo - || echo $(($1 / 1024)); }
+
 PREV_TICKS=0; PREV_MS=0
 sample() {
   local now t rss hwm threads fds ticks cpu open note=""
@@ -257,9 +260,10 @@ sample() {
   # while its process is still exiting).
   open=$(metric aotmilter_connections_open)
   [ -n "$IDLE_PID" ] && [ "$open" != - ] && [ "$open" -gt 0 ] && note="idle batch held"
-  printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "$hwm" "$fds" "$threads" \
+  printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "$hwm" "$fds" "$threads" \
     "$open" "$cpu" "$(metric aotmilter_messages_total)" "$(metric aotmilter_connections_total)" \
-    "$TOTAL_MSGS" "$TOTAL_ERRS" "$(metric aotmilter_protocol_errors_total)" "$note" >> "$SERIES"
+    "$TOTAL_MSGS" "$TOTAL_ERRS" "$(metric aotmilter_protocol_errors_total)" "$note" \
+    "$(kib "$(metric aotmilter_gc_heap_live_bytes)")" "$(kib "$(metric aotmilter_gc_committed_bytes)")" >> "$SERIES"
 }
 
 # probe: the message that makes the daemon compact its heap before a sample (see the top of this file); the trim
@@ -372,6 +376,16 @@ read -r W1_MEDIAN W2_MEDIAN W1_FROM W1_TO W2_FROM W2_TO N_POST K < <(awk -F'\t' 
         for (i = 1; i <= k; i++) { a[i] = r[i]; b[i] = r[n - k + i] }
         printf "%d %d %d %d %d %d %d %d\n", median(a, k), median(b, k), t[1], t[k], t[n - k + 1], t[n], n, k }' "$SERIES")
 GROWTH="-"; [ "$W1_MEDIAN" != - ] && GROWTH=$((W2_MEDIAN - W1_MEDIAN))
+# The managed heap's live bytes after the last collection (--metrics), over the same windows: context that tells a
+# leak (live bytes grow) from the GC's retained regions (the RSS moves, live bytes do not).
+read -r L1_MEDIAN L2_MEDIAN < <(awk -F'\t' -v k="$K" -v warm="$WARMUP_S" '
+  function median(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+                                       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  $1 >= warm && $2 != "" { n++; r[n] = $14 }
+  END { if (k < 1 || n < 2 * k || r[1] == "-" || r[n] == "-") { print "- -"; exit }
+        for (i = 1; i <= k; i++) { a[i] = r[i]; b[i] = r[n - k + i] }
+        printf "%d %d\n", median(a, k), median(b, k) }' "$SERIES")
+LIVE_GROWTH="-"; [ "$L1_MEDIAN" != - ] && LIVE_GROWTH=$((L2_MEDIAN - L1_MEDIAN))
 # Context beside the verdict: the least-squares slope and the range of the samples after the warm-up, leaving out
 # those taken while an idle batch was held (its connections are memory in use, not growth).
 read -r TREND RSS_MIN RSS_MAX < <(awk -F'\t' -v warm="$WARMUP_S" '$1 >= warm && $2 != "" && $13 == "" {
@@ -406,6 +420,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "|---|---|"
   echo "| RSS growth after warm-up (median of samples ${W2_FROM}-${W2_TO} s minus median of ${W1_FROM}-${W1_TO} s, ${K} of the ${N_POST} samples after the ${WARMUP_S} s warm-up each; PASS below 1024 KiB) | **${GROWTH} KiB** ($W1_MEDIAN -> $W2_MEDIAN KiB) |"
   echo "| context, not part of the verdict: least-squares trend / range of the RSS after the warm-up (samples without an idle batch) | $TREND KiB per hour / $RSS_MIN-$RSS_MAX KiB |"
+  echo "| context, not part of the verdict: growth of the managed heap's live bytes after a collection, same windows | $LIVE_GROWTH KiB ($L1_MEDIAN -> $L2_MEDIAN KiB) |"
   echo "| errors counted by the bench runs (each validates every reply) | $TOTAL_ERRS |"
   echo "| bench runs with a non-zero exit status | $FAILED_RUNS of $RUN_COUNT |"
   echo "| daemon alive at the end / exit status after SIGTERM | $ALIVE / ${DAEMON_EXIT:-none} |"
@@ -458,14 +473,14 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "Taken between bench runs, each (but the first) 2.5 s after a 1 MiB probe message whose release makes the daemon compact its heap, so that samples compare what the daemon keeps rather than the garbage the last large messages left. CPU is the daemon's over the interval before the sample; counters are the daemon's (\`--metrics\`) and the load generator's."
   echo
-  echo "| t (s) | VmRSS KiB | VmHWM KiB | fds | threads | open conns | CPU % | daemon msgs | daemon conns | bench msgs | bench errors | protocol errors | note |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| t (s) | VmRSS KiB | VmHWM KiB | GC live KiB | GC committed KiB | fds | threads | open conns | CPU % | daemon msgs | daemon conns | bench msgs | bench errors | protocol errors | note |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   awk -F'\t' -v warm="$WARMUP_S" -v a="$W1_FROM" -v b="$W1_TO" -v c="$W2_FROM" -v d="$W2_TO" '{
       note = $13
       if ($1 < warm) note = note (note != "" ? "; " : "") "warm-up"
       if ($1 >= a && $1 <= b) note = note (note != "" ? "; " : "") "first window"
       if ($1 >= c && $1 <= d) note = note (note != "" ? "; " : "") "last window"
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, note }' "$SERIES"
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $14, $15, $4, $5, $6, $7, $8, $9, $10, $11, $12, note }' "$SERIES"
   echo
   echo "## Errors"
   echo

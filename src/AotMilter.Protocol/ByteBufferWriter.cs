@@ -10,8 +10,21 @@ public sealed class ByteBufferWriter : IBufferWriter<byte>
 {
     private byte[] _buffer;
     private int _written;
+    private long _reserved;
 
     public ByteBufferWriter(int initialCapacity = 1024) => _buffer = new byte[initialCapacity];
+
+    /// <summary>
+    /// Where capacity beyond <see cref="UnreservedCapacity"/> is reserved before the buffer grows to it (the daemon's
+    /// memory budget: a reply the peer does not take stays here until it does). Null: nothing is reserved.
+    /// </summary>
+    public IMemoryReservation? Budget { get; set; }
+
+    /// <summary>The capacity held without a reservation (the working size kept between batches).</summary>
+    public int UnreservedCapacity { get; set; } = int.MaxValue;
+
+    /// <summary>Bytes reserved from <see cref="Budget"/> now.</summary>
+    public long Reserved => _reserved;
 
     public int WrittenCount => _written;
 
@@ -55,7 +68,36 @@ public sealed class ByteBufferWriter : IBufferWriter<byte>
         if (_written == 0 && _buffer.Length > maxRetained)
         {
             _buffer = new byte[maxRetained];
+            Rebalance(_buffer.Length);
         }
+    }
+
+    /// <summary>
+    /// Makes room for <paramref name="sizeHint"/> more bytes at once, reserving what goes beyond
+    /// <see cref="UnreservedCapacity"/> first; false, and nothing changed, when the budget has no room for it.
+    /// </summary>
+    public bool TryReserveRoom(int sizeHint)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
+        if (_buffer.Length - _written >= sizeHint)
+        {
+            return true;
+        }
+
+        int newSize = NewSize(sizeHint);
+        long extra = Math.Max(0, (long)newSize - UnreservedCapacity) - _reserved;
+        if (extra > 0 && Budget is IMemoryReservation budget)
+        {
+            if (!budget.TryReserve(extra))
+            {
+                return false;
+            }
+
+            _reserved += extra;
+        }
+
+        Array.Resize(ref _buffer, newSize);
+        return true;
     }
 
     private void Ensure(int sizeHint)
@@ -67,8 +109,28 @@ public sealed class ByteBufferWriter : IBufferWriter<byte>
 
         if (_buffer.Length - _written < sizeHint)
         {
-            int newSize = Math.Max(_buffer.Length * 2, _written + sizeHint);
+            // Frames are written whole, so a small write cannot be refused halfway: it grows and reserves what the
+            // budget has. Large writes (a replaced body) ask first with TryReserveRoom, which can say no.
+            int newSize = NewSize(sizeHint);
             Array.Resize(ref _buffer, newSize);
+            long wanted = Math.Max(0, (long)newSize - UnreservedCapacity) - _reserved;
+            if (wanted > 0 && Budget is IMemoryReservation budget && budget.TryReserve(wanted))
+            {
+                _reserved += wanted;
+            }
+        }
+    }
+
+    private int NewSize(int sizeHint) => (int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_written + sizeHint));
+
+    /// <summary>Gives back the reservation beyond what a buffer of <paramref name="capacity"/> bytes needs.</summary>
+    private void Rebalance(int capacity)
+    {
+        long needed = Math.Max(0, (long)capacity - UnreservedCapacity);
+        if (_reserved > needed)
+        {
+            Budget?.Release(_reserved - needed);
+            _reserved = needed;
         }
     }
 }

@@ -51,6 +51,9 @@ internal static partial class Log
     [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: the daemon's memory budget (--max-memory) is spent, so the chain cannot keep this message for its later filters; sending the fallback verdict")]
     public static partial void ChainMessageOverBudget(ILogger logger, long connectionId);
 
+    [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: the daemon's memory budget (--max-memory) has no room for this message's {bytes} bytes of edits and replaced body; sending the fallback verdict without the edits")]
+    public static partial void RepliesOverBudget(ILogger logger, long connectionId, long bytes);
+
     [ZLoggerMessage(LogLevel.Warning, "conn={connectionId}: callback of {callback} passed its deadline ({seconds}s): cancelled, the fallback verdict replaces its result")]
     public static partial void CallbackTimedOut(ILogger logger, long connectionId, string callback, double seconds);
 

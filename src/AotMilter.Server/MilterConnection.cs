@@ -700,7 +700,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
         _sent = 0;
         _flushMark = 0;
         _session.Output.Reset();
-        _session.Output.ShrinkTo(RetainedBufferSize);
+        _session.Output.ShrinkTo(MilterSession.OutputWorkingSize);
         return true;
     }
 

@@ -48,6 +48,9 @@ public sealed class MilterMetrics : IDisposable
         _meter.CreateObservableCounter("aotmilter.filter_exceptions", ObserveExceptions, description: "Callbacks that threw");
     }
 
+    /// <summary>The process's memory budget, whose use and limit are published beside the counters (set by the server).</summary>
+    public MemoryBudget? Budget { get; set; }
+
     public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
 
     public long Modifications => Interlocked.Read(ref _modifications);
@@ -110,6 +113,7 @@ public sealed class MilterMetrics : IDisposable
         Counter(text, "aotmilter_modifications_total", "Modifications sent to the MTA at end of message.", Modifications);
         Counter(text, "aotmilter_protocol_errors_total", "Connections closed because of bad input from the MTA.", ProtocolErrors);
         Gauge(text, "aotmilter_allocated_bytes_per_message", "Managed bytes allocated since listening, per message.", s.AllocatedBytesPerMessage);
+        WriteMemory(text);
 
         text.Append("# HELP aotmilter_verdicts_total Verdicts returned by each filter, per event and kind.\n# TYPE aotmilter_verdicts_total counter\n");
         for (int f = 0; f < _filters.Length; f++)
@@ -163,6 +167,50 @@ public sealed class MilterMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    /// <summary>
+    /// Where the memory is: what peers hold against <c>--max-memory</c>, the managed heap as the last collection left
+    /// it (live objects, and the free space between them), what the GC keeps committed (freed regions it keeps for
+    /// reuse count here until it decommits them), and the resident size. A leak shows as growing live bytes; a
+    /// resident size that moves while they stay put is the GC's retained regions.
+    /// </summary>
+    private void WriteMemory(StringBuilder text)
+    {
+        if (Budget is MemoryBudget budget)
+        {
+            Gauge(text, "aotmilter_memory_reserved_bytes", "Bytes peers hold now against --max-memory (large frames, chain copies, macros).", budget.Used);
+            Gauge(text, "aotmilter_memory_limit_bytes", "The --max-memory limit.", budget.Limit);
+        }
+
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        Gauge(text, "aotmilter_gc_heap_live_bytes", "Managed heap in use after the last collection, free space between objects excluded.", gc.HeapSizeBytes - gc.FragmentedBytes);
+        Gauge(text, "aotmilter_gc_heap_fragmented_bytes", "Free space between objects on the managed heap after the last collection.", gc.FragmentedBytes);
+        Gauge(text, "aotmilter_gc_committed_bytes", "Memory the GC has committed, its retained free regions included.", gc.TotalCommittedBytes);
+        Counter(text, "aotmilter_gc_collections_total", "Garbage collections (of any generation) since start.", GC.CollectionCount(0));
+        if (ResidentBytes() is long resident)
+        {
+            Gauge(text, "process_resident_memory_bytes", "Resident memory size in bytes.", resident);
+        }
+    }
+
+    /// <summary>The resident size from /proc/self/statm (its second field, in pages); null where there is no /proc.</summary>
+    private static long? ResidentBytes()
+    {
+        try
+        {
+            string statm = File.ReadAllText("/proc/self/statm");
+            string[] fields = statm.Split(' ');
+            return fields.Length > 1 && long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out long pages) ? pages * Environment.SystemPageSize : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     private int Index(int filter, MilterEvent e, VerdictKind kind) => (((filter * Events) + (int)e) * Kinds) + (int)kind;
 

@@ -47,7 +47,15 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private readonly LogRateLimiter _refusals = new(TimeSpan.FromSeconds(10));
 
     /// <summary>What this server's connections count; set before <see cref="RunAsync"/> to publish them.</summary>
-    public MilterMetrics? Metrics { get; init; }
+    public MilterMetrics? Metrics
+    {
+        get;
+        init
+        {
+            field = value;
+            value?.Budget = _budget;
+        }
+    }
 
     /// <summary>Connections accepted so far.</summary>
     public long ConnectionsAccepted => Interlocked.Read(ref _nextConnectionId);

@@ -117,7 +117,13 @@ public sealed partial class MilterSession
     private void FinishMessage(Verdict verdict)
     {
         _step = Step.Start;
-        if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard))
+        if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard)
+            && !HasRoomForEdits(ref verdict))
+        {
+            // The edits and the replaced body do not fit the memory budget: the fallback verdict, none of the edits
+            // (as when a chain runs past its deadline).
+        }
+        else if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard))
         {
             // Edits only make sense for a message that is delivered. The body goes last: Postfix refuses a body
             // replacement interleaved with other edits.
@@ -133,10 +139,9 @@ public sealed partial class MilterSession
                 }
                 else
                 {
-                    // Room for the body's frames and the verdict after them at once: an output that grew by doubling
-                    // as they were written, and once more for the verdict's few bytes, copied a 10 MiB body over two
-                    // or three more times on the event loop.
-                    Output.GetSpan(MilterFrameWriter.ChunkedLength(body.Length) + VerdictRoom);
+                    // HasRoomForEdits made room for the body's frames and the verdict after them at once: an output
+                    // that grew by doubling as they were written, and once more for the verdict's few bytes, copied a
+                    // 10 MiB body over two or three more times on the event loop.
                     MilterFrameWriter.WriteChunked(Output, (byte)MilterResponse.ReplaceBody, body);
                 }
             }
@@ -148,6 +153,26 @@ public sealed partial class MilterSession
         _inMessage = false;
         _messageDecided = true;
         _editor.Reset();
+    }
+
+    /// <summary>
+    /// Makes room in the output for the edits, the replaced body and the verdict, reserved against the memory budget
+    /// (they stay there until the MTA takes them). False when the budget has no room: then
+    /// <paramref name="verdict"/> becomes the fallback, logged, and no edit is sent.
+    /// </summary>
+    private bool HasRoomForEdits(ref Verdict verdict)
+    {
+        bool replaced = _copy is null ? _editor.BodyReplaced : _copy.BodyReplaced;
+        int bodyLength = !replaced ? 0 : _copy is null ? _editor.BodyContent.Length : _copy.Body.Length;
+        long room = (long)_editor.EditFrames.Length + (bodyLength > 0 ? MilterFrameWriter.ChunkedLength(bodyLength) : 0) + VerdictRoom;
+        if (room <= int.MaxValue && Output.TryReserveRoom((int)room))
+        {
+            return true;
+        }
+
+        Log.RepliesOverBudget(_log, Context.ConnectionId, room);
+        verdict = Fallback;
+        return false;
     }
 
     /// <summary>

@@ -48,6 +48,8 @@ public sealed partial class MilterSession
         _log = serverLog;
         Context = new MilterContext(filterLog) { ConnectionId = connectionId };
         Context.Macros.Budget = budget;
+        Output.Budget = budget;
+        Output.UnreservedCapacity = OutputWorkingSize;
         if (chain.Filters.Count > 1)
         {
             _copy = new MessageCopy(options.MaxChainMessageSize, budget);
@@ -87,6 +89,9 @@ public sealed partial class MilterSession
 
     /// <summary>Reply frames not yet sent.</summary>
     public ByteBufferWriter Output { get; } = new(512);
+
+    /// <summary>What the output holds without a reservation: the connection shrinks it back to this after a flush.</summary>
+    internal const int OutputWorkingSize = 64 * 1024;
 
     public MilterContext Context { get; }
 

@@ -39,6 +39,15 @@ public sealed class MetricsTests
         Assert.Equal(1200, samples["aotmilter_callback_seconds_count{event=\"eom\"}"]);
         Assert.Contains("# TYPE aotmilter_verdicts_total counter", text);
 
+        // Where the memory is: the budget's limit is --max-memory's default, nothing is reserved between messages,
+        // the live heap fits in what the GC committed, and the resident size is the one /proc shows.
+        Assert.Equal(512.0 * 1024 * 1024, samples["aotmilter_memory_limit_bytes"]);
+        Assert.Equal(0, samples["aotmilter_memory_reserved_bytes"]);
+        Assert.InRange(samples["aotmilter_gc_heap_live_bytes"], 1, samples["aotmilter_gc_committed_bytes"]);
+        Assert.True(samples["aotmilter_gc_collections_total"] >= 1, text);
+        double vmRss = ProcFs.Resident(milter.ProcessId);
+        Assert.InRange(samples["process_resident_memory_bytes"], vmRss * 0.8, vmRss * 1.2);
+
         using (var notFound = await http.GetAsync($"http://127.0.0.1:{port}/other"))
         {
             Assert.Equal(System.Net.HttpStatusCode.NotFound, notFound.StatusCode);

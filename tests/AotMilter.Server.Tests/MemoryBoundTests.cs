@@ -187,6 +187,46 @@ public class MemoryBoundTests
         Assert.Equal(0, server.Server.Budget.Used);
     }
 
+    [Fact]
+    public async Task ARepliedBodyTheMtaDoesNotTakeIsReservedAndOneThatDoesNotFitGetsTheFallbackWithoutEdits()
+    {
+        // A filter replaces each body with 2 MiB; the budget is 3 MiB. An MTA that sends end of message and never
+        // reads leaves most of the replacement in the daemon's output, reserved; a second one has no room for its
+        // own, so it gets the fallback (tempfail) and no edit; once the first reads, its reservation goes back.
+        byte[] replacement = new byte[2 * 1024 * 1024];
+        Array.Fill(replacement, (byte)'r');
+        var probe = new Probe { EndOfMessage = (editor, _) => { editor.ReplaceBody(replacement); return Verdict.Continue; } };
+        await using TestServer server = TestServer.Start(o => o with { MaxMemory = 3 * 1024 * 1024 }, probe.Register(actions: ActionFlags.ChangeBody));
+        await using MilterClient slow = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(slow, MilterEvent.Body);
+        await slow.SendFrameAsync((byte)'E');
+        await WaitUntilAsync(() => server.Server.Budget.Used >= 1024 * 1024);
+
+        await using MilterClient second = await server.ConnectAndNegotiateAsync();
+        Assert.Equal(MilterReply.Continue, await Transcript.RunUntilAsync(second, MilterEvent.Body));
+        EndOfMessageResult refused = await second.EndOfMessageAsync();
+        Assert.Equal(MilterReply.TempFail, refused.Reply);
+        Assert.Empty(refused.Modifications);
+        await server.Logs.WaitForAsync("has no room for this message's");
+
+        // The slow MTA takes its reply at last: every byte of the new body, then the verdict; the reservation is back.
+        long received = 0;
+        RawFrame? frame;
+        while ((frame = await slow.ReadFrameAsync()) is { Letter: 'b' })
+        {
+            received += frame.Payload.Length;
+        }
+
+        Assert.Equal(replacement.Length, received);
+        Assert.Equal('c', frame!.Letter);
+        await WaitUntilAsync(() => server.Server.Budget.Used == 0);
+
+        // With room again, the next message gets its new body.
+        EndOfMessageResult served = await Transcript.MessageAsync(second, "<sender@example.org>", "<rcpt@example.net>");
+        Assert.Equal(MilterReply.Continue, served.Reply);
+        Assert.Equal(replacement.Length, served.Modifications.OfType<Modification.ReplaceBody>().Sum(m => m.Chunk.Length));
+    }
+
     /// <summary>The start of a header frame announcing <paramref name="payload"/> bytes, <paramref name="sent"/> of them sent.</summary>
     private static byte[] PartialHeaderFrame(int payload, int sent)
     {
