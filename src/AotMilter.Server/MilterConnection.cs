@@ -433,6 +433,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
                 // (reserved from the budget until now, since the callback could still use it) is given back.
                 _abandoned = false;
                 _session.ReleaseBuffers();
+                _owner.AbandonedCallbackReturned(this);
             }
 
             return;
@@ -940,6 +941,9 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 
     private bool _abandoned;
 
+    /// <summary>True from the moment a callback is abandoned until it returns (the session is still in its hands).</summary>
+    internal bool IsAbandoned => _abandoned;
+
     /// <summary>
     /// Close callbacks that did not complete at once: awaited up to the callback deadline (the descriptor is already
     /// closed, so no hang-up can come to end the wait). Past it the token fires and the connection is counted as
@@ -958,7 +962,12 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             Log.CloseCallbacksAbandoned(_log, Id, _session.FilterNames, _options.CallbackTimeout.TotalSeconds);
             _abandoned = true;
             Finish(ValueTask.CompletedTask);
-            _ = closed.ContinueWith(static (_, state) => ((MilterSession)state!).ReleaseBuffers(), _session, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            _ = closed.ContinueWith(static (_, state) =>
+            {
+                var connection = (MilterConnection)state!;
+                connection._session.ReleaseBuffers();
+                connection._owner.AbandonedCallbackReturned(connection);
+            }, this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             return;
         }
         catch (Exception ex)
@@ -1001,5 +1010,12 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
 /// <summary>Whoever started a connection and wants to know when it is gone.</summary>
 internal interface IConnectionOwner
 {
+    /// <summary>
+    /// The connection is closed. When <see cref="MilterConnection.IsAbandoned"/>, a callback it gave up on still holds
+    /// its session; <see cref="AbandonedCallbackReturned"/> follows when that callback returns.
+    /// </summary>
     void ConnectionClosed(MilterConnection connection);
+
+    /// <summary>A callback abandoned at its deadline has returned at last, and what its session held is given back.</summary>
+    void AbandonedCallbackReturned(MilterConnection connection);
 }

@@ -23,6 +23,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private ConnectionPool? _pool;
     private TaskCompletionSource? _drained;
     private int _open;
+    private int _abandoned;
     private long _reused;
     private Socket? _listener;
     private bool _inherited;
@@ -65,6 +66,12 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
 
     /// <summary>Connections open now.</summary>
     public int ConnectionsOpen => Volatile.Read(ref _open);
+
+    /// <summary>
+    /// Closed connections whose callback was abandoned at its deadline and has not returned: each still holds its
+    /// session, so they count toward <see cref="MilterServerOptions.MaxConnections"/> until it does.
+    /// </summary>
+    public int AbandonedCallbacks => Volatile.Read(ref _abandoned);
 
     /// <summary>Binds and listens.</summary>
     /// <exception cref="IOException">The unix socket path is in use, not a socket, or its access cannot be set.</exception>
@@ -219,7 +226,8 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private void OnAccepted(EventLoop loop, int fd)
     {
         // A connection that could not even receive one packet of the largest size is not taken on.
-        if (Volatile.Read(ref _open) >= _options.MaxConnections || !_budget.HasRoomFor((long)_options.MaxPacketSize + MilterFrameReader.HeaderSize))
+        bool full = Volatile.Read(ref _open) + Volatile.Read(ref _abandoned) >= _options.MaxConnections;
+        if (full || !_budget.HasRoomFor((long)_options.MaxPacketSize + MilterFrameReader.HeaderSize))
         {
             // Closed at once rather than left in the backlog: the MTA applies its default action now instead of
             // after its connect timeout.
@@ -227,8 +235,8 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
             ServerStatistics.ConnectionRefused();
             if (_refusals.ShouldLog(out long suppressed))
             {
-                Log.ConnectionsRefused(_log, Volatile.Read(ref _open) >= _options.MaxConnections
-                    ? $"--max-connections {_options.MaxConnections} reached"
+                Log.ConnectionsRefused(_log, full
+                    ? $"--max-connections {_options.MaxConnections} reached ({Volatile.Read(ref _abandoned)} of them closed connections whose abandoned callback has not returned)"
                     : $"the memory budget (--max-memory {_options.MaxMemory} bytes) has no room for another connection", suppressed, _refusals.Interval.TotalSeconds);
             }
 
@@ -262,8 +270,15 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     void IConnectionOwner.ConnectionClosed(MilterConnection connection)
     {
         ServerStatistics.ConnectionClosed();
+        if (connection.IsAbandoned)
+        {
+            Interlocked.Increment(ref _abandoned);
+        }
+
         ConnectionEnded();
     }
+
+    void IConnectionOwner.AbandonedCallbackReturned(MilterConnection connection) => Interlocked.Decrement(ref _abandoned);
 
     private void ConnectionEnded()
     {
@@ -343,6 +358,11 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
             StopRegistration.Dispose();
             Server.ConnectionEnded();
             Finished.TrySetResult();
+        }
+
+        // A served connection is not counted against --max-connections (its caller accepted it), nor is its end.
+        public void AbandonedCallbackReturned(MilterConnection connection)
+        {
         }
     }
 

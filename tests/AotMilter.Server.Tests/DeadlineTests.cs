@@ -93,6 +93,36 @@ public class DeadlineTests
         Assert.Equal(MilterReply.Continue, await bystander.MailFromAsync("<again@example.org>"));
     }
 
+    [Fact]
+    public async Task AnAbandonedCallbackThatHasNotReturnedCountsTowardMaxConnections()
+    {
+        // The abandoned callback still holds its session: a filter that hangs on every message must not let the
+        // daemon take on sessions without end.
+        var filter = new Hanging { HangAtRecipient = "stuck", IgnoreToken = true };
+        await using TestServer server = TestServer.Start(o => o with { CallbackTimeout = Short, MaxConnections = 2 }, filter.Register());
+        await using MilterClient bystander = await server.ConnectAndNegotiateAsync();
+        await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
+        {
+            await Transcript.RunUntilAsync(mta, MilterEvent.MailFrom);
+            Assert.Equal(MilterReplyKind.TempFail, (await mta.RcptToAsync("<stuck@example.org>")).Kind);
+            Assert.True(await mta.WaitForCloseAsync());
+        }
+
+        await WaitUntilAsync(() => server.Server.ConnectionsOpen == 1 && server.Server.AbandonedCallbacks == 1);
+        await using (MilterClient refused = await server.ConnectAsync())
+        {
+            Assert.True(await refused.WaitForCloseAsync(TimeSpan.FromSeconds(5)));
+        }
+
+        await server.Logs.WaitForAsync("--max-connections 2 reached (1 of them closed connections whose abandoned callback has not returned)");
+
+        // It returns at last: its place is free again.
+        filter.Release.TrySetResult();
+        await WaitUntilAsync(() => server.Server.AbandonedCallbacks == 0);
+        await using MilterClient after = await server.ConnectAndNegotiateAsync();
+        Assert.Equal(MilterReply.Continue, await Transcript.RunUntilAsync(after, MilterEvent.EndOfMessage));
+    }
+
     [Theory]
     [InlineData(true, "callback of stuck-close in close did not return 1000 ms after it was cancelled")]
     [InlineData(false, "close callbacks of stuck-close did not return within 1s")]
@@ -292,6 +322,15 @@ public class DeadlineTests
             }
 
             public override void Close(MilterContext context) => filter.Closed.TrySetResult();
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var deadline = new CancellationTokenSource(MilterClient.DefaultTimeout);
+        while (!condition())
+        {
+            await Task.Delay(10, deadline.Token);
         }
     }
 }
