@@ -57,7 +57,7 @@ public sealed class DisclaimerFilter
     }
 
     [OnBody]
-    public Verdict Body(ReadOnlySpan<byte> chunk)
+    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context)
     {
         if (!_selected || _alreadyDisclaimed)
         {
@@ -65,7 +65,7 @@ public sealed class DisclaimerFilter
             return Verdict.Skip;
         }
 
-        _body.Append(chunk);
+        _body.Append(chunk, context.MemoryBudget);
         return _body.Overflowed ? Verdict.Skip : Verdict.Continue;
     }
 
@@ -89,7 +89,9 @@ public sealed class DisclaimerFilter
 
             if (_body.Overflowed)
             {
-                DisclaimerLog.Skipped(context.Logger, context.ConnectionId, queueId, $"the body is larger than max-message-size ({_settings.MaxMessageSize} bytes)");
+                DisclaimerLog.Skipped(context.Logger, context.ConnectionId, queueId, _body.OverBudget
+                    ? "the daemon's memory budget (--max-memory) had no room for the body"
+                    : $"the body is larger than max-message-size ({_settings.MaxMessageSize} bytes)");
                 return Verdict.Continue;
             }
 

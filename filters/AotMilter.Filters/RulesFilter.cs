@@ -18,6 +18,8 @@ namespace AotMilter.Filters;
 public sealed class RulesFilter
 {
     private readonly RulesSettings _settings;
+    private static readonly SmtpReply OutOfMemoryReply = SmtpReply.Create(451, "4.3.1", "Insufficient system resources, try again later");
+
     private readonly BodyBuffer _body;
     private readonly List<KeyValuePair<string, string>> _mimeHeaders = [];
     // Kept only to delete them when a rule redirects the message; bounded, since a peer on the milter socket is not
@@ -83,7 +85,7 @@ public sealed class RulesFilter
     }
 
     [OnBody]
-    public Verdict Body(ReadOnlySpan<byte> chunk)
+    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context)
     {
         if (_settings.BodyRules.Count == 0)
         {
@@ -91,7 +93,7 @@ public sealed class RulesFilter
             return Verdict.Skip;
         }
 
-        _body.Append(chunk);
+        _body.Append(chunk, context.MemoryBudget);
         return _body.Overflowed ? Verdict.Skip : Verdict.Continue;
     }
 
@@ -125,6 +127,14 @@ public sealed class RulesFilter
     {
         if (_settings.BodyRules.Count > 0 && _body.TotalLength > 0)
         {
+            if (_body.OverBudget)
+            {
+                // Not a limit the admin chose: the rules could not read what they were set to read, so the message
+                // is not judged on part of it. The MTA retries once memory is free.
+                RulesLog.BodyCutByBudget(context.Logger, context.ConnectionId, queueId, _body.Length);
+                return Verdict.TempFailWith(OutOfMemoryReply);
+            }
+
             if (_body.Overflowed)
             {
                 RulesLog.BodyCut(context.Logger, context.ConnectionId, queueId, _settings.MaxBodyScan);

@@ -9,6 +9,8 @@ namespace AotMilter;
 /// </summary>
 public sealed class MessageEditor
 {
+    private const int WorkingSize = 64 * 1024;
+
     private readonly ByteBufferWriter _edits = new(256);
     private readonly ByteBufferWriter _body = new(256);
     private IProgressSender? _progress;
@@ -30,6 +32,18 @@ public sealed class MessageEditor
     internal ReadOnlySpan<byte> EditFrames => _edits.WrittenSpan;
 
     internal ReadOnlySpan<byte> BodyContent => _body.WrittenSpan;
+
+    /// <summary>
+    /// Edits and a replaced body beyond 64 KiB each are reserved from <paramref name="budget"/> (the daemon's memory
+    /// budget): they stay in memory until the MTA takes them.
+    /// </summary>
+    internal void UseBudget(IMemoryReservation? budget)
+    {
+        _edits.Budget = budget;
+        _edits.UnreservedCapacity = WorkingSize;
+        _body.Budget = budget;
+        _body.UnreservedCapacity = WorkingSize;
+    }
 
     internal void Configure(ActionFlags allowed, bool headerLeadingSpace, IProgressSender? progress)
     {
@@ -67,8 +81,8 @@ public sealed class MessageEditor
         _freshBody = true;
         _edits.Reset();
         _body.Reset();
-        _edits.ShrinkTo(64 * 1024);
-        _body.ShrinkTo(64 * 1024);
+        _edits.ShrinkTo(WorkingSize);
+        _body.ShrinkTo(WorkingSize);
         Count = 0;
         BodyReplaced = false;
     }

@@ -24,6 +24,15 @@ public sealed class MilterContext
     /// <summary>Where a filter logs. Structured and cheap when the level is off.</summary>
     public ILogger Logger { get; }
 
+    /// <summary>
+    /// The daemon's memory budget (<c>--max-memory</c>), shared by every connection; null outside the daemon (a test
+    /// host may leave it unset). A filter that keeps a peer's bytes beyond a small working size (a body it collects
+    /// for a scanner, say) reserves them here first and gives them back when it drops them; when a reservation fails,
+    /// it stops collecting and passes or fails the message as its settings say, instead of growing.
+    /// The bundled filters' body buffers take it as an argument.
+    /// </summary>
+    public IMemoryReservation? MemoryBudget { get; internal set; }
+
     /// <summary>A number that identifies the milter connection in the daemon's log.</summary>
     public long ConnectionId { get; internal set; }
 

@@ -49,6 +49,8 @@ public sealed partial class MilterSession
         Context = new MilterContext(filterLog) { ConnectionId = connectionId };
         Context.Macros.Budget = budget;
         Output.Budget = budget;
+        Context.MemoryBudget = budget;
+        _editor.UseBudget(budget);
         Output.UnreservedCapacity = OutputWorkingSize;
         if (chain.Filters.Count > 1)
         {
@@ -394,6 +396,7 @@ public sealed partial class MilterSession
     {
         Output.Reset();
         Output.ShrinkTo(4096);
+        _editor.Reset();
         _copy?.Release();
         Context.Macros.Release();
     }

@@ -18,7 +18,7 @@ internal sealed class FilterHost : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly Task _run;
 
-    private FilterHost(FilterChain chain, string directory)
+    private FilterHost(FilterChain chain, string directory, long? maxMemory = null)
     {
         _directory = directory;
         Chain = chain;
@@ -29,6 +29,11 @@ internal sealed class FilterHost : IAsyncDisposable
             SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             ShutdownGrace = TimeSpan.FromSeconds(2),
         };
+        if (maxMemory is long limit)
+        {
+            options = options with { MaxMemory = limit };
+        }
+
         SocketPath = options.Socket.ToString();
         Server = new MilterServer(chain, options, _loggerFactory);
         Server.Start();
@@ -56,6 +61,17 @@ internal sealed class FilterHost : IAsyncDisposable
         string directory = Path.Combine(Path.GetTempPath(), "aotmf-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
         return new FilterHost(new FilterChain(chain, loaded.Settings), directory);
+    }
+
+    /// <summary>As <see cref="Start(string, string[])"/>, with the daemon's memory budget (--max-memory) set to <paramref name="maxMemory"/> bytes.</summary>
+    public static FilterHost StartWithBudget(string config, long maxMemory, params string[] filters)
+    {
+        MilterRegistration[] chain = filters.Select(Filter).ToArray();
+        SettingsLoadResult loaded = Load(config, chain);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        string directory = Path.Combine(Path.GetTempPath(), "aotmf-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        return new FilterHost(new FilterChain(chain, loaded.Settings), directory, maxMemory);
     }
 
     public static SettingsLoadResult Load(string config, IReadOnlyList<MilterRegistration> chain)
