@@ -27,6 +27,20 @@ public sealed class RateLimitFilter
     // RFC 5321: a local part of 64 and a domain of 255 octets.
     private const int MaxKeyValueLength = 320;
 
+    /// <summary>
+    /// One counter per sender whatever way the MTA lets it be written: case folded, and the domain without the
+    /// trailing dot of an absolute name ("a@Example.COM." is "a@example.com"), so a sender cannot double its quota by
+    /// alternating spellings.
+    /// </summary>
+    internal static string SenderKey(string sender)
+    {
+        int at = sender.LastIndexOf('@');
+        return at < 0 ? sender.ToLowerInvariant() : sender[..(at + 1)].ToLowerInvariant() + DomainKey(sender.AsSpan(at + 1));
+    }
+
+    /// <summary>A domain as one counter: case folded, without trailing dots.</summary>
+    internal static string DomainKey(ReadOnlySpan<char> domain) => domain.TrimEnd('.').ToString().ToLowerInvariant();
+
     // Asynchronous because a shared store answers over the network: the I/O thread serves other connections
     // meanwhile. The in-process store answers at once, and then this completes synchronously, allocating nothing more.
     [OnMailFrom]
@@ -45,8 +59,8 @@ public sealed class RateLimitFilter
             string? value = rule.Key switch
             {
                 // Bounces (the null sender) are not counted per sender: they all share "<>".
-                RateLimitKey.Sender => sender.Length == 0 ? null : sender.ToLowerInvariant(),
-                RateLimitKey.SenderDomain => sender.LastIndexOf('@') is int at and >= 0 ? sender[(at + 1)..].ToLowerInvariant() : null,
+                RateLimitKey.Sender => sender.Length == 0 ? null : SenderKey(sender),
+                RateLimitKey.SenderDomain => sender.LastIndexOf('@') is int at and >= 0 ? DomainKey(sender.AsSpan(at + 1)) : null,
                 RateLimitKey.Client => _client?.ToString(),
                 _ => string.IsNullOrEmpty(login) ? null : login,
             };

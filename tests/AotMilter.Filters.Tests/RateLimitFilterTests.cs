@@ -35,6 +35,21 @@ public class RateLimitFilterTests
     }
 
     [Fact]
+    public async Task Spellings_of_one_sender_and_domain_share_their_counters()
+    {
+        // Case and the trailing dot of an absolute domain name gave each spelling a counter of its own.
+        string tag = Guid.NewGuid().ToString("N");
+        await using FilterHost host = FilterHost.Start("[ratelimit]\nsender = 2/1h\nsender-domain = 2/1h", "ratelimit");
+        await using MilterClient mta = await host.ConnectAsync();
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<a{tag}@d{tag}.example>"));
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<A{tag}@D{tag}.EXAMPLE.>"));
+        Assert.True((await mta.MailFromAsync($"<a{tag}@d{tag}.example.>")).IsTemporaryFailure);
+
+        // A refused MAIL counts on no counter: the domain saw two, and another sender of it is its third.
+        Assert.True((await mta.MailFromAsync($"<b{tag}@d{tag}.Example>")).IsTemporaryFailure);
+    }
+
+    [Fact]
     public async Task Clients_and_logins_are_counted_separately()
     {
         string login = $"user{Guid.NewGuid():N}";
