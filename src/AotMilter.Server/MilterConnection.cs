@@ -31,6 +31,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     private const int InitialBufferSize = 8 * 1024;
     private const int RetainedBufferSize = 64 * 1024;
     private const int FramePending = -1;
+    private const int OutputFull = -2;
     private const long BlockedLoopWarningMilliseconds = 1000;
 
     // How long a callback whose token fired may take to return before it is abandoned.
@@ -509,7 +510,7 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
             int required = _callbackRunning ? FramePending : ProcessBufferedFramesTimed();
             if (_session.Output.WrittenCount > _sent && !TryFlush())
             {
-                _required = required == FramePending ? 0 : required;
+                _required = required < 0 ? 0 : required;
                 if (_state != State.Flushing)
                 {
                     _flushSince = _loop.Now;
@@ -527,6 +528,12 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
                     return;
                 }
 
+                continue;
+            }
+
+            if (required == OutputFull)
+            {
+                // The replies went out: on with the frames still buffered.
                 continue;
             }
 
@@ -571,13 +578,20 @@ internal sealed class MilterConnection : IEventHandler, ILoopWork, IProgressSend
     }
 
     /// <summary>
-    /// Processes every complete frame in the buffer; returns how many bytes the next frame needs in all, or
-    /// <see cref="FramePending"/> when a callback of the frame at the front is still running.
+    /// Processes every complete frame in the buffer; returns how many bytes the next frame needs in all,
+    /// <see cref="FramePending"/> when a callback of the frame at the front is still running, or
+    /// <see cref="OutputFull"/> when the replies not yet sent reach the output's working size (an MTA that pipelines
+    /// commands and does not read the replies gets no more answers until it does, so they cannot pile up).
     /// </summary>
     private int ProcessBufferedFrames()
     {
         while (!_session.IsQuit)
         {
+            if (_session.Output.WrittenCount - _sent >= MilterSession.OutputWorkingSize)
+            {
+                return OutputFull;
+            }
+
             ReadOnlySpan<byte> pending = _buffer.AsSpan(_start, _end - _start);
             if (!MilterFrameReader.TryReadFrame(pending, _options.MaxPacketSize, out MilterFrame frame, out int length, out int required))
             {

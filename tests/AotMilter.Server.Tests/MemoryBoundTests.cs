@@ -190,13 +190,14 @@ public class MemoryBoundTests
     [Fact]
     public async Task ARepliedBodyTheMtaDoesNotTakeIsReservedAndOneThatDoesNotFitGetsTheFallbackWithoutEdits()
     {
-        // A filter replaces each body with 2 MiB; the budget is 3 MiB. An MTA that sends end of message and never
-        // reads leaves most of the replacement in the daemon's output, reserved; a second one has no room for its
-        // own, so it gets the fallback (tempfail) and no edit; once the first reads, its reservation goes back.
+        // A filter replaces each body with 2 MiB; the budget is 5 MiB (a replacement is held twice for a moment: the
+        // filter's edit and the output). An MTA that sends end of message and never reads leaves most of the
+        // replacement in the daemon's output, reserved; a second one has no room for its own, so it gets the
+        // fallback (tempfail) and no edit; once the first reads, its reservation goes back.
         byte[] replacement = new byte[2 * 1024 * 1024];
         Array.Fill(replacement, (byte)'r');
         var probe = new Probe { EndOfMessage = (editor, _) => { editor.ReplaceBody(replacement); return Verdict.Continue; } };
-        await using TestServer server = TestServer.Start(o => o with { MaxMemory = 3 * 1024 * 1024 }, probe.Register(actions: ActionFlags.ChangeBody));
+        await using TestServer server = TestServer.Start(o => o with { MaxMemory = 5 * 1024 * 1024 }, probe.Register(actions: ActionFlags.ChangeBody));
         await using MilterClient slow = await server.ConnectAndNegotiateAsync();
         await Transcript.RunUntilAsync(slow, MilterEvent.Body);
         await slow.SendFrameAsync((byte)'E');
@@ -225,6 +226,36 @@ public class MemoryBoundTests
         EndOfMessageResult served = await Transcript.MessageAsync(second, "<sender@example.org>", "<rcpt@example.net>");
         Assert.Equal(MilterReply.Continue, served.Reply);
         Assert.Equal(replacement.Length, served.Modifications.OfType<Modification.ReplaceBody>().Sum(m => m.Chunk.Length));
+    }
+
+    [Fact]
+    public async Task PipelinedCommandsWhoseRepliesWaitAreAllAnsweredInOrderOnceTheMtaReads()
+    {
+        // 100,000 header frames in one burst, 500 KB of replies: processing pauses whenever 64 KiB of replies wait
+        // to be sent (so an MTA that does not read cannot make them pile up) and must go on, from the frames already
+        // buffered, each time they go out.
+        await using TestServer server = TestServer.Start(new Probe().Register());
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        await Transcript.RunUntilAsync(mta, MilterEvent.Data);
+        const int small = 100_000;
+        byte[] burst = new byte[small * 9];
+        for (int i = 0; i < small; i++)
+        {
+            // "L" + "a\0b\0": a header frame of 9 bytes, answered with a 5-byte continue.
+            BinaryPrimitives.WriteUInt32BigEndian(burst.AsSpan(i * 9), 5);
+            "La\0b\0"u8.CopyTo(burst.AsSpan((i * 9) + 4));
+        }
+
+        Task sending = mta.SendBytesAsync(burst);
+        await Task.Delay(500);
+        for (int i = 0; i < small; i++)
+        {
+            Assert.Equal('c', (await mta.ReadFrameAsync())!.Letter);
+        }
+
+        await sending;
+        Assert.Equal(MilterReply.Continue, await mta.EndOfHeadersAsync());
+        Assert.Equal(0, server.Server.Budget.Used);
     }
 
     /// <summary>The start of a header frame announcing <paramref name="payload"/> bytes, <paramref name="sent"/> of them sent.</summary>
