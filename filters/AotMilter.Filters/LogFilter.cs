@@ -119,7 +119,9 @@ public sealed class LogFilter : IResettableFilter
             return "";
         }
 
-        byte[] joined = ArrayPool<byte>.Shared.Rent(length);
+        // Pooled only up to 64 KiB: the shared pool keeps what it is given, and a frame's worth would stay in it.
+        bool pooled = length <= 64 * 1024;
+        byte[] joined = pooled ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
         try
         {
             int at = 0;
@@ -138,7 +140,10 @@ public sealed class LogFilter : IResettableFilter
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(joined);
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(joined);
+            }
         }
     }
 

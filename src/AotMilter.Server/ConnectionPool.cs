@@ -7,17 +7,39 @@ namespace AotMilter.Server;
 /// accepts split between the loops shifts all the time, and per-loop pools each had to grow to their own peak (one
 /// new connection object, about 7 KB, whenever a loop met more connections at once than it ever had). The lock is
 /// taken once per connection, uncontended nearly always, and unlike a lock-free stack allocates nothing.
+/// <para>
+/// Bounded twice: never more than its capacity, and connections that waited through a whole
+/// trim interval (<see cref="MilterServerOptions.PoolTrimInterval"/>) without being needed are let go (the fewest that were waiting at any moment of the
+/// interval), so a burst of a few hundred connections (each tens of KiB with a chain) does not stay in the resident
+/// size once the load is back to normal.
+/// </para>
 /// </summary>
-internal sealed class ConnectionPool(int capacity)
+internal sealed class ConnectionPool(int capacity, TimeSpan trimInterval)
 {
     private readonly Lock _gate = new();
     private readonly Stack<MilterConnection> _free = new();
+    private long _intervalStart = Environment.TickCount64;
+    private int _fewestWaiting;
+
+    /// <summary>Connections waiting in the pool now.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _free.Count;
+            }
+        }
+    }
 
     public bool TryRent(out MilterConnection connection)
     {
         lock (_gate)
         {
-            return _free.TryPop(out connection!);
+            bool rented = _free.TryPop(out connection!);
+            _fewestWaiting = Math.Min(_fewestWaiting, _free.Count);
+            return rented;
         }
     }
 
@@ -30,6 +52,25 @@ internal sealed class ConnectionPool(int capacity)
             {
                 _free.Push(connection);
             }
+
+            TrimIfDue(Environment.TickCount64);
         }
+    }
+
+    /// <summary>At the end of each interval, lets go as many connections as were never needed during it.</summary>
+    private void TrimIfDue(long now)
+    {
+        if (now - _intervalStart < (long)trimInterval.TotalMilliseconds)
+        {
+            return;
+        }
+
+        for (int unneeded = Math.Min(_fewestWaiting, _free.Count); unneeded > 0; unneeded--)
+        {
+            _free.Pop();
+        }
+
+        _intervalStart = now;
+        _fewestWaiting = _free.Count;
     }
 }

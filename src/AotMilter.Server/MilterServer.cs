@@ -64,6 +64,9 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     /// <summary>Accepted connections served by a pooled connection of an earlier one.</summary>
     internal long ConnectionsReused => Interlocked.Read(ref _reused);
 
+    /// <summary>Closed connections kept for the next ones.</summary>
+    internal int PooledConnections => _pool?.Count ?? 0;
+
     /// <summary>Connections open now.</summary>
     public int ConnectionsOpen => Volatile.Read(ref _open);
 
@@ -142,7 +145,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         Socket listener = _listener ?? throw new InvalidOperationException("Start must be called first");
         listener.Blocking = false;
         var acceptors = new List<Acceptor>();
-        _pool = new ConnectionPool(PooledConnectionsPerThread * EventLoopGroup.Loops.Length);
+        _pool = new ConnectionPool(PooledConnectionsPerThread * EventLoopGroup.Loops.Length, _options.PoolTrimInterval);
 
         try
         {

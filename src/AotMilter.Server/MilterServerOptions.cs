@@ -50,6 +50,12 @@ public sealed record MilterServerOptions
     public int MaxConnections { get; init; } = 4096;
 
     /// <summary>
+    /// Closed connections are kept for the next ones; those not needed for this long are let go, so the memory of a
+    /// burst goes back (60 s).
+    /// </summary>
+    public TimeSpan PoolTrimInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// The bytes peers may make the daemon hold beyond each connection's fixed working set, for the whole process:
     /// frame buffers above their working size and the chains' message copies. When reached, a frame or message
     /// that needs more closes its connection and new connections are closed at once.

@@ -11,6 +11,42 @@ namespace AotMilter.Server.Tests;
 public class ConnectionReuseTests
 {
     [Fact]
+    public async Task PooledConnectionsNotNeededForAWholeIntervalAreLetGo()
+    {
+        // A burst of 40 connections leaves 40 in the pool; with one connection at a time afterwards, 39 of them are
+        // never needed through an interval and are let go at its end; the one in use stays pooled.
+        await using TestServer server = TestServer.Start(o => o with { PoolTrimInterval = TimeSpan.FromMilliseconds(500) }, new Probe().Register());
+        var burst = new List<MilterClient>();
+        for (int i = 0; i < 40; i++)
+        {
+            burst.Add(await server.ConnectAndNegotiateAsync());
+        }
+
+        foreach (MilterClient mta in burst)
+        {
+            await mta.QuitAsync();
+            await mta.DisposeAsync();
+        }
+
+        using var deadline = new CancellationTokenSource(MilterClient.DefaultTimeout);
+        while (server.Server.PooledConnections < 40)
+        {
+            // A connection is counted closed just before it goes back to the pool.
+            await Task.Delay(10, deadline.Token);
+        }
+
+        while (server.Server.PooledConnections > 2)
+        {
+            await using MilterClient one = await server.ConnectAndNegotiateAsync();
+            Assert.Equal(MilterReply.Continue, await Transcript.RunUntilAsync(one, MilterEvent.Helo));
+            await one.QuitAsync();
+            await Task.Delay(100, deadline.Token);
+        }
+
+        Assert.InRange(server.Server.PooledConnections, 1, 2);
+    }
+
+    [Fact]
     public async Task AReusedConnectionStartsWithNoMacrosNoPendingReplyAndItsOwnIdentity()
     {
         var seen = new ConcurrentQueue<string>();

@@ -8,10 +8,15 @@ public static class Base64Lines
 {
     public const int LineLength = 76;
 
+    private const int PooledSize = 64 * 1024;
+
     /// <summary>Decodes, ignoring line breaks and white space; false when the content is not valid base64.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> encoded, out byte[] decoded)
     {
-        byte[] compact = ArrayPool<byte>.Shared.Rent(Math.Max(encoded.Length, 4));
+        // Pooled only up to 64 KiB: the shared pool keeps what it is given, and a 10 MB part would stay in it.
+        int size = Math.Max(encoded.Length, 4);
+        bool pooled = size <= PooledSize;
+        byte[] compact = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
         try
         {
             int n = 0;
@@ -35,7 +40,10 @@ public static class Base64Lines
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(compact);
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(compact);
+            }
         }
     }
 
