@@ -63,13 +63,17 @@ public class FuzzFindingsTests
         Assert.Equal(MilterReply.Continue, result!.Reply);
     }
 
-    [Fact]
-    public void Mime_text_whose_last_line_is_a_boundary_and_a_bare_CR_does_not_gain_a_part()
+    [Theory]
+    // The mime target's five findings, reduced: the part's content ends in "--q" + CR (the CRLF before the delimiter
+    // belongs to it). The disclaimer, appended with bare LFs, completed a CRLF after "--q" and made a delimiter of it.
+    [InlineData("--q\r\nContent-Type: text/plain\r\n\r\nhi\n--q\r\r\n--q--\r\n")]
+    // The same with HTML: the disclaimer goes before "</body>", so a line break lands right after "--q".
+    [InlineData("--q\r\nContent-Type: text/html\r\n\r\n<html><body>hi\r\n--q</body></html>\r\n--q--\r\n")]
+    // "--=\r\nq" is a soft line break: decoded, the text has a line "--q", which re-encoding writes as it is.
+    [InlineData("--q\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nhi\r\n--=\r\nq\r\nbye\r\n--q--\r\n")]
+    public void Mime_a_disclaimer_that_would_turn_a_line_into_a_delimiter_leaves_the_message_as_it_was(string message)
     {
-        // The mime target's five findings, reduced: the part's content ends in "--q" + CR (the CRLF before the
-        // delimiter belongs to it). The disclaimer, appended with bare LFs, completed a CRLF after "--q" and made a
-        // delimiter of it: the message had one part more.
-        byte[] body = "--q\r\nContent-Type: text/plain\r\n\r\nhi\n--q\r\r\n--q--\r\n"u8.ToArray();
+        byte[] body = Encoding.ASCII.GetBytes(message);
         Assert.Single(MimeParser.Parse(body, MultipartQ).Children);
 
         DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, MultipartQ);
@@ -77,32 +81,6 @@ public class FuzzFindingsTests
         Assert.Equal(DisclaimerOutcome.Malformed, result.Outcome);
         Assert.Null(result.NewBodyArray(body));
         Assert.Contains(result.Notes, n => n.Contains("MIME boundary", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void Mime_an_html_line_that_starts_with_the_boundary_is_not_split_into_a_delimiter()
-    {
-        // The same with HTML: the disclaimer goes before "</body>", so a line break lands right after "--q".
-        byte[] body = "--q\r\nContent-Type: text/html\r\n\r\n<html><body>hi\r\n--q</body></html>\r\n--q--\r\n"u8.ToArray();
-        Assert.Single(MimeParser.Parse(body, MultipartQ).Children);
-
-        DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, MultipartQ);
-
-        Assert.Equal(DisclaimerOutcome.Malformed, result.Outcome);
-        Assert.Null(result.NewBodyArray(body));
-    }
-
-    [Fact]
-    public void Mime_re_encoded_quoted_printable_cannot_write_the_boundary_as_a_line()
-    {
-        // "--=\r\nq" is a soft line break: decoded, the text has a line "--q", which re-encoding writes as it is.
-        byte[] body = "--q\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nhi\r\n--=\r\nq\r\nbye\r\n--q--\r\n"u8.ToArray();
-        Assert.Single(MimeParser.Parse(body, MultipartQ).Children);
-
-        DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, MultipartQ);
-
-        Assert.Equal(DisclaimerOutcome.Malformed, result.Outcome);
-        Assert.Null(result.NewBodyArray(body));
     }
 
     [Fact]
