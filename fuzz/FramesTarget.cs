@@ -46,6 +46,7 @@ internal static class FramesTarget
     private static readonly MilterServerOptions AlwaysReply = Options with { UseNoReplyFlags = false };
     private static readonly Deferrer Callbacks = new();
     private static readonly FilterChain Chain = new(Wrap(Registrations()), Settings(Registrations()));
+    private static readonly MilterMetrics Metrics = new(Chain);
 
     /// <summary>Input byte 0. The rest of the byte is ignored, so any first byte is a valid mode.</summary>
     [Flags]
@@ -85,7 +86,7 @@ internal static class FramesTarget
 
         var mode = (Mode)input[0];
         Callbacks.Configure((int)(mode & Mode.DeferMask), (mode & Mode.Fail) != 0);
-        var session = new MilterSession(Chain, (mode & Mode.AlwaysReply) != 0 ? AlwaysReply : Options, FormattingLogger.Instance, FormattingLogger.Instance, 1);
+        var session = new MilterSession(Chain, (mode & Mode.AlwaysReply) != 0 ? AlwaysReply : Options, FormattingLogger.Instance, FormattingLogger.Instance, 1, Metrics);
         ReadOnlySpan<byte> stream = input[1..];
         try
         {

@@ -12,7 +12,7 @@ internal sealed partial class MilterConnection
         switch (exception)
         {
             case MilterProtocolException ex:
-                _session.Metrics?.ProtocolError();
+                _session.Metrics.ProtocolError();
                 Log.ProtocolError(_log, Id, ex.Error.ToString(), ex.Message);
                 Close(null);
                 break;

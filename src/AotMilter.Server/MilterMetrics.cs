@@ -6,11 +6,13 @@ using System.Text;
 namespace AotMilter.Server;
 
 /// <summary>
-/// What the daemon counts, per filter chain: verdicts per filter, event and kind; modifications; protocol errors;
-/// filter exceptions; callback latency. The hot path does plain interlocked increments into arrays; the numbers are
-/// published at collection time through System.Diagnostics.Metrics (observable instruments, for dotnet-counters and
-/// OpenTelemetry) and as Prometheus text (<see cref="WritePrometheus"/>). Process-wide connection and message
-/// counts come from <see cref="ServerStatistics"/>.
+/// Everything a server counts, in one object the server owns: connections (accepted, open, refused, objects made),
+/// messages, verdicts per filter, event and kind, modifications, protocol errors, filter exceptions, callback
+/// latency, and where the memory is. The hot path does plain interlocked increments into fields and arrays; the
+/// numbers are published at collection time through System.Diagnostics.Metrics (observable instruments, for
+/// dotnet-counters and OpenTelemetry), as Prometheus text (<see cref="WritePrometheus"/>) and as a
+/// <see cref="Snapshot"/> for the daemon's summary line. Allocation is measured from the moment the server started
+/// listening, so start-up costs do not count against messages.
 /// </summary>
 public sealed class MilterMetrics : IDisposable
 {
@@ -27,6 +29,13 @@ public sealed class MilterMetrics : IDisposable
     private readonly long[] _latencyTicks;
     private long _modifications;
     private long _protocolErrors;
+    private long _connectionsAccepted;
+    private long _connectionsOpen;
+    private long _connectionsRefused;
+    private long _connectionObjects;
+    private long _messages;
+    private long _listeningSince;
+    private long _allocatedBeforeListening;
     private readonly Meter _meter;
 
     public MilterMetrics(FilterChain chain)
@@ -39,9 +48,9 @@ public sealed class MilterMetrics : IDisposable
         _latencyTicks = new long[Events];
 
         _meter = new Meter("AotMilter", AotMilterVersion.Current);
-        _meter.CreateObservableCounter("aotmilter.connections", () => ServerStatistics.ConnectionsAccepted, description: "MTA connections accepted");
-        _meter.CreateObservableUpDownCounter("aotmilter.connections.open", () => ServerStatistics.ConnectionsOpen, description: "MTA connections open");
-        _meter.CreateObservableCounter("aotmilter.messages", () => ServerStatistics.Messages, description: "Messages (MAIL commands)");
+        _meter.CreateObservableCounter("aotmilter.connections", () => ConnectionsAccepted, description: "MTA connections accepted");
+        _meter.CreateObservableUpDownCounter("aotmilter.connections.open", () => ConnectionsOpen, description: "MTA connections open");
+        _meter.CreateObservableCounter("aotmilter.messages", () => Messages, description: "Messages (MAIL commands)");
         _meter.CreateObservableCounter("aotmilter.modifications", () => Interlocked.Read(ref _modifications), description: "Modifications sent at end of message");
         _meter.CreateObservableCounter("aotmilter.protocol_errors", () => Interlocked.Read(ref _protocolErrors), description: "Connections closed for bad input");
         _meter.CreateObservableCounter("aotmilter.verdicts", ObserveVerdicts, description: "Verdicts per filter, event and kind");
@@ -52,6 +61,62 @@ public sealed class MilterMetrics : IDisposable
     public MemoryBudget? Budget { get; set; }
 
     public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
+
+    /// <summary>Connections accepted (or handed in) so far; each one's number is its connection id.</summary>
+    public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
+
+    /// <summary>Connections open now.</summary>
+    public long ConnectionsOpen => Interlocked.Read(ref _connectionsOpen);
+
+    /// <summary>Connections closed at once because --max-connections or the memory budget was reached.</summary>
+    public long ConnectionsRefused => Interlocked.Read(ref _connectionsRefused);
+
+    /// <summary>
+    /// Connection objects (connection, session, context, buffers) made because the pool of closed connections had
+    /// none to reuse: it follows the most connections open at once.
+    /// </summary>
+    public long ConnectionObjects => Interlocked.Read(ref _connectionObjects);
+
+    /// <summary>Messages (MAIL commands) handled.</summary>
+    public long Messages => Interlocked.Read(ref _messages);
+
+    /// <summary>The counters now, with the bytes allocated since listening started.</summary>
+    public ServerSnapshot Snapshot()
+    {
+        long since = Interlocked.Read(ref _listeningSince);
+        return new ServerSnapshot(
+            ConnectionsAccepted,
+            ConnectionsOpen,
+            Messages,
+            ConnectionObjects,
+            since == 0 ? 0 : GC.GetTotalAllocatedBytes(precise: true) - Interlocked.Read(ref _allocatedBeforeListening),
+            since == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(since));
+    }
+
+    internal void ListeningStarted()
+    {
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        if (Interlocked.CompareExchange(ref _listeningSince, Stopwatch.GetTimestamp(), 0) == 0)
+        {
+            Interlocked.Exchange(ref _allocatedBeforeListening, allocated);
+        }
+    }
+
+    /// <summary>Counts a new connection; returns its number (the connection id).</summary>
+    internal long ConnectionOpened()
+    {
+        Interlocked.Increment(ref _connectionsOpen);
+        return Interlocked.Increment(ref _connectionsAccepted);
+    }
+
+    /// <summary>Counts a connection's end; returns how many are still open.</summary>
+    internal long ConnectionClosed() => Interlocked.Decrement(ref _connectionsOpen);
+
+    internal void ConnectionRefused() => Interlocked.Increment(ref _connectionsRefused);
+
+    internal void ConnectionObjectMade() => Interlocked.Increment(ref _connectionObjects);
+
+    internal void MessageStarted() => Interlocked.Increment(ref _messages);
 
     public long Modifications => Interlocked.Read(ref _modifications);
 
@@ -106,8 +171,9 @@ public sealed class MilterMetrics : IDisposable
     public void WritePrometheus(StringBuilder text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        ServerSnapshot s = ServerStatistics.Snapshot();
+        ServerSnapshot s = Snapshot();
         Counter(text, "aotmilter_connections_total", "MTA connections accepted.", s.ConnectionsAccepted);
+        Counter(text, "aotmilter_connections_refused_total", "MTA connections closed at once: --max-connections or --max-memory reached.", ConnectionsRefused);
         Gauge(text, "aotmilter_connections_open", "MTA connections open now.", s.ConnectionsOpen);
         Counter(text, "aotmilter_messages_total", "Messages (MAIL commands) handled.", s.Messages);
         Counter(text, "aotmilter_modifications_total", "Modifications sent to the MTA at end of message.", Modifications);

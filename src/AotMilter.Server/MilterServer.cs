@@ -22,14 +22,11 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private readonly MemoryBudget _budget;
     private ConnectionPool? _pool;
     private TaskCompletionSource? _drained;
-    private int _open;
     private int _abandoned;
-    private long _reused;
     private Socket? _listener;
     private bool _inherited;
     private string? _inheritedPath;
     private UnixSocketFile? _socketFile;
-    private long _nextConnectionId;
 
     public MilterServer(FilterChain chain, MilterServerOptions options, ILoggerFactory loggerFactory)
     {
@@ -39,6 +36,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         _log = loggerFactory.CreateLogger("aotmilter");
         _filterLog = loggerFactory.CreateLogger("filter");
         _budget = new MemoryBudget(options.MaxMemory);
+        Metrics = new MilterMetrics(chain) { Budget = _budget };
     }
 
     /// <summary>The bytes peers may make this server hold beyond each connection's working set (<see cref="MilterServerOptions.MaxMemory"/>).</summary>
@@ -47,28 +45,20 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     // Under a flood of connections beyond the limits, one line per interval says what happens.
     private readonly LogRateLimiter _refusals = new(TimeSpan.FromSeconds(10));
 
-    /// <summary>What this server's connections count; set before <see cref="RunAsync"/> to publish them.</summary>
-    public MilterMetrics? Metrics
-    {
-        get;
-        init
-        {
-            field = value;
-            value?.Budget = _budget;
-        }
-    }
+    /// <summary>What this server counts (connections, messages, verdicts, latency, memory): one object, published by the host.</summary>
+    public MilterMetrics Metrics { get; }
 
     /// <summary>Connections accepted so far.</summary>
-    public long ConnectionsAccepted => Interlocked.Read(ref _nextConnectionId);
+    public long ConnectionsAccepted => Metrics.ConnectionsAccepted;
 
     /// <summary>Accepted connections served by a pooled connection of an earlier one.</summary>
-    internal long ConnectionsReused => Interlocked.Read(ref _reused);
+    internal long ConnectionsReused => Metrics.ConnectionsAccepted - Metrics.ConnectionObjects;
 
     /// <summary>Closed connections kept for the next ones.</summary>
     internal int PooledConnections => _pool?.Count ?? 0;
 
     /// <summary>Connections open now.</summary>
-    public int ConnectionsOpen => Volatile.Read(ref _open);
+    public int ConnectionsOpen => (int)Metrics.ConnectionsOpen;
 
     /// <summary>
     /// Closed connections whose callback was abandoned at its deadline and has not returned: each still holds its
@@ -135,7 +125,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         }
 
         _listener = socket;
-        ServerStatistics.ListeningStarted();
+        Metrics.ListeningStarted();
         Log.Listening(_log, spec.ToString(), _chain.Names);
     }
 
@@ -198,14 +188,14 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     {
         ArgumentNullException.ThrowIfNull(connection);
         connection.Blocking = false;
-        long id = Interlocked.Increment(ref _nextConnectionId);
-        var session = new MilterSession(_chain, _options, _log, _filterLog, id, budget: _budget);
+        long id = Metrics.ConnectionOpened();
+        Metrics.ConnectionObjectMade();
+        var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics, _budget);
         var served = new ServedConnection(this);
         EventLoop loop = EventLoopGroup.Next();
         var milterConnection = new MilterConnection(loop, (int)connection.SafeHandle.DangerousGetHandle(), connection, session, _options, _log, served, budget: _budget);
         served.Connection = milterConnection;
         milterConnection.FlowedContext = ExecutionContext.Capture();
-        Interlocked.Increment(ref _open);
         loop.Post(milterConnection);
         if (stopping.CanBeCanceled)
         {
@@ -223,19 +213,20 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     {
         _listener?.Dispose();
         await CutConnectionsAsync().ConfigureAwait(false);
+        Metrics.Dispose();
     }
 
     /// <summary>A connection accepted on <paramref name="loop"/>'s thread: build its session and start it there.</summary>
     private void OnAccepted(EventLoop loop, int fd)
     {
         // A connection that could not even receive one packet of the largest size is not taken on.
-        bool full = Volatile.Read(ref _open) + Volatile.Read(ref _abandoned) >= _options.MaxConnections;
+        bool full = ConnectionsOpen + Volatile.Read(ref _abandoned) >= _options.MaxConnections;
         if (full || !_budget.HasRoomFor((long)_options.MaxPacketSize + MilterFrameReader.HeaderSize))
         {
             // Closed at once rather than left in the backlog: the MTA applies its default action now instead of
             // after its connect timeout.
             Libc.Close(fd);
-            ServerStatistics.ConnectionRefused();
+            Metrics.ConnectionRefused();
             if (_refusals.ShouldLog(out long suppressed))
             {
                 Log.ConnectionsRefused(_log, full
@@ -251,18 +242,15 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
             Libc.SetTcpNoDelay(fd);
         }
 
-        long id = Interlocked.Increment(ref _nextConnectionId);
-        ServerStatistics.ConnectionOpened();
-        Interlocked.Increment(ref _open);
+        long id = Metrics.ConnectionOpened();
         ConnectionPool pool = _pool!;
         if (pool.TryRent(out MilterConnection? connection))
         {
-            Interlocked.Increment(ref _reused);
             connection.Reuse(loop, fd, id);
         }
         else
         {
-            ServerStatistics.ConnectionObjectMade();
+            Metrics.ConnectionObjectMade();
             var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics, _budget);
             connection = new MilterConnection(loop, fd, null, session, _options, _log, this, pool, _budget);
         }
@@ -272,7 +260,6 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
 
     void IConnectionOwner.ConnectionClosed(MilterConnection connection)
     {
-        ServerStatistics.ConnectionClosed();
         if (connection.IsAbandoned)
         {
             Interlocked.Increment(ref _abandoned);
@@ -285,7 +272,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
 
     private void ConnectionEnded()
     {
-        if (Interlocked.Decrement(ref _open) == 0)
+        if (Metrics.ConnectionClosed() == 0)
         {
             Volatile.Read(ref _drained)?.TrySetResult();
         }
@@ -293,15 +280,15 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
 
     private async Task DrainAsync()
     {
-        if (Volatile.Read(ref _open) == 0)
+        if (ConnectionsOpen == 0)
         {
             return;
         }
 
-        Log.Draining(_log, _options.ShutdownGrace.TotalSeconds, Volatile.Read(ref _open));
+        Log.Draining(_log, _options.ShutdownGrace.TotalSeconds, ConnectionsOpen);
         if (!await WaitForNoConnectionsAsync(_options.ShutdownGrace).ConfigureAwait(false))
         {
-            Log.CuttingConnections(_log, Volatile.Read(ref _open));
+            Log.CuttingConnections(_log, ConnectionsOpen);
             await CutConnectionsAsync().ConfigureAwait(false);
         }
     }
@@ -309,7 +296,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     /// <summary>Closes every connection of this server (callbacks that are running finish first), waiting up to 2 s.</summary>
     private async Task CutConnectionsAsync()
     {
-        if (Volatile.Read(ref _open) == 0)
+        if (ConnectionsOpen == 0)
         {
             return;
         }
@@ -337,7 +324,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         }
 
         TaskCompletionSource drained = Volatile.Read(ref _drained)!;
-        if (Volatile.Read(ref _open) == 0)
+        if (ConnectionsOpen == 0)
         {
             return true;
         }

@@ -146,7 +146,7 @@ public sealed partial class MilterSession
             _editor.Reset();
             _copy?.Clear();
             Messages++;
-            ServerStatistics.MessageStarted();
+            Metrics.MessageStarted();
             LastVerdict = VerdictKind.Continue;
         }
 

@@ -61,7 +61,7 @@ public sealed partial class MilterSession
             }
 
             verdict = call.IsCompletedSuccessfully ? call.Result : EndOfMessageFailed(call);
-            if (Metrics is not null && _copy is null)
+            if (_copy is null)
             {
                 Metrics.Latency(MilterEvent.EndOfMessage, _pendingStarted);
                 Metrics.Verdict(0, MilterEvent.EndOfMessage, verdict.Kind);
@@ -89,7 +89,7 @@ public sealed partial class MilterSession
 
         _editor.BeginFilter();
         _endOfMessageMark = _editor.Mark();
-        _pendingStarted = Metrics is null ? 0 : Stopwatch.GetTimestamp();
+        _pendingStarted = Stopwatch.GetTimestamp();
         try
         {
             return _dispatchers[0].EndOfMessageAsync(_editor, Context);
@@ -127,7 +127,7 @@ public sealed partial class MilterSession
         {
             // Edits only make sense for a message that is delivered. The body goes last: Postfix refuses a body
             // replacement interleaved with other edits.
-            Metrics?.Modified(_editor.Count);
+            Metrics.Modified(_editor.Count);
             Output.Write(_editor.EditFrames);
             ReadOnlySpan<byte> body = _copy is null ? _editor.BodyContent : _copy.BodyReplaced ? _copy.Body : default;
             if (_copy is null ? _editor.BodyReplaced : _copy.BodyReplaced)
@@ -202,7 +202,7 @@ public sealed partial class MilterSession
 
             _editor.BeginFilter();
             MessageEditor.EditorMark mark = _editor.Mark();
-            long started = Metrics is null ? 0 : Stopwatch.GetTimestamp();
+            long started = Stopwatch.GetTimestamp();
             Verdict v;
             try
             {
@@ -214,11 +214,8 @@ public sealed partial class MilterSession
                 v = Fail(i, MilterEvent.EndOfMessage, ex);
             }
 
-            if (Metrics is not null)
-            {
-                Metrics.Latency(MilterEvent.EndOfMessage, started);
-                Metrics.Verdict(i, MilterEvent.EndOfMessage, v.Kind);
-            }
+            Metrics.Latency(MilterEvent.EndOfMessage, started);
+            Metrics.Verdict(i, MilterEvent.EndOfMessage, v.Kind);
 
             if (v.Kind == VerdictKind.Skip)
             {

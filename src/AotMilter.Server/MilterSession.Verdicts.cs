@@ -52,7 +52,7 @@ public sealed partial class MilterSession
         {
             FilterDispatcher d = dispatchers[i];
             ValueTask<Verdict> call;
-            long started = Metrics is null ? 0 : Stopwatch.GetTimestamp();
+            long started = Stopwatch.GetTimestamp();
             try
             {
                 call = e switch
@@ -86,11 +86,8 @@ public sealed partial class MilterSession
             }
 
             Verdict v = Result(call, i, e);
-            if (Metrics is not null)
-            {
-                Metrics.Latency(e, started);
-                Metrics.Verdict(i, e, v.Kind);
-            }
+            Metrics.Latency(e, started);
+            Metrics.Verdict(i, e, v.Kind);
 
             v = Normalize(e, v);
             if (!v.IsContinue)
@@ -178,7 +175,7 @@ public sealed partial class MilterSession
 
     private Verdict Fail(int filter, MilterEvent e, Exception ex)
     {
-        Metrics?.Exception(filter);
+        Metrics.Exception(filter);
         Log.FilterFailed(_log, _chain.Filters[filter].Name, e, Context.ConnectionId, ex);
         return Fallback;
     }

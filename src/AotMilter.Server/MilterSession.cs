@@ -38,7 +38,7 @@ public sealed partial class MilterSession
     private Step _step;
     private MessageEditor.EditorMark _endOfMessageMark;
 
-    public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId, MilterMetrics? metrics = null, MemoryBudget? budget = null)
+    public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId, MilterMetrics metrics, MemoryBudget? budget = null)
     {
         _chain = chain;
         Metrics = metrics;
@@ -83,7 +83,7 @@ public sealed partial class MilterSession
     public string FilterNames => _chain.Names;
 
     /// <summary>Where verdicts, latencies and errors are counted (null: nowhere).</summary>
-    public MilterMetrics? Metrics { get; }
+    public MilterMetrics Metrics { get; }
 
     private long _pendingStarted;
 
@@ -308,7 +308,7 @@ public sealed partial class MilterSession
                     _resumeVerdict = Fail(_pendingFilter, _pendingEvent, ex);
                 }
 
-                if (Metrics is not null && (_pending == Pending.Decision || _copy is null))
+                if (_pending == Pending.Decision || _copy is null)
                 {
                     // A chain's end of message counts each filter itself.
                     Metrics.Latency(_pendingEvent, _pendingStarted);
@@ -369,7 +369,7 @@ public sealed partial class MilterSession
         };
         if (awaitsReply)
         {
-            Metrics?.Exception(_pendingFilter);
+            Metrics.Exception(_pendingFilter);
             LastVerdict = Fallback.Kind;
             WriteVerdict(Fallback);
         }

@@ -88,11 +88,11 @@ public static class Daemon
         using Systemd systemd = Systemd.FromEnvironment();
         var chain = new FilterChain(settings.Filters, loaded.Settings);
         var reloader = new ConfigReloader(settings, chain, log);
-        using var metrics = new MilterMetrics(chain);
         EventLoopGroup.ThreadCount = settings.IoThreads;
         // With -u the socket file is the user's, so that it can remove it at exit even from a sticky directory.
         MilterServerOptions serverOptions = drop ? settings.Server with { SocketOwner = uid } : settings.Server;
-        var server = new MilterServer(chain, serverOptions, loggerFactory) { Metrics = metrics };
+        var server = new MilterServer(chain, serverOptions, loggerFactory);
+        MilterMetrics metrics = server.Metrics;
         PrometheusEndpoint? metricsEndpoint = null;
         PidFile? pidFile = null;
         string step = $"cannot listen on {settings.Server.Socket}";
@@ -230,7 +230,7 @@ public static class Daemon
     /// <summary>One line with the daemon's counters, including managed bytes allocated per message since listening.</summary>
     private static void LogStatistics(ILogger log, string when, MilterMetrics metrics)
     {
-        ServerSnapshot s = ServerStatistics.Snapshot();
+        ServerSnapshot s = metrics.Snapshot();
         CliLog.Statistics(log, when, s.ConnectionsAccepted, s.ConnectionsOpen, s.Messages, s.AllocatedBytes,
             s.AllocatedBytesPerMessage, s.Listening.TotalSeconds, s.ConnectionObjects, metrics.VerdictTotal(VerdictKind.Continue),
             metrics.VerdictTotal(VerdictKind.Accept), metrics.VerdictTotal(VerdictKind.Reject), metrics.VerdictTotal(VerdictKind.TempFail),

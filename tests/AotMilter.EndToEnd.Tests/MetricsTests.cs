@@ -36,6 +36,7 @@ public sealed class MetricsTests
         Assert.Equal(1200, samples["aotmilter_modifications_total"]);
         Assert.Equal(0, samples["aotmilter_filter_exceptions_total{filter=\"bench\"}"]);
         Assert.Equal(0, samples["aotmilter_protocol_errors_total"]);
+        Assert.Equal(0, samples["aotmilter_connections_refused_total"]);
         Assert.Equal(1200, samples["aotmilter_callback_seconds_count{event=\"eom\"}"]);
         Assert.Contains("# TYPE aotmilter_verdicts_total counter", text);
 
