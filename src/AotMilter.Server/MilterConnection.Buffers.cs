@@ -39,7 +39,7 @@ internal sealed partial class MilterConnection
             if (_sent - _flushMark >= FlushProgressBytes)
             {
                 _flushMark = _sent;
-                _flushSince = _loop.Now;
+                _flushSince = Now;
             }
 
             data = data[(int)sent..];

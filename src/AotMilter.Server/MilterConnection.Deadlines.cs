@@ -3,22 +3,42 @@ namespace AotMilter.Server;
 /// <summary>The connection's deadlines, checked on its loop's ticks, and what happens when one passes.</summary>
 internal sealed partial class MilterConnection
 {
+    /// <summary>
+    /// The connection's clock, in milliseconds: the loop's (read once per wake-up, free) unless the options name
+    /// another <see cref="TimeProvider"/>.
+    /// </summary>
+    private long Now => _clock is null ? _loop.Now : _clock.GetTimestamp() * 1000 / _clock.TimestampFrequency;
+
+    /// <summary>Asks the loop for a tick no later than <paramref name="at"/> on the connection's clock.</summary>
+    private void RequestTickAt(long at)
+    {
+        if (_clock is null)
+        {
+            _loop.RequestTick(at);
+        }
+        else
+        {
+            // Another clock: the same distance on the loop's own.
+            _loop.RequestTick(_loop.Now + Math.Max(0, at - Now));
+        }
+    }
+
     void IEventHandler.OnTick(long now)
     {
         if (FlowedContext is { } flowed)
         {
-            ExecutionContext.Run(flowed, state => ((MilterConnection)state!).GuardedCheckDeadlines(now), this);
+            ExecutionContext.Run(flowed, static state => ((MilterConnection)state!).GuardedCheckDeadlines(), this);
             return;
         }
 
-        GuardedCheckDeadlines(now);
+        GuardedCheckDeadlines();
     }
 
-    private void GuardedCheckDeadlines(long now)
+    private void GuardedCheckDeadlines()
     {
         try
         {
-            CheckDeadlines(now);
+            CheckDeadlines(Now);
         }
         catch (Exception ex)
         {
@@ -79,7 +99,7 @@ internal sealed partial class MilterConnection
             return true;
         }
 
-        _loop.RequestTick(at);
+        RequestTickAt(at);
         return false;
     }
 
@@ -97,18 +117,18 @@ internal sealed partial class MilterConnection
                 _callbackCancelled = true;
                 Log.CallbackTimedOut(_log, Id, _session.PendingCallback, _options.CallbackTimeout.TotalSeconds);
                 _session.CallbackDeadlinePassed();
-                _loop.RequestTick(now + AbandonGraceMilliseconds);
+                RequestTickAt(now + AbandonGraceMilliseconds);
                 return;
             }
 
-            _loop.RequestTick(_callbackDeadline);
+            RequestTickAt(_callbackDeadline);
             if (now >= _nextProgressAt)
             {
                 SendProgressNow();
                 _nextProgressAt = now + (long)_options.ProgressInterval.TotalMilliseconds;
             }
 
-            _loop.RequestTick(_nextProgressAt);
+            RequestTickAt(_nextProgressAt);
             return;
         }
 
@@ -118,7 +138,7 @@ internal sealed partial class MilterConnection
         }
         else
         {
-            _loop.RequestTick(_callbackDeadline + AbandonGraceMilliseconds);
+            RequestTickAt(_callbackDeadline + AbandonGraceMilliseconds);
         }
     }
 
@@ -136,11 +156,11 @@ internal sealed partial class MilterConnection
         if (!_callbackCancelled)
         {
             _callbackCancelled = true;
-            _callbackDeadline = _loop.Now;
+            _callbackDeadline = Now;
             _session.Context.AbortCallback();
         }
 
-        _loop.RequestTick(_callbackDeadline + AbandonGraceMilliseconds);
+        RequestTickAt(_callbackDeadline + AbandonGraceMilliseconds);
     }
 
     /// <summary>Gives up on a callback that ignored its token: the fallback goes to the MTA (if it still listens), the connection closes.</summary>

@@ -50,6 +50,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     private readonly IConnectionOwner _owner;
     private readonly Action _postToLoop;
     private readonly MemoryBudget? _budget;
+    private readonly TimeProvider? _clock;
     private readonly ProgressRequest _progressRequest;
     private long _started = Stopwatch.GetTimestamp();
 
@@ -99,6 +100,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         _options = options;
         _log = log;
         _owner = owner;
+        _clock = options.TimeProvider == TimeProvider.System ? null : options.TimeProvider;
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
         _postToLoop = () => _loop.Post(this);
         session.Progress = this;
@@ -156,7 +158,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     /// <summary>Starts reading. Loop thread only (from another thread, <see cref="EventLoop.Post"/> the connection).</summary>
     public void Start()
     {
-        _openedAt = _loop.Now;
+        _openedAt = Now;
         _lastCommandAt = _openedAt;
         _partialSince = 0;
         _descriptorOpen = true;
@@ -172,7 +174,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
 
         _state = State.Reading;
         _required = 0;
-        _loop.RequestTick(_openedAt + (long)_options.NegotiationTimeout.TotalMilliseconds);
+        RequestTickAt(_openedAt + (long)_options.NegotiationTimeout.TotalMilliseconds);
     }
 
     /// <summary>Closes the connection now, or as soon as a running callback completes. Loop thread only.</summary>
@@ -185,9 +187,9 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
             if (!_callbackCancelled)
             {
                 _callbackCancelled = true;
-                _callbackDeadline = _loop.Now;
+                _callbackDeadline = Now;
                 _session.Context.AbortCallback();
-                _loop.RequestTick(_loop.Now + AbandonGraceMilliseconds);
+                RequestTickAt(Now + AbandonGraceMilliseconds);
             }
 
             return;
@@ -356,7 +358,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
                 _required = required < 0 ? 0 : required;
                 if (_state != State.Flushing)
                 {
-                    _flushSince = _loop.Now;
+                    _flushSince = Now;
                     _flushMark = _sent;
                 }
 
@@ -394,8 +396,8 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
             else if (_partialSince == 0)
             {
                 // The first byte of the frame at the front: from now on it has FrameTimeout to arrive whole.
-                _partialSince = _loop.Now;
-                _loop.RequestTick(_partialSince + (long)_options.FrameTimeout.TotalMilliseconds);
+                _partialSince = Now;
+                RequestTickAt(_partialSince + (long)_options.FrameTimeout.TotalMilliseconds);
             }
 
             SetState(State.Reading, Libc.EPOLLIN | Libc.EPOLLRDHUP);
@@ -442,7 +444,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
             }
 
             _lastCommand = frame.Command;
-            _lastCommandAt = _loop.Now;
+            _lastCommandAt = Now;
             bool done = _resumeFrame ? _session.Resume(frame) : _session.Process(frame);
             _resumeFrame = !done;
             if (!done)
@@ -475,15 +477,15 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         // One-shot, and only a hang-up: more commands the MTA sends meanwhile wait in the socket until the
         // callback is done; a hang-up is reported once and cancels the callback.
         SetState(State.Waiting, Libc.EPOLLRDHUP | Libc.EPOLLONESHOT);
-        long now = _loop.Now;
+        long now = Now;
         _callbackCancelled = false;
         _callbackDeadline = now + (long)_options.CallbackTimeout.TotalMilliseconds;
-        _loop.RequestTick(_callbackDeadline);
+        RequestTickAt(_callbackDeadline);
         _nextProgressAt = long.MaxValue;
         if (_session.IsWaitingForEndOfMessage && _options.ProgressInterval > TimeSpan.Zero)
         {
             _nextProgressAt = now + (long)_options.ProgressInterval.TotalMilliseconds;
-            _loop.RequestTick(_nextProgressAt);
+            RequestTickAt(_nextProgressAt);
         }
 
         _wait.GetAwaiter().UnsafeOnCompleted(_postToLoop);

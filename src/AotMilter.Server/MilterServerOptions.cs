@@ -56,6 +56,13 @@ public sealed record MilterServerOptions
     public TimeSpan PoolTrimInterval { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// The clock the connections' deadlines are measured with (negotiation, frame, idle, callback, progress). The
+    /// system clock in the daemon; a test can pass a clock it moves itself, to reach a deadline of hours at once. The
+    /// I/O threads still look at the deadlines about once a second of real time.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
     /// The bytes peers may make the daemon hold beyond each connection's fixed working set, for the whole process:
     /// frame buffers above their working size and the chains' message copies. When reached, a frame or message
     /// that needs more closes its connection and new connections are closed at once.
