@@ -174,9 +174,8 @@ public sealed partial class MilterSession
         LastVerdict = default;
         _clientLength = -1;
         _queueIdLength = -1;
-        Output.Reset();
-        Output.ShrinkTo(4096);
-        _editor.Reset();
+
+        // The buffers went back to their working size when the connection closed (ReleaseBuffers).
         _copy?.Clear();
         Context.Reuse(connectionId);
     }
