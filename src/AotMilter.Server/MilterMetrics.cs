@@ -248,11 +248,16 @@ public sealed class MilterMetrics : IDisposable
             Gauge(text, "aotmilter_memory_limit_bytes", "The --max-memory limit.", budget.Limit);
         }
 
-        GCMemoryInfo gc = GC.GetGCMemoryInfo();
-        Gauge(text, "aotmilter_gc_heap_live_bytes", "Managed heap in use after the last collection, free space between objects excluded.", gc.HeapSizeBytes - gc.FragmentedBytes);
-        Gauge(text, "aotmilter_gc_heap_fragmented_bytes", "Free space between objects on the managed heap after the last collection.", gc.FragmentedBytes);
-        Gauge(text, "aotmilter_gc_committed_bytes", "Memory the GC has committed, its retained free regions included.", gc.TotalCommittedBytes);
+        // The heap as the last collection left it: a daemon that allocates nothing per message may not have collected
+        // at all yet, and then there is nothing to say (the series appear after the first collection).
         Counter(text, "aotmilter_gc_collections_total", "Garbage collections (of any generation) since start.", GC.CollectionCount(0));
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        if (gc.Index > 0)
+        {
+            Gauge(text, "aotmilter_gc_heap_live_bytes", "Managed heap in use after the last collection, free space between objects excluded.", gc.HeapSizeBytes - gc.FragmentedBytes);
+            Gauge(text, "aotmilter_gc_heap_fragmented_bytes", "Free space between objects on the managed heap after the last collection.", gc.FragmentedBytes);
+            Gauge(text, "aotmilter_gc_committed_bytes", "Memory the GC has committed, its retained free regions included.", gc.TotalCommittedBytes);
+        }
         if (ResidentBytes() is long resident)
         {
             Gauge(text, "process_resident_memory_bytes", "Resident memory size in bytes.", resident);
