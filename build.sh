@@ -15,7 +15,8 @@
 #   ./build.sh soak [MINUTES]  build if needed, then run the daemon under steady moderate load for MINUTES (default 60)
 #                         sampling its memory; writes bench/results/<date>-<host>-soak.md, PASS or FAIL (see bench/soak.sh)
 #   ./build.sh clean      remove build output
-# A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
+# A fresh Debian machine needs only the .NET SDK (10.0, the feature band global.json names or a later one): the rest is
+# installed here (as root) or named exactly.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")" && pwd)"
@@ -29,10 +30,19 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 say() { echo "build.sh: $*" >&2; }
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 
+# global.json pins the SDK's feature band; `dotnet --version` fails (listing the installed SDKs) when none matches.
 require_dotnet() {
-  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (10.0 or later) is required: https://dot.net (Debian: apt-get install dotnet-sdk-10.0)"
-  local major; major=$(dotnet --version 2>/dev/null | cut -d. -f1)
-  [ "${major:-0}" -ge 10 ] || die ".NET SDK 10.0 or later is required; found $(dotnet --version 2>/dev/null || echo none)"
+  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK $(sdk_wanted) is required: https://dot.net (dotnet-install.sh --channel 10.0)"
+  if ! dotnet --version >/dev/null 2>&1; then
+    die "no installed .NET SDK matches global.json, which asks for $(sdk_wanted); installed: $(dotnet --list-sdks 2>/dev/null | cut -d' ' -f1 | paste -sd, - | sed 's/,/, /g; s/^$/none/'). Install one from https://dot.net (dotnet-install.sh --channel 10.0)"
+  fi
+}
+
+sdk_wanted() {
+  local version roll
+  version=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$ROOT/global.json")
+  roll=$(sed -n 's/.*"rollForward": *"\([^"]*\)".*/\1/p' "$ROOT/global.json")
+  echo "${version:-?} (rollForward ${roll:-?})"
 }
 
 # Native AOT links with the system C toolchain.
