@@ -30,6 +30,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 say() { echo "build.sh: $*" >&2; }
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 
+# install_packages WHAT PACKAGE...: shared with bench/bench.sh.
+. "$ROOT/scripts/install-packages.sh"
+
 # global.json pins the SDK's feature band; `dotnet --version` fails (listing the installed SDKs) when none matches.
 require_dotnet() {
   command -v dotnet >/dev/null 2>&1 || die "the .NET SDK $(sdk_wanted) is required: https://dot.net (dotnet-install.sh --channel 10.0)"
@@ -47,41 +50,19 @@ sdk_wanted() {
 
 # Native AOT links with the system C toolchain.
 require_native_toolchain() {
-  local missing=()
-  command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || missing+=(gcc)
   [ -e /usr/lib/x86_64-linux-gnu/libz.so ] || [ -e /usr/lib/x86_64-linux-gnu/libz.a ] || true
-  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}" || die "Native AOT needs a C compiler and linker: apt-get install ${missing[*]}"; fi
-}
-
-APT_UPDATED=0
-apt_install() {
-  if [ "$(id -u)" != 0 ]; then
-    say "not root: cannot install $*; run as root: apt-get install -y --no-install-recommends $*"
-    return 1
-  fi
-  # Postfix must not ask questions or configure a system instance: the tests run their own.
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
-  if [ "$APT_UPDATED" = 0 ]; then
-    if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1; then return 0; fi
-    apt-get update -qq >/dev/null 2>&1 || true
-    APT_UPDATED=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
+  if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then return 0; fi
+  install_packages "a C compiler and linker for Native AOT" gcc || die "Native AOT needs a C compiler and linker: apt-get install gcc"
 }
 
 # Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), what Sendmail's unpacked binaries need, and runc and
 # umoci to run the container image.
 # Sendmail itself is not installed (it conflicts with Postfix): the tests unpack its .debs into a cache.
+TEST_PACKAGES=(postfix m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci)
 ensure_test_packages() {
-  local need=() p
-  [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
-  for p in m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
-  done
-  if [ ${#need[@]} -gt 0 ]; then
-    say "installing test prerequisites: ${need[*]}"
-    apt_install "${need[@]}" || die "the end-to-end tests need: ${need[*]}"
-  fi
+  install_packages "test prerequisites" "${TEST_PACKAGES[@]}" || die "the end-to-end tests need: ${INSTALL_PACKAGES_MISSING[*]}"
+  [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] \
+    || die "the postfix package is installed but /usr/sbin/postfix or /usr/sbin/smtp-sink is missing: apt-get install --reinstall postfix"
 }
 
 do_build() {
@@ -140,7 +121,7 @@ EOM
 do_image() {
   needs_build && do_build
   local archive=()
-  if command -v skopeo >/dev/null 2>&1 || { say "installing skopeo (for the docker-archive tarball)"; apt_install skopeo; }; then
+  if command -v skopeo >/dev/null 2>&1 || install_packages "what the docker-archive tarball needs" skopeo; then
     archive=(--archive "$ARTIFACTS/aotmilter-image.tar")
   else
     rm -f "$ARTIFACTS/aotmilter-image.tar"
