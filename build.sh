@@ -48,9 +48,8 @@ sdk_wanted() {
   echo "${version:-?} (rollForward ${roll:-?})"
 }
 
-# Native AOT links with the system C toolchain.
+# Native AOT links with the system C toolchain (zlib comes statically from the runtime pack: no libz needed).
 require_native_toolchain() {
-  [ -e /usr/lib/x86_64-linux-gnu/libz.so ] || [ -e /usr/lib/x86_64-linux-gnu/libz.a ] || true
   if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then return 0; fi
   install_packages "a C compiler and linker for Native AOT" gcc || die "Native AOT needs a C compiler and linker: apt-get install gcc"
 }
@@ -127,7 +126,12 @@ do_image() {
     rm -f "$ARTIFACTS/aotmilter-image.tar"
     say "skopeo is not available: writing the OCI layout only, no artifacts/aotmilter-image.tar (apt-get install skopeo)"
   fi
-  local revision; revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)
+  local revision=""
+  if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    revision=$(git -C "$ROOT" rev-parse HEAD) || die "cannot read the commit for the image's revision label (git rev-parse HEAD failed)"
+  else
+    say "not a git checkout (or git is missing): the image gets no revision label"
+  fi
   say "writing the container image"
   dist/image/build-image.sh --binary "$BINARY" --out "$ARTIFACTS/image" --revision "$revision" "${archive[@]}"
 }
