@@ -15,7 +15,8 @@
 #   ./build.sh soak [MINUTES]  build if needed, then run the daemon under steady moderate load for MINUTES (default 60)
 #                         sampling its memory; writes bench/results/<date>-<host>-soak.md, PASS or FAIL (see bench/soak.sh)
 #   ./build.sh clean      remove build output
-# A fresh Debian machine needs only the .NET SDK: the rest is installed here (as root) or named exactly.
+# A fresh Debian machine needs only the .NET SDK (10.0, the feature band global.json names or a later one): the rest is
+# installed here (as root) or named exactly.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")" && pwd)"
@@ -29,49 +30,38 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 say() { echo "build.sh: $*" >&2; }
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 
+# install_packages WHAT PACKAGE...: shared with bench/bench.sh.
+. "$ROOT/scripts/install-packages.sh"
+
+# global.json pins the SDK's feature band; `dotnet --version` fails (listing the installed SDKs) when none matches.
 require_dotnet() {
-  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (10.0 or later) is required: https://dot.net (Debian: apt-get install dotnet-sdk-10.0)"
-  local major; major=$(dotnet --version 2>/dev/null | cut -d. -f1)
-  [ "${major:-0}" -ge 10 ] || die ".NET SDK 10.0 or later is required; found $(dotnet --version 2>/dev/null || echo none)"
+  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK $(sdk_wanted) is required: https://dot.net (dotnet-install.sh --channel 10.0)"
+  if ! dotnet --version >/dev/null 2>&1; then
+    die "no installed .NET SDK matches global.json, which asks for $(sdk_wanted); installed: $(dotnet --list-sdks 2>/dev/null | cut -d' ' -f1 | paste -sd, - | sed 's/,/, /g; s/^$/none/'). Install one from https://dot.net (dotnet-install.sh --channel 10.0)"
+  fi
 }
 
-# Native AOT links with the system C toolchain.
+sdk_wanted() {
+  local version roll
+  version=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$ROOT/global.json")
+  roll=$(sed -n 's/.*"rollForward": *"\([^"]*\)".*/\1/p' "$ROOT/global.json")
+  echo "${version:-?} (rollForward ${roll:-?})"
+}
+
+# Native AOT links with the system C toolchain (zlib comes statically from the runtime pack: no libz needed).
 require_native_toolchain() {
-  local missing=()
-  command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || missing+=(gcc)
-  [ -e /usr/lib/x86_64-linux-gnu/libz.so ] || [ -e /usr/lib/x86_64-linux-gnu/libz.a ] || true
-  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}" || die "Native AOT needs a C compiler and linker: apt-get install ${missing[*]}"; fi
-}
-
-APT_UPDATED=0
-apt_install() {
-  if [ "$(id -u)" != 0 ]; then
-    say "not root: cannot install $*; run as root: apt-get install -y --no-install-recommends $*"
-    return 1
-  fi
-  # Postfix must not ask questions or configure a system instance: the tests run their own.
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
-  if [ "$APT_UPDATED" = 0 ]; then
-    if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1; then return 0; fi
-    apt-get update -qq >/dev/null 2>&1 || true
-    APT_UPDATED=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
+  if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then return 0; fi
+  install_packages "a C compiler and linker for Native AOT" gcc || die "Native AOT needs a C compiler and linker: apt-get install gcc"
 }
 
 # Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), what Sendmail's unpacked binaries need, and runc and
 # umoci to run the container image.
 # Sendmail itself is not installed (it conflicts with Postfix): the tests unpack its .debs into a cache.
+TEST_PACKAGES=(postfix m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci)
 ensure_test_packages() {
-  local need=() p
-  [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
-  for p in m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
-  done
-  if [ ${#need[@]} -gt 0 ]; then
-    say "installing test prerequisites: ${need[*]}"
-    apt_install "${need[@]}" || die "the end-to-end tests need: ${need[*]}"
-  fi
+  install_packages "test prerequisites" "${TEST_PACKAGES[@]}" || die "the end-to-end tests need: ${INSTALL_PACKAGES_MISSING[*]}"
+  [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] \
+    || die "the postfix package is installed but /usr/sbin/postfix or /usr/sbin/smtp-sink is missing: apt-get install --reinstall postfix"
 }
 
 do_build() {
@@ -130,13 +120,18 @@ EOM
 do_image() {
   needs_build && do_build
   local archive=()
-  if command -v skopeo >/dev/null 2>&1 || { say "installing skopeo (for the docker-archive tarball)"; apt_install skopeo; }; then
+  if command -v skopeo >/dev/null 2>&1 || install_packages "what the docker-archive tarball needs" skopeo; then
     archive=(--archive "$ARTIFACTS/aotmilter-image.tar")
   else
     rm -f "$ARTIFACTS/aotmilter-image.tar"
     say "skopeo is not available: writing the OCI layout only, no artifacts/aotmilter-image.tar (apt-get install skopeo)"
   fi
-  local revision; revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)
+  local revision=""
+  if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    revision=$(git -C "$ROOT" rev-parse HEAD) || die "cannot read the commit for the image's revision label (git rev-parse HEAD failed)"
+  else
+    say "not a git checkout (or git is missing): the image gets no revision label"
+  fi
   say "writing the container image"
   dist/image/build-image.sh --binary "$BINARY" --out "$ARTIFACTS/image" --revision "$revision" "${archive[@]}"
 }

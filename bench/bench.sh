@@ -74,20 +74,10 @@ cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$1/
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # ------------------------------------------------------------------ peers' packages
-install_peer_packages() {
-  local need=() p
-  for p in libmilter-dev golang-go golang-github-emersion-go-milter-dev python3-milter libsendmail-pmilter-perl; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
-  done
-  [ ${#need[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" != 0 ]; then
-    say "not root: cannot install the peers' packages; run as root: apt-get install -y ${need[*]}"
-    return 1
-  fi
-  say "installing the peers' packages: ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null; }
-}
+# install_packages WHAT PACKAGE...: shared with build.sh.
+. "$ROOT/scripts/install-packages.sh"
+PEER_PACKAGES=(libmilter-dev golang-go golang-github-emersion-go-milter-dev python3-milter libsendmail-pmilter-perl)
+install_peer_packages() { install_packages "the peers' packages" "${PEER_PACKAGES[@]}"; }
 
 # ------------------------------------------------------------------ side by side (compare.sh)
 # compare MODE MSGS_PER_CONN: appends the rows of compare.sh's table to $ROWS

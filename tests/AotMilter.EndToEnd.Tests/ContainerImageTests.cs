@@ -119,7 +119,7 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
 
             Assert.True(smtp.Accepted, $"Postfix did not accept the message: {smtp.FirstFailure}");
             var delivered = await postfix.WaitForMessageAsync(message, Fixtures.MtaFixture.DeliveryTimeout);
-            Assert.Matches(@"^\d+\.\d+\.\d+", Assert.Single(delivered.Parsed.Values("X-AotMilter")));
+            Assert.Matches(@"^\d+\.\d+\.\d+", Assert.Single(delivered.Parsed.HeaderValues("X-AotMilter")));
             Assert.Equal(message.Body, delivered.Body);
             Assert.Contains("through the container", container.Output); // the log filter logged the Subject header
         }

@@ -125,8 +125,8 @@ public sealed class CrashUnderLoadTests(PostfixCrashFixture fixture, ITestOutput
         var unknown = delivered.Count(d => !sent.Contains(MessageId(d)));
         // Every message carries the same header fields, so the bench filter's count is the same for all.
         var mark = messages[0].Headers.Count.ToString();
-        var unfiltered = delivered.Where(d => d.Parsed.Values("X-Bench") is not [var value] || value != mark)
-            .Select(d => $"{MessageId(d)} (X-Bench: {string.Join(", ", d.Parsed.Values("X-Bench"))})").ToList();
+        var unfiltered = delivered.Where(d => d.Parsed.HeaderValues("X-Bench") is not [var value] || value != mark)
+            .Select(d => $"{MessageId(d)} (X-Bench: {string.Join(", ", d.Parsed.HeaderValues("X-Bench"))})").ToList();
         var counts = $"{delivered.Count} delivered: {lost.Count} lost, {duplicated.Count} duplicated, {unfiltered.Count} without "
             + $"exactly one 'X-Bench: {mark}', {altered.Count} with another body, {unknown} unknown; queue {(queueEmpty ? "" : "not ")}empty";
         output.WriteLine(counts);
@@ -139,7 +139,7 @@ public sealed class CrashUnderLoadTests(PostfixCrashFixture fixture, ITestOutput
         Assert.True(queueEmpty, $"{counts}\n{await fixture.Postfix.QueueListingAsync()}");
     }
 
-    private static string MessageId(SinkMessage message) => message.Parsed.Values("Message-ID").FirstOrDefault() ?? "(none)";
+    private static string MessageId(SinkMessage message) => message.Parsed.HeaderValues("Message-ID").FirstOrDefault() ?? "(none)";
 
     /// <summary>Waits until the sink holds every message and the queue is empty; false if the queue never emptied.</summary>
     private async Task<bool> WaitForDrainAsync(int count)

@@ -42,8 +42,8 @@ public sealed class FilterChainThroughMtaTests : IAsyncLifetime
 
         Assert.True(smtp.Accepted, $"{smtp.FirstFailure}\n{postfix.Describe()}\n{_milter.Describe()}");
         SinkMessage delivered = await postfix.WaitForMessageAsync(message, MtaFixture.DeliveryTimeout);
-        Assert.Single(delivered.Parsed.Values("X-AotMilter"));
-        Assert.Equal((message.Headers.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(delivered.Parsed.Values("X-Bench")));
+        Assert.Single(delivered.Parsed.HeaderValues("X-AotMilter"));
+        Assert.Equal((message.Headers.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(delivered.Parsed.HeaderValues("X-Bench")));
         Assert.Equal(message.Body, delivered.Body);
     }
 
@@ -57,8 +57,8 @@ public sealed class FilterChainThroughMtaTests : IAsyncLifetime
 
         Assert.True(smtp.Accepted, $"{smtp.FirstFailure}\n{sendmail.Describe()}\n{_milter.Describe()}");
         SinkMessage delivered = await sendmail.WaitForMessageAsync(message, MtaFixture.DeliveryTimeout);
-        Assert.Single(delivered.Parsed.Values("X-AotMilter"));
-        Assert.Equal((message.Headers.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(delivered.Parsed.Values("X-Bench")));
+        Assert.Single(delivered.Parsed.HeaderValues("X-AotMilter"));
+        Assert.Equal((message.Headers.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(delivered.Parsed.HeaderValues("X-Bench")));
     }
 
     private async Task<Dictionary<string, string>> PrintPostfixConfigAsync()

@@ -42,7 +42,7 @@ public sealed class PostfixBenchFilterTests(PostfixBenchFixture fixture) : IClas
 
         Assert.True(smtp.Accepted, $"Postfix did not accept the message: {smtp.FirstFailure}");
         var delivered = await fixture.Postfix.WaitForMessageAsync(message, MtaFixture.DeliveryTimeout);
-        var bench = Assert.Single(delivered.Parsed.Values("X-Bench"));
+        var bench = Assert.Single(delivered.Parsed.HeaderValues("X-Bench"));
         Assert.Equal((message.Headers.Count + HeadersPostfixAdds).ToString(), bench);
         Assert.Equal("Received", delivered.Headers[0].Name);
         Assert.Contains("by mta.e2e.test (Postfix)", delivered.Headers[0].Value);

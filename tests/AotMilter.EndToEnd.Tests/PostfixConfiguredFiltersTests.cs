@@ -26,9 +26,9 @@ public sealed class PostfixConfiguredFiltersTests(PostfixConfiguredFiltersFixtur
         string text = Encoding.UTF8.GetString(delivered.Body);
         Assert.Equal(2, CountOf(text, "E2E-DISCLAIMER"));
         Assert.Contains("--b1--", text);
-        Assert.Equal(["yes"], delivered.Parsed.Values("X-AotMilter-Disclaimer"));
-        Assert.Equal(["suspicious"], delivered.Parsed.Values("X-Rules"));
-        Assert.Equal(["[SUSPICIOUS] Payment"], delivered.Parsed.Values("Subject"));
+        Assert.Equal(["yes"], delivered.Parsed.HeaderValues("X-AotMilter-Disclaimer"));
+        Assert.Equal(["suspicious"], delivered.Parsed.HeaderValues("X-Rules"));
+        Assert.Equal(["[SUSPICIOUS] Payment"], delivered.Parsed.HeaderValues("Subject"));
     });
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class PostfixLogFilterTests(PostfixLogFixture fixture) : IClassFix
 
         Assert.True(smtp.Accepted, $"Postfix did not accept the message: {smtp.FirstFailure}");
         var delivered = await fixture.Postfix.WaitForMessageAsync(message, MtaFixture.DeliveryTimeout);
-        var added = Assert.Single(delivered.Parsed.Values("X-AotMilter"));
+        var added = Assert.Single(delivered.Parsed.HeaderValues("X-AotMilter"));
         Assert.Matches(@"^\d+\.\d+\.\d+", added);
         Assert.Equal("X-AotMilter", delivered.Headers[^1].Name); // added at the end of the header section
         Assert.Equal(message.Body, delivered.Body);
@@ -37,7 +37,7 @@ public sealed class PostfixLogFilterTests(PostfixLogFixture fixture) : IClassFix
 
         Assert.True(smtp.Accepted, $"Postfix did not accept the message: {smtp.FirstFailure}");
         var delivered = await fixture.Postfix.WaitForMessageAsync(message, MtaFixture.DeliveryTimeout);
-        Assert.Single(delivered.Parsed.Values("X-AotMilter"));
+        Assert.Single(delivered.Parsed.HeaderValues("X-AotMilter"));
         Assert.Equal(body.Length, delivered.Body.Length);
         Assert.True(body.AsSpan().SequenceEqual(delivered.Body), "the relayed body differs from the body sent");
     });

@@ -24,7 +24,7 @@ public sealed class SendmailBenchFilterTests(SendmailBenchFixture fixture) : ICl
         Assert.Equal(["<rcpt@example.com>"], delivered.Recipients.Select(r => r.Split(' ')[0]));
         // Sendmail, like Postfix, does not show the milter its own Received: field (nor the Date/From/Message-Id it
         // adds to a message lacking them): the milter sees exactly the fields the client sent.
-        Assert.Equal(message.Headers.Count.ToString(), Assert.Single(delivered.Parsed.Values("X-Bench")));
+        Assert.Equal(message.Headers.Count.ToString(), Assert.Single(delivered.Parsed.HeaderValues("X-Bench")));
         Assert.Equal("Received", delivered.Headers[0].Name);
         Assert.Contains($"by {SendmailInstance.HostName}", delivered.Headers[0].Value);
     });

@@ -16,7 +16,7 @@ public sealed class SendmailLogFilterTests(SendmailLogFixture fixture) : IClassF
 
         Assert.True(smtp.Accepted, $"Sendmail did not accept the message: {smtp.FirstFailure}");
         var delivered = await fixture.Sendmail.WaitForMessageAsync(message, MtaFixture.DeliveryTimeout);
-        var added = Assert.Single(delivered.Parsed.Values("X-AotMilter"));
+        var added = Assert.Single(delivered.Parsed.HeaderValues("X-AotMilter"));
         Assert.Matches(@"^\d+\.\d+\.\d+", added);
         Assert.Equal("X-AotMilter", delivered.Headers[^1].Name); // a new field name: Sendmail appends it
         Assert.Equal(message.Body, delivered.Body);

@@ -40,7 +40,7 @@ public class DisclaimerRewriterTests
     public void Each_visible_text_part_gets_the_disclaimer_exactly_once_and_every_other_byte_stays(string file, int parts, DisclaimerOutcome outcome)
     {
         byte[] message = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Messages", file));
-        (List<KeyValuePair<string, string>> headers, byte[] body) = SplitKeepingEndings(message);
+        (List<KeyValuePair<string, string>> headers, byte[] body) = MessageFile.SplitKeepingEndings(message);
 
         DisclaimerResult result = Rewriter.Rewrite(body, headers);
 
@@ -57,7 +57,7 @@ public class DisclaimerRewriterTests
     {
         var rewriter = new DisclaimerRewriter($"Vertraulich – {Mark}", $"<p>Vertraulich – {Mark}</p>");
         byte[] message = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Messages", "20-7bit-needs-qp.eml"));
-        (List<KeyValuePair<string, string>> headers, byte[] body) = SplitKeepingEndings(message);
+        (List<KeyValuePair<string, string>> headers, byte[] body) = MessageFile.SplitKeepingEndings(message);
         DisclaimerResult result = rewriter.Rewrite(body, headers);
         Assert.Equal(1, MimeCheck.Verify(body, result.NewBodyArray(body)!, headers, Mark));
         string text = Encoding.UTF8.GetString(result.NewBodyArray(body)!);
@@ -65,7 +65,7 @@ public class DisclaimerRewriterTests
         Assert.Contains("Vertraulich =E2=80=93", text);
 
         byte[] ascii = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Messages", "01-plain-ascii.eml"));
-        (headers, body) = SplitKeepingEndings(ascii);
+        (headers, body) = MessageFile.SplitKeepingEndings(ascii);
         DisclaimerResult left = rewriter.Rewrite(body, headers);
         Assert.Equal(DisclaimerOutcome.NoTextPart, left.Outcome);
         Assert.Contains(left.Notes, n => n.Contains("cannot represent"));
@@ -123,14 +123,4 @@ public class DisclaimerRewriterTests
     }
 
     internal static string CorpusDirectory() => Path.GetFullPath(Path.Combine(ConfigFileTests.RepoRoot(), "..", "shared", "corpus"));
-
-    /// <summary>Header fields as an MTA passes them, and the body exactly as in the file (its own line endings).</summary>
-    internal static (List<KeyValuePair<string, string>> Headers, byte[] Body) SplitKeepingEndings(byte[] message)
-    {
-        (List<KeyValuePair<string, string>> headers, _) = MessageFile.Split(message);
-        int crlf = message.AsSpan().IndexOf("\r\n\r\n"u8);
-        int lf = message.AsSpan().IndexOf("\n\n"u8);
-        int start = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 4 : lf + 2;
-        return (headers, message[start..]);
-    }
 }

@@ -43,7 +43,7 @@ public class FuzzFindingsTests
     {
         // QuotedPrintable.Decode threw on empty input (ArrayBufferWriter's capacity must be positive).
         byte[] message = "C^ntent-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: Quoted-Printable\n\n"u8.ToArray();
-        (List<KeyValuePair<string, string>> headers, byte[] body) = DisclaimerRewriterTests.SplitKeepingEndings(message);
+        (List<KeyValuePair<string, string>> headers, byte[] body) = MessageFile.SplitKeepingEndings(message);
 
         DisclaimerResult result = DisclaimerRewriterTests.Rewriter.Rewrite(body, headers);
 

@@ -73,7 +73,7 @@ public sealed record ActionRun(
         if (kit.Outcome == MessageOutcome.Delivered && real?.Accepted == true)
         {
             delivered = await fixture.Mta.WaitForAsync(
-                m => m.Parsed.Values("Message-ID").Any(v => v.Contains(token, StringComparison.Ordinal)),
+                m => m.Parsed.HeaderValues("Message-ID").Any(v => v.Contains(token, StringComparison.Ordinal)),
                 MtaFixture.DeliveryTimeout, $"message {token}");
         }
 

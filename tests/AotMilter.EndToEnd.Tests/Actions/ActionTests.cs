@@ -39,7 +39,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     {
         ActionRun run = await Send(["add-header X-Dup four"], extra: Dups);
 
-        string[] dups = [.. run.Delivered!.Parsed.Values("X-Dup")];
+        string[] dups = [.. run.Delivered!.Parsed.HeaderValues("X-Dup")];
         Assert.Equal(IsPostfix ? ["one", "two", "three", "four"] : ["four", "one", "two", "three"], dups);
     });
 
@@ -51,7 +51,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
         var headers = run.Delivered!.Headers;
         int added = headers.ToList().FindIndex(h => h.Name == "Date" && h.Value.StartsWith("Wed", StringComparison.Ordinal));
         Assert.Equal(IsPostfix ? headers.Count - 1 : 1, added);
-        Assert.Equal(2, run.Delivered.Parsed.Values("Date").Count);
+        Assert.Equal(2, run.Delivered.Parsed.HeaderValues("Date").Count);
     });
 
     [Theory]
@@ -84,8 +84,8 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     {
         ActionRun run = await Send(["change-header Subject 1 changed subject", "change-header X-Dup 2 second changed"], extra: Dups);
 
-        Assert.Equal(["changed subject"], run.Delivered!.Parsed.Values("Subject"));
-        Assert.Equal(["one", "second changed", "three"], run.Delivered.Parsed.Values("X-Dup"));
+        Assert.Equal(["changed subject"], run.Delivered!.Parsed.HeaderValues("Subject"));
+        Assert.Equal(["one", "second changed", "three"], run.Delivered.Parsed.HeaderValues("X-Dup"));
     });
 
     [Fact]
@@ -101,7 +101,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     {
         ActionRun run = await Send(["delete-header X-Dup 2"], extra: Dups);
 
-        Assert.Equal(["one", "three"], run.Delivered!.Parsed.Values("X-Dup"));
+        Assert.Equal(["one", "three"], run.Delivered!.Parsed.HeaderValues("X-Dup"));
     });
 
     [Fact]
@@ -110,7 +110,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
         ActionRun run = await Send(["delete-header X-Dup 1", "delete-header X-Dup 2"], extra: Dups);
 
         // Postfix: after "one" is gone, #2 is "three". Sendmail: "one" keeps its index, so #2 is still "two".
-        Assert.Equal(IsPostfix ? ["two"] : ["three"], run.Delivered!.Parsed.Values("X-Dup"));
+        Assert.Equal(IsPostfix ? ["two"] : ["three"], run.Delivered!.Parsed.HeaderValues("X-Dup"));
     });
 
     [Fact]
@@ -118,7 +118,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     {
         ActionRun run = await Send(["delete-header X-Dup 1", "change-header X-Dup 1 changed"], extra: Dups);
 
-        Assert.Equal(IsPostfix ? ["changed", "three"] : ["changed", "two", "three"], run.Delivered!.Parsed.Values("X-Dup"));
+        Assert.Equal(IsPostfix ? ["changed", "three"] : ["changed", "two", "three"], run.Delivered!.Parsed.HeaderValues("X-Dup"));
     });
 
     // -----------------------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
         }
 
         await Task.Delay(500);
-        Assert.DoesNotContain(Fixture.Mta.Sink.Messages, m => m.Parsed.Values("Message-ID").Any(v => v.Contains(run.Token, StringComparison.Ordinal)));
+        Assert.DoesNotContain(Fixture.Mta.Sink.Messages, m => m.Parsed.HeaderValues("Message-ID").Any(v => v.Contains(run.Token, StringComparison.Ordinal)));
     });
 
     [Fact]

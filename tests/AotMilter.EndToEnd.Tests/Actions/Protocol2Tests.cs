@@ -16,7 +16,7 @@ public sealed class PostfixProtocol2Tests(PostfixProtocol2Fixture fixture) : ICl
         Assert.Contains(
             $"MTA v2 actions=0x{(uint)fixture.Profile.OfferedActions:x} protocol=0x{(uint)fixture.Profile.OfferedProtocol:x};",
             fixture.Milter!.Output);
-        Assert.Single(run.Delivered!.Parsed.Values("X-AotMilter"));
+        Assert.Single(run.Delivered!.Parsed.HeaderValues("X-AotMilter"));
 
         // Version 2 has no DATA event: neither the kit nor Postfix sends one.
         Assert.DoesNotContain(run.Kit.Stages, s => s.Stage == MilterStage.Data && s.Sent);

@@ -1,3 +1,5 @@
+using AotMilter.Testing;
+
 namespace AotMilter.EndToEnd.Tests.Harness;
 
 /// <summary>
@@ -6,11 +8,15 @@ namespace AotMilter.EndToEnd.Tests.Harness;
 /// </summary>
 public sealed record SinkMessage(int Sequence, string Helo, string MailFrom, IReadOnlyList<string> Recipients, byte[] Data)
 {
-    private MailMessage? _parsed;
+    private Email? _parsed;
+    private IReadOnlyList<HeaderField>? _headers;
 
-    public MailMessage Parsed => _parsed ??= MailMessage.Parse(Data);
+    /// <summary>The relayed message as the test kit reads it.</summary>
+    public Email Parsed => _parsed ??= Email.Parse(Data);
 
-    public IReadOnlyList<HeaderField> Headers => Parsed.Headers;
+    /// <summary>The header fields in the form tests write them (<see cref="TestMessage"/>), so sent and relayed fields
+    /// compare as values.</summary>
+    public IReadOnlyList<HeaderField> Headers => _headers ??= [.. Parsed.Headers.Select(h => new HeaderField(h.Name, h.UnfoldedValue))];
 
     public byte[] Body => Parsed.Body;
 

@@ -2,6 +2,12 @@ using System.Text;
 
 namespace AotMilter.EndToEnd.Tests.Harness;
 
+/// <summary>A header field: its name and its value (unfolded, surrounding white space trimmed).</summary>
+public sealed record HeaderField(string Name, string Value)
+{
+    public override string ToString() => $"{Name}: {Value}";
+}
+
 /// <summary>
 /// A message a test sends: header fields (From, To, Subject, Date and a unique Message-ID unless given) and a body,
 /// serialised with CRLF line endings. <see cref="Token"/> identifies it in the sink.
@@ -62,7 +68,7 @@ public sealed class TestMessage
 
     /// <summary>True if <paramref name="message"/> in the sink is this message (same Message-ID).</summary>
     public bool Matches(SinkMessage message) =>
-        message.Parsed.Values("Message-ID").Any(v => v.Contains(Token, StringComparison.Ordinal));
+        message.Parsed.HeaderValues("Message-ID").Any(v => v.Contains(Token, StringComparison.Ordinal));
 
     public static string ToCrlf(string text)
     {

@@ -1,62 +1,51 @@
-using System.Text;
+using AotMilter.Testing;
 
 namespace AotMilter.Filters.Tests.Infrastructure;
 
-/// <summary>Splits a message file into header fields (as an MTA passes them: value without the space after the colon,
-/// folded with LF) and the body with CRLF line ends (as an MTA passes it).</summary>
+/// <summary>
+/// A message file read by the test kit's <see cref="Email"/> (the kit reads it as both MTAs do), in the shape the
+/// filters take it: header fields as an MTA passes them to a milter that did not ask for the leading space (the one
+/// space after the colon dropped, LF between folded lines), and the body.
+/// </summary>
 internal static class MessageFile
 {
+    /// <summary>Header fields and the body with CRLF line ends, as an MTA passes the body to a milter.</summary>
     public static (List<KeyValuePair<string, string>> Headers, byte[] Body) Split(byte[] message)
     {
-        byte[] crlf = ToCrlf(message);
-        int end = IndexOf(crlf, "\r\n\r\n"u8);
-        string head = Encoding.UTF8.GetString(crlf, 0, end < 0 ? crlf.Length : end);
-        byte[] body = end < 0 ? [] : crlf[(end + 4)..];
-        var headers = new List<KeyValuePair<string, string>>();
-        foreach (string line in head.Split("\r\n"))
-        {
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            if ((line[0] == ' ' || line[0] == '\t') && headers.Count > 0)
-            {
-                KeyValuePair<string, string> last = headers[^1];
-                headers[^1] = new(last.Key, last.Value + "\n" + line);
-                continue;
-            }
-
-            int colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0)
-            {
-                // "From " mbox lines and other junk an MTA would not pass as a header.
-                continue;
-            }
-
-            string value = line[(colon + 1)..];
-            headers.Add(new(line[..colon].TrimEnd(), value.StartsWith(' ') ? value[1..] : value));
-        }
-
-        return (headers, body);
+        Email email = Email.Parse(message);
+        return (MilterHeaders(email), email.Body);
     }
 
-    /// <summary>Bare LF becomes CRLF, as both MTAs deliver the body to a milter.</summary>
-    public static byte[] ToCrlf(byte[] data)
+    /// <summary>
+    /// Header fields as <see cref="Split"/> gives them, and the body exactly as in the file (its own line endings):
+    /// the rewrite must keep whatever line endings it is given.
+    /// </summary>
+    public static (List<KeyValuePair<string, string>> Headers, byte[] Body) SplitKeepingEndings(byte[] message)
     {
-        var output = new List<byte>(data.Length + 256);
-        for (int i = 0; i < data.Length; i++)
+        Email email = Email.Parse(message);
+        int headerLines = (email.MboxFromLine is null ? 0 : 1) + email.Headers.Sum(h => h.Raw.AsSpan().Count("\r\n"u8) + 1);
+        int start = 0;
+        for (int i = 0; i < headerLines; i++)
         {
-            if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-            {
-                output.Add((byte)'\r');
-            }
-
-            output.Add(data[i]);
+            start = NextLine(message, start);
         }
 
-        return output.ToArray();
+        // The kit's parser takes an empty line after the fields as the end of the header section; any other line
+        // there already belongs to the body.
+        if (start < message.Length && (message[start] == (byte)'\n' || message.AsSpan(start).StartsWith("\r\n"u8)))
+        {
+            start = NextLine(message, start);
+        }
+
+        return (MilterHeaders(email), message[start..]);
     }
 
-    private static int IndexOf(byte[] data, ReadOnlySpan<byte> what) => data.AsSpan().IndexOf(what);
+    private static List<KeyValuePair<string, string>> MilterHeaders(Email email) =>
+        [.. email.Headers.Select(h => new KeyValuePair<string, string>(h.Name, h.Value.StartsWith(' ') ? h.Value[1..] : h.Value))];
+
+    private static int NextLine(byte[] message, int start)
+    {
+        int lf = message.AsSpan(start).IndexOf((byte)'\n');
+        return lf < 0 ? message.Length : start + lf + 1;
+    }
 }
