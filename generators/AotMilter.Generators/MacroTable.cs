@@ -1,4 +1,5 @@
 using AotMilter.Generators.Model;
+using AotMilter.Protocol;
 
 namespace AotMilter.Generators;
 
@@ -21,15 +22,15 @@ internal static class MacroTable
     /// The stage whose macros a callback reads, as libmilter indexes them: header callbacks read the end-of-headers set,
     /// body callbacks the end-of-message set. Null for unknown-command, abort and close, which have no stage.
     /// </summary>
-    public static MacroStage? StageOf(CallbackKind kind) => kind switch
+    public static MacroStage? StageOf(MilterEvent kind) => kind switch
     {
-        CallbackKind.Connect => MacroStage.Connect,
-        CallbackKind.Helo => MacroStage.Helo,
-        CallbackKind.MailFrom => MacroStage.MailFrom,
-        CallbackKind.RcptTo => MacroStage.RcptTo,
-        CallbackKind.Data => MacroStage.Data,
-        CallbackKind.Header or CallbackKind.EndOfHeaders => MacroStage.EndOfHeaders,
-        CallbackKind.Body or CallbackKind.EndOfMessage => MacroStage.EndOfMessage,
+        MilterEvent.Connect => MacroStage.Connect,
+        MilterEvent.Helo => MacroStage.Helo,
+        MilterEvent.MailFrom => MacroStage.MailFrom,
+        MilterEvent.RcptTo => MacroStage.RcptTo,
+        MilterEvent.Data => MacroStage.Data,
+        MilterEvent.Header or MilterEvent.EndOfHeaders => MacroStage.EndOfHeaders,
+        MilterEvent.Body or MilterEvent.EndOfMessage => MacroStage.EndOfMessage,
         _ => null,
     };
 
@@ -37,28 +38,28 @@ internal static class MacroTable
     /// The first event at which some MTA defines the macro, and why; false for macros that may be there from the start
     /// (or that the table does not know). <paramref name="name"/> is normalised.
     /// </summary>
-    public static bool TryGetEarliest(string name, out CallbackKind earliest, out string reason)
+    public static bool TryGetEarliest(string name, out MilterEvent earliest, out string reason)
     {
         switch (name)
         {
             case "i":
-                earliest = CallbackKind.MailFrom;
+                earliest = MilterEvent.MailFrom;
                 reason = "Sendmail sets the queue id at MAIL FROM, Postfix only after the first accepted RCPT TO";
                 return true;
             case "{mail_addr}" or "{mail_host}" or "{mail_mailer}":
-                earliest = CallbackKind.MailFrom;
+                earliest = MilterEvent.MailFrom;
                 reason = "it describes the sender, which MAIL FROM gives";
                 return true;
             case "{auth_type}" or "{auth_authen}" or "{auth_ssf}" or "{auth_author}":
-                earliest = CallbackKind.MailFrom;
+                earliest = MilterEvent.MailFrom;
                 reason = "Sendmail and Postfix send the SMTP AUTH macros with MAIL FROM";
                 return true;
             case "{rcpt_addr}" or "{rcpt_host}" or "{rcpt_mailer}":
-                earliest = CallbackKind.RcptTo;
+                earliest = MilterEvent.RcptTo;
                 reason = "it describes the recipient, which RCPT TO gives";
                 return true;
             case "{msg_id}":
-                earliest = CallbackKind.EndOfMessage;
+                earliest = MilterEvent.EndOfMessage;
                 reason = "Sendmail sets it from the Message-Id header at end of message";
                 return true;
             default:

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using AotMilter.Generators.Model;
+using AotMilter.Protocol;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -100,7 +101,7 @@ public sealed partial class MilterGenerator
                         continue;
                     }
 
-                    var kind = (CallbackKind)index;
+                    var kind = (MilterEvent)index;
                     CallbackModel? callback = ParseCallback(method, kind, known, diagnostics);
                     if (methods[index] is { } first)
                     {
@@ -133,8 +134,8 @@ public sealed partial class MilterGenerator
                     continue;
                 }
 
-                var kind = (CallbackKind)i;
-                if (kind != CallbackKind.Body)
+                var kind = (MilterEvent)i;
+                if (kind != MilterEvent.Body)
                 {
                     foreach (LocationInfo? at in FindVerdictUses(method, "Skip", known, context.SemanticModel, cancellationToken))
                     {
@@ -142,7 +143,7 @@ public sealed partial class MilterGenerator
                     }
                 }
 
-                if (kind is CallbackKind.Connect or CallbackKind.Helo)
+                if (kind is MilterEvent.Connect or MilterEvent.Helo)
                 {
                     foreach (LocationInfo? at in FindVerdictUses(method, "Discard", known, context.SemanticModel, cancellationToken))
                     {
@@ -151,7 +152,7 @@ public sealed partial class MilterGenerator
                 }
             }
 
-            if (rejectedRecipients && methods[(int)CallbackKind.RcptTo] is null)
+            if (rejectedRecipients && methods[(int)MilterEvent.RcptTo] is null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.RejectedRecipientsWithoutRcpt, classLocation, typeName));
                 rejectedRecipients = false;
@@ -166,9 +167,9 @@ public sealed partial class MilterGenerator
                 return new FilterParseResult(null, classLocation, reported);
             }
 
-            IMethodSymbol? body = methods[(int)CallbackKind.Body];
+            IMethodSymbol? body = methods[(int)MilterEvent.Body];
             bool bodySkips = body is not null
-                && callbacks[(int)CallbackKind.Body] is { Observes: false }
+                && callbacks[(int)MilterEvent.Body] is { Observes: false }
                 && FindVerdictUses(body, "Skip", known, context.SemanticModel, cancellationToken).Count > 0;
 
             string sanitized = SanitizeIdentifier(typeName);
@@ -182,8 +183,8 @@ public sealed partial class MilterGenerator
             }
 
             uint protocol = DeriveProtocol(callbacks, bodySkips)
-                | (rejectedRecipients ? MilterBits.RejectedRecipients : 0)
-                | (rawHeaderValues ? MilterBits.HeaderLeadingSpace : 0);
+                | (rejectedRecipients ? (uint)ProtocolFlags.RejectedRecipients : 0)
+                | (rawHeaderValues ? (uint)ProtocolFlags.HeaderLeadingSpace : 0);
             var filter = new FilterModel(
                 name!,
                 description,
@@ -337,7 +338,7 @@ public sealed partial class MilterGenerator
             return new LinkedModel(true, types.ToEquatableArray(), diagnostics.ToEquatableArray());
         }
 
-        private static CallbackModel? ParseCallback(IMethodSymbol method, CallbackKind kind, KnownTypes known, List<DiagnosticInfo> diagnostics)
+        private static CallbackModel? ParseCallback(IMethodSymbol method, MilterEvent kind, KnownTypes known, List<DiagnosticInfo> diagnostics)
         {
             LocationInfo? location = LocationInfo.From(method);
             bool ok = true;
@@ -353,7 +354,7 @@ public sealed partial class MilterGenerator
             bool observes = false;
             bool isAsync = false;
             bool synchronous = false;
-            bool observeOnly = kind is CallbackKind.Abort or CallbackKind.Close;
+            bool observeOnly = kind is MilterEvent.Abort or MilterEvent.Close;
             bool byRef = method.ReturnsByRef || method.ReturnsByRefReadonly;
             if (method.ReturnType.TypeKind == TypeKind.Error)
             {
@@ -492,7 +493,7 @@ public sealed partial class MilterGenerator
         /// <summary>A [Macro] parameter: its name, its stage and its type; null (with diagnostics) when it cannot be bound.</summary>
         private static ParameterModel? ParseMacroParameter(
             IMethodSymbol method,
-            CallbackKind kind,
+            MilterEvent kind,
             bool isAsync,
             IParameterSymbol parameter,
             AttributeData macro,
@@ -528,8 +529,8 @@ public sealed partial class MilterGenerator
                     name ?? given ?? "",
                     kind switch
                     {
-                        CallbackKind.Unknown => "unknown commands",
-                        CallbackKind.Abort => "an abort",
+                        MilterEvent.Unknown => "unknown commands",
+                        MilterEvent.Abort => "an abort",
                         _ => "the end of a connection",
                     }));
                 ok = false;
@@ -591,7 +592,7 @@ public sealed partial class MilterGenerator
                     macros.Add(name, parameter);
                 }
 
-                if (stage is not null && MacroTable.TryGetEarliest(name, out CallbackKind earliest, out string reason) && kind < earliest)
+                if (stage is not null && MacroTable.TryGetEarliest(name, out MilterEvent earliest, out string reason) && kind < earliest)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(
                         DiagnosticDescriptors.MacroNotYetDefined,
@@ -727,13 +728,13 @@ public sealed partial class MilterGenerator
 
         private static uint ActionOf(string method, int parameterCount) => method switch
         {
-            "AddHeader" or "InsertHeader" => MilterBits.AddHeaders,
-            "ChangeHeader" or "DeleteHeader" => MilterBits.ChangeHeaders,
-            "AddRecipient" => parameterCount == 1 ? MilterBits.AddRecipient : MilterBits.AddRecipientWithArgs,
-            "DeleteRecipient" => MilterBits.DeleteRecipient,
-            "ReplaceBody" => MilterBits.ChangeBody,
-            "ChangeSender" => MilterBits.ChangeSender,
-            "Quarantine" => MilterBits.Quarantine,
+            "AddHeader" or "InsertHeader" => (uint)ActionFlags.AddHeaders,
+            "ChangeHeader" or "DeleteHeader" => (uint)ActionFlags.ChangeHeaders,
+            "AddRecipient" => parameterCount == 1 ? (uint)ActionFlags.AddRecipient : (uint)ActionFlags.AddRecipientWithArgs,
+            "DeleteRecipient" => (uint)ActionFlags.DeleteRecipient,
+            "ReplaceBody" => (uint)ActionFlags.ChangeBody,
+            "ChangeSender" => (uint)ActionFlags.ChangeSender,
+            "Quarantine" => (uint)ActionFlags.Quarantine,
             _ => 0,
         };
 
@@ -945,23 +946,23 @@ public sealed partial class MilterGenerator
         private static uint DeriveProtocol(CallbackModel?[] callbacks, bool bodySkips)
         {
             uint bits = 0;
-            bits |= Event(CallbackKind.Connect, MilterBits.NoConnect, MilterBits.NoReplyConnect);
-            bits |= Event(CallbackKind.Helo, MilterBits.NoHelo, MilterBits.NoReplyHelo);
-            bits |= Event(CallbackKind.MailFrom, MilterBits.NoMail, MilterBits.NoReplyMail);
-            bits |= Event(CallbackKind.RcptTo, MilterBits.NoRcpt, MilterBits.NoReplyRcpt);
-            bits |= Event(CallbackKind.Data, MilterBits.NoData, MilterBits.NoReplyData);
-            bits |= Event(CallbackKind.Header, MilterBits.NoHeaders, MilterBits.NoReplyHeader);
-            bits |= Event(CallbackKind.EndOfHeaders, MilterBits.NoEndOfHeaders, MilterBits.NoReplyEndOfHeaders);
-            bits |= Event(CallbackKind.Body, MilterBits.NoBody, MilterBits.NoReplyBody);
-            bits |= Event(CallbackKind.Unknown, MilterBits.NoUnknown, MilterBits.NoReplyUnknown);
+            bits |= Event(MilterEvent.Connect, (uint)ProtocolFlags.NoConnect, (uint)ProtocolFlags.NoReplyConnect);
+            bits |= Event(MilterEvent.Helo, (uint)ProtocolFlags.NoHelo, (uint)ProtocolFlags.NoReplyHelo);
+            bits |= Event(MilterEvent.MailFrom, (uint)ProtocolFlags.NoMail, (uint)ProtocolFlags.NoReplyMail);
+            bits |= Event(MilterEvent.RcptTo, (uint)ProtocolFlags.NoRcpt, (uint)ProtocolFlags.NoReplyRcpt);
+            bits |= Event(MilterEvent.Data, (uint)ProtocolFlags.NoData, (uint)ProtocolFlags.NoReplyData);
+            bits |= Event(MilterEvent.Header, (uint)ProtocolFlags.NoHeaders, (uint)ProtocolFlags.NoReplyHeader);
+            bits |= Event(MilterEvent.EndOfHeaders, (uint)ProtocolFlags.NoEndOfHeaders, (uint)ProtocolFlags.NoReplyEndOfHeaders);
+            bits |= Event(MilterEvent.Body, (uint)ProtocolFlags.NoBody, (uint)ProtocolFlags.NoReplyBody);
+            bits |= Event(MilterEvent.Unknown, (uint)ProtocolFlags.NoUnknown, (uint)ProtocolFlags.NoReplyUnknown);
             if (bodySkips)
             {
-                bits |= MilterBits.Skip;
+                bits |= (uint)ProtocolFlags.Skip;
             }
 
             return bits;
 
-            uint Event(CallbackKind kind, uint skip, uint noReply)
+            uint Event(MilterEvent kind, uint skip, uint noReply)
                 => callbacks[(int)kind] is not { } callback ? skip : callback.Observes ? noReply : 0;
         }
 
@@ -1105,17 +1106,17 @@ public sealed partial class MilterGenerator
         };
 
         /// <summary>MilterContext and CancellationToken are bound in every callback; the rest by <see cref="AllowedBeyondContext"/>.</summary>
-        private static bool IsAllowed(CallbackKind callback, ParameterKind parameter)
+        private static bool IsAllowed(MilterEvent callback, ParameterKind parameter)
             => parameter is ParameterKind.Context or ParameterKind.CancellationToken || Array.IndexOf(AllowedBeyondContext(callback), parameter) >= 0;
 
-        private static ParameterKind[] AllowedBeyondContext(CallbackKind callback) => callback switch
+        private static ParameterKind[] AllowedBeyondContext(MilterEvent callback) => callback switch
         {
-            CallbackKind.Connect => [ParameterKind.ConnectInfo],
-            CallbackKind.Helo or CallbackKind.Unknown => [ParameterKind.Bytes, ParameterKind.Text],
-            CallbackKind.Body => [ParameterKind.Bytes],
-            CallbackKind.MailFrom or CallbackKind.RcptTo => [ParameterKind.EnvelopeAddress, ParameterKind.Text],
-            CallbackKind.Header => [ParameterKind.HeaderField],
-            CallbackKind.EndOfMessage => [ParameterKind.MessageEditor],
+            MilterEvent.Connect => [ParameterKind.ConnectInfo],
+            MilterEvent.Helo or MilterEvent.Unknown => [ParameterKind.Bytes, ParameterKind.Text],
+            MilterEvent.Body => [ParameterKind.Bytes],
+            MilterEvent.MailFrom or MilterEvent.RcptTo => [ParameterKind.EnvelopeAddress, ParameterKind.Text],
+            MilterEvent.Header => [ParameterKind.HeaderField],
+            MilterEvent.EndOfMessage => [ParameterKind.MessageEditor],
             _ => [],
         };
 
@@ -1123,7 +1124,7 @@ public sealed partial class MilterGenerator
         private static bool IsRefLike(ParameterKind parameter)
             => parameter is ParameterKind.Bytes or ParameterKind.ConnectInfo or ParameterKind.EnvelopeAddress or ParameterKind.HeaderField;
 
-        private static string AllowedTypes(CallbackKind callback, bool isAsync)
+        private static string AllowedTypes(MilterEvent callback, bool isAsync)
         {
             var text = new StringBuilder(TypeDisplay(ParameterKind.Context)).Append(", ").Append(TypeDisplay(ParameterKind.CancellationToken));
             foreach (ParameterKind parameter in AllowedBeyondContext(callback))
@@ -1151,10 +1152,10 @@ public sealed partial class MilterGenerator
         };
 
         /// <summary>What a string parameter of the callback receives.</summary>
-        private static string TextDescription(CallbackKind callback) => callback switch
+        private static string TextDescription(MilterEvent callback) => callback switch
         {
-            CallbackKind.Helo => "the HELO name",
-            CallbackKind.Unknown => "the command line",
+            MilterEvent.Helo => "the HELO name",
+            MilterEvent.Unknown => "the command line",
             _ => "the address without angle brackets",
         };
 
@@ -1168,21 +1169,21 @@ public sealed partial class MilterGenerator
                 _ => "",
             }) + parameter.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
 
-        private static string EventDisplay(CallbackKind kind) => kind switch
+        private static string EventDisplay(MilterEvent kind) => kind switch
         {
-            CallbackKind.Connect => "connect",
-            CallbackKind.Helo => "HELO",
-            CallbackKind.MailFrom => "MAIL FROM",
-            CallbackKind.RcptTo => "RCPT TO",
-            CallbackKind.Data => "DATA",
-            CallbackKind.Header => "the headers",
-            CallbackKind.EndOfHeaders => "end of headers",
-            CallbackKind.Body => "the body",
-            CallbackKind.EndOfMessage => "end of message",
+            MilterEvent.Connect => "connect",
+            MilterEvent.Helo => "HELO",
+            MilterEvent.MailFrom => "MAIL FROM",
+            MilterEvent.RcptTo => "RCPT TO",
+            MilterEvent.Data => "DATA",
+            MilterEvent.Header => "the headers",
+            MilterEvent.EndOfHeaders => "end of headers",
+            MilterEvent.Body => "the body",
+            MilterEvent.EndOfMessage => "end of message",
             _ => kind.ToString(),
         };
 
-        private static string AttributeDisplay(CallbackKind kind) => "[On" + kind + "]";
+        private static string AttributeDisplay(MilterEvent kind) => "[On" + kind + "]";
 
         private static string MethodDisplay(IMethodSymbol method)
         {

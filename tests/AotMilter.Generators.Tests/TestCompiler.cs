@@ -1,3 +1,5 @@
+extern alias Generator;
+
 using System.Collections.Immutable;
 using System.Reflection;
 using System.Runtime.Loader;
@@ -5,6 +7,7 @@ using AotMilter.Protocol;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.Extensions.Logging;
+using Generator::AotMilter.Generators;
 
 namespace AotMilter.Generators.Tests;
 
