@@ -592,7 +592,7 @@ public sealed partial class MilterGenerator
                     macros.Add(name, parameter);
                 }
 
-                if (stage is not null && MacroTable.TryGetEarliest(name, out MilterEvent earliest, out string reason) && kind < earliest)
+                if (stage is not null && MacroTable.TryGetEarliest(name, out MilterEvent earliest, out string senders) && kind < earliest)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(
                         DiagnosticDescriptors.MacroNotYetDefined,
@@ -601,7 +601,7 @@ public sealed partial class MilterGenerator
                         method.Name,
                         name,
                         EventDisplay(earliest),
-                        reason));
+                        "it is first in " + senders + " default " + EventDisplay(earliest) + " macros"));
                 }
             }
 
