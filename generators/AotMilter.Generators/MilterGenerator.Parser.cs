@@ -9,7 +9,6 @@ using AotMilter.Protocol;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Operations;
 
 namespace AotMilter.Generators;
 
@@ -126,32 +125,6 @@ public sealed partial class MilterGenerator
                 }
             }
 
-            // Verdicts that mean nothing where the callback's own code uses them.
-            for (int i = 0; i < CallbackCount; i++)
-            {
-                if (methods[i] is not { } method || callbacks[i] is not { Observes: false })
-                {
-                    continue;
-                }
-
-                var kind = (MilterEvent)i;
-                if (kind != MilterEvent.Body)
-                {
-                    foreach (LocationInfo? at in FindVerdictUses(method, "Skip", known, context.SemanticModel, cancellationToken))
-                    {
-                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SkipOutsideBody, at, AttributeDisplay(kind), method.Name));
-                    }
-                }
-
-                if (kind is MilterEvent.Connect or MilterEvent.Helo)
-                {
-                    foreach (LocationInfo? at in FindVerdictUses(method, "Discard", known, context.SemanticModel, cancellationToken))
-                    {
-                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DiscardBeforeMessage, at, AttributeDisplay(kind), method.Name));
-                    }
-                }
-            }
-
             if (rejectedRecipients && methods[(int)MilterEvent.RcptTo] is null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.RejectedRecipientsWithoutRcpt, classLocation, typeName));
@@ -159,8 +132,6 @@ public sealed partial class MilterGenerator
             }
 
             uint actions = ScanEditorUse(type, typeName, known, context.SemanticModel, diagnostics, cancellationToken);
-            ScanKeptContexts(type, typeName, known, context.SemanticModel, diagnostics, cancellationToken);
-            ScanReplies(type, known, context.SemanticModel, diagnostics, cancellationToken);
             EquatableArray<DiagnosticInfo> reported = diagnostics.Distinct().ToEquatableArray();
             if (blocked)
             {
@@ -759,184 +730,6 @@ public sealed partial class MilterGenerator
             }
 
             return found;
-        }
-
-        /// <summary>
-        /// Checks, in the class's own code, the SMTP replies built from constants (SmtpReply.Create and Parse, as
-        /// SmtpReply.Validate would at run time), and the class of the reply given to Verdict.RejectWith and TempFailWith
-        /// when it is built inline or read from a static readonly field so built.
-        /// </summary>
-        private static void ScanReplies(INamedTypeSymbol type, KnownTypes known, SemanticModel targetModel, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
-        {
-            if (known.SmtpReply is null || known.Verdict is null)
-            {
-                return;
-            }
-
-            foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
-            {
-                SyntaxNode declaration = reference.GetSyntax(cancellationToken);
-                SemanticModel model = ModelFor(declaration, targetModel);
-                foreach (SyntaxNode node in declaration.DescendantNodes())
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (node is not InvocationExpressionSyntax invocation
-                        || model.GetOperation(invocation, cancellationToken) is not IInvocationOperation operation)
-                    {
-                        continue;
-                    }
-
-                    IMethodSymbol target = operation.TargetMethod;
-                    if (SymbolEqualityComparer.Default.Equals(target.ContainingType, known.SmtpReply))
-                    {
-                        string? error = CheckReply(operation, out int? _);
-                        if (error is not null)
-                        {
-                            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReply, LocationInfo.From(invocation), error));
-                        }
-                    }
-                    else if (SymbolEqualityComparer.Default.Equals(target.ContainingType, known.Verdict)
-                        && target.Name is "RejectWith" or "TempFailWith"
-                        && operation.Arguments.Length == 1)
-                    {
-                        CheckVerdictReply(target.Name, operation.Arguments[0].Value, known, model, diagnostics, cancellationToken);
-                    }
-                }
-            }
-        }
-
-        /// <summary>Why a SmtpReply.Create/Parse call with constant arguments would throw (null when it would not, or when unknown); and its code when constant.</summary>
-        private static string? CheckReply(IInvocationOperation operation, out int? code)
-        {
-            code = null;
-            switch (operation.TargetMethod.Name)
-            {
-                case "Parse" when operation.Arguments.Length == 1:
-                    return operation.Arguments[0].Value.ConstantValue is { HasValue: true, Value: string reply }
-                        ? SmtpReplyRules.ValidateParse(reply, out code)
-                        : null;
-
-                case "Create" when operation.Arguments.Length == 3:
-                    bool extendedCodeKnown = false;
-                    string? extendedCode = null;
-                    List<string?>? lines = null;
-                    foreach (IArgumentOperation argument in operation.Arguments)
-                    {
-                        Optional<object?> constant = argument.Value.ConstantValue;
-                        switch (argument.Parameter?.Ordinal)
-                        {
-                            case 0 when constant is { HasValue: true, Value: int value }:
-                                code = value;
-                                break;
-                            case 1 when constant.HasValue:
-                                extendedCodeKnown = true;
-                                extendedCode = constant.Value as string;
-                                break;
-                            case 2:
-                                lines = ConstantElements(argument.Value);
-                                break;
-                        }
-                    }
-
-                    return SmtpReplyRules.Validate(code, extendedCodeKnown, extendedCode, lines);
-
-                default:
-                    return null;
-            }
-        }
-
-        /// <summary>The elements of an array written in place (params, new[] { }, [ ]), null for the ones that are not constants; null when not written in place.</summary>
-        private static List<string?>? ConstantElements(IOperation value)
-        {
-            while (value is IConversionOperation conversion)
-            {
-                value = conversion.Operand;
-            }
-
-            IEnumerable<IOperation>? elements = value switch
-            {
-                IArrayCreationOperation { Initializer: { } initializer } => initializer.ElementValues,
-                IArrayCreationOperation { DimensionSizes.Length: 1 } array when array.DimensionSizes[0].ConstantValue is { HasValue: true, Value: 0 } => [],
-                ICollectionExpressionOperation collection => collection.Elements,
-                _ => null,
-            };
-            if (elements is null)
-            {
-                return null;
-            }
-
-            var lines = new List<string?>();
-            foreach (IOperation element in elements)
-            {
-                if (element is ISpreadOperation)
-                {
-                    return null;
-                }
-
-                lines.Add(element.ConstantValue is { HasValue: true, Value: string line } ? line : null);
-            }
-
-            return lines;
-        }
-
-        /// <summary>Verdict.RejectWith wants a 5xx reply and TempFailWith a 4xx one: checks a reply whose code can be seen.</summary>
-        private static void CheckVerdictReply(
-            string verdict,
-            IOperation argument,
-            KnownTypes known,
-            SemanticModel model,
-            List<DiagnosticInfo> diagnostics,
-            CancellationToken cancellationToken)
-        {
-            while (argument is IConversionOperation conversion)
-            {
-                argument = conversion.Operand;
-            }
-
-            int? code = null;
-            string shown = "";
-            if (argument is IInvocationOperation inline && SymbolEqualityComparer.Default.Equals(inline.TargetMethod.ContainingType, known.SmtpReply))
-            {
-                CheckReply(inline, out code);
-                shown = "reply code " + code;
-            }
-            else if (argument is IFieldReferenceOperation { Field: { IsStatic: true, IsReadOnly: true } field }
-                && SymbolEqualityComparer.Default.Equals(field.Type, known.SmtpReply))
-            {
-                foreach (SyntaxReference reference in field.DeclaringSyntaxReferences)
-                {
-                    if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } initializer }
-                        && ModelFor(initializer, model).GetOperation(initializer, cancellationToken) is { } value)
-                    {
-                        while (value is IConversionOperation valueConversion)
-                        {
-                            value = valueConversion.Operand;
-                        }
-
-                        if (value is IInvocationOperation creation && SymbolEqualityComparer.Default.Equals(creation.TargetMethod.ContainingType, known.SmtpReply))
-                        {
-                            CheckReply(creation, out code);
-                        }
-                    }
-                }
-
-                shown = "'" + field.Name + "' (reply code " + code + ")";
-            }
-
-            bool wantsPermanent = verdict == "RejectWith";
-            if (code is not { } c || c is < 400 or > 599 || (c >= 500) == wantsPermanent)
-            {
-                return;
-            }
-
-            diagnostics.Add(DiagnosticInfo.Create(
-                DiagnosticDescriptors.ReplyClassMismatch,
-                LocationInfo.From(argument.Syntax),
-                verdict,
-                shown,
-                wantsPermanent ? "4xx" : "5xx",
-                wantsPermanent ? "5xx" : "4xx",
-                wantsPermanent ? "TempFailWith" : "RejectWith"));
         }
 
         private static SemanticModel ModelFor(SyntaxNode node, SemanticModel targetModel)
