@@ -101,16 +101,12 @@ do_run() {
     args=(-p "unix:$sock" -f log)
     # As root the daemon drops to an unprivileged user once its socket is bound.
     if [ "$(id -u)" = 0 ]; then args+=(-u nobody); fi
-    cat <<EOM
-Postfix: add to main.cf, then 'postfix reload':
-    smtpd_milters = unix:$sock
-    non_smtpd_milters = \$smtpd_milters
-    milter_protocol = 6
-    milter_default_action = tempfail
-Sendmail: add to sendmail.mc, then rebuild sendmail.cf:
-    INPUT_MAIL_FILTER(\`aotmilter', \`S=unix:$sock, F=T, T=S:30s;R:1m;E:5m')
-Stop with Ctrl-C.
-EOM
+    # The daemon prints the MTA lines itself (--print-config), so they match its socket, filters and timeouts.
+    echo "Postfix: add to main.cf, then 'postfix reload':"
+    "$BINARY" "${args[@]}" --print-config postfix | sed 's/^/    /'
+    echo "Sendmail: add to sendmail.mc, then rebuild sendmail.cf:"
+    "$BINARY" "${args[@]}" --print-config sendmail | sed 's/^/    /'
+    echo "Stop with Ctrl-C."
   fi
   exec "$BINARY" "${args[@]}"
 }

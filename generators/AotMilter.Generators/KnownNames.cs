@@ -37,7 +37,7 @@ internal static class KnownNames
     public const string OnClose = "AotMilter.OnCloseAttribute";
     public const string OnUnknown = "AotMilter.OnUnknownAttribute";
 
-    /// <summary>The callback attributes, indexed by <see cref="Model.CallbackKind"/>.</summary>
+    /// <summary>The callback attributes, indexed by <see cref="MilterEvent"/>.</summary>
     public static readonly string[] CallbackAttributes =
     [
         OnConnect,

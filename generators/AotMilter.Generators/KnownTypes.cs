@@ -138,7 +138,7 @@ internal sealed class KnownTypes
         return false;
     }
 
-    /// <summary>The <see cref="CallbackKind"/> an attribute class stands for, or -1.</summary>
+    /// <summary>The <see cref="MilterEvent"/> an attribute class stands for, or -1.</summary>
     public int CallbackIndex(INamedTypeSymbol? attributeClass)
     {
         if (attributeClass is null)

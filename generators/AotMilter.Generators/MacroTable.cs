@@ -1,71 +1,85 @@
-using AotMilter.Generators.Model;
+using System.Collections.Generic;
+using AotMilter.Protocol;
 
 namespace AotMilter.Generators;
 
 /// <summary>
 /// Macro names and stages: how a [Macro] name is written on the wire, at which stage a callback's macros are
-/// requested, and the macros that no MTA defines before a given event.
+/// requested, and the macros that no MTA sends before a given event (from <see cref="MtaMacroDefaults"/>).
 /// </summary>
-/// <remarks>
-/// Sources (shared/docs/milter-reference.md §1.6, read from sendmail 8.18 <c>cf/README</c> and <c>libmilter</c>,
-/// and Postfix 3.12 <c>src/global/mail_params.h</c> and <c>README_FILES/MILTER_README</c>): Sendmail sends
-/// <c>i {auth_type} {auth_authen} {auth_ssf} {auth_author} {mail_mailer} {mail_host} {mail_addr}</c> at MAIL FROM,
-/// <c>{rcpt_mailer} {rcpt_host} {rcpt_addr}</c> at RCPT TO and <c>{msg_id}</c> at end of message; Postfix sends the
-/// same MAIL FROM and RCPT TO lists (without <c>{auth_ssf}</c>) and defines <c>i</c> (the queue id) only after the
-/// first accepted RCPT TO. Only macros whose earliest stage is certain are listed; any other name (including the TLS
-/// macros, which an SMTPS connection has from the start) is never warned about.
-/// </remarks>
 internal static class MacroTable
 {
+    // A message's stages in the order of a conversation. Connect and HELO macros are left out on purpose: they describe
+    // the connection and may be there from its start (the TLS ones on an SMTPS connection), so they are never warned about.
+    private static readonly (MacroStage Stage, MilterEvent Event)[] s_messageStages =
+    [
+        (MacroStage.MailFrom, MilterEvent.MailFrom),
+        (MacroStage.RcptTo, MilterEvent.RcptTo),
+        (MacroStage.Data, MilterEvent.Data),
+        (MacroStage.EndOfHeaders, MilterEvent.EndOfHeaders),
+        (MacroStage.EndOfMessage, MilterEvent.EndOfMessage),
+    ];
+
     /// <summary>
     /// The stage whose macros a callback reads, as libmilter indexes them: header callbacks read the end-of-headers set,
     /// body callbacks the end-of-message set. Null for unknown-command, abort and close, which have no stage.
     /// </summary>
-    public static MacroStage? StageOf(CallbackKind kind) => kind switch
+    public static MacroStage? StageOf(MilterEvent kind) => kind switch
     {
-        CallbackKind.Connect => MacroStage.Connect,
-        CallbackKind.Helo => MacroStage.Helo,
-        CallbackKind.MailFrom => MacroStage.MailFrom,
-        CallbackKind.RcptTo => MacroStage.RcptTo,
-        CallbackKind.Data => MacroStage.Data,
-        CallbackKind.Header or CallbackKind.EndOfHeaders => MacroStage.EndOfHeaders,
-        CallbackKind.Body or CallbackKind.EndOfMessage => MacroStage.EndOfMessage,
+        MilterEvent.Connect => MacroStage.Connect,
+        MilterEvent.Helo => MacroStage.Helo,
+        MilterEvent.MailFrom => MacroStage.MailFrom,
+        MilterEvent.RcptTo => MacroStage.RcptTo,
+        MilterEvent.Data => MacroStage.Data,
+        MilterEvent.Header or MilterEvent.EndOfHeaders => MacroStage.EndOfHeaders,
+        MilterEvent.Body or MilterEvent.EndOfMessage => MacroStage.EndOfMessage,
         _ => null,
     };
 
     /// <summary>
-    /// The first event at which some MTA defines the macro, and why; false for macros that may be there from the start
-    /// (or that the table does not know). <paramref name="name"/> is normalised.
+    /// The first event with which some MTA sends the macro by default, and which MTAs do ("Sendmail's and Postfix's");
+    /// false for a macro of the connection or one no MTA sends by default. <paramref name="name"/> is normalised.
     /// </summary>
-    public static bool TryGetEarliest(string name, out CallbackKind earliest, out string reason)
+    public static bool TryGetEarliest(string name, out MilterEvent earliest, out string senders)
     {
-        switch (name)
+        earliest = default;
+        senders = "";
+        if (Sends(MacroStage.Connect, name) != "" || Sends(MacroStage.Helo, name) != "")
         {
-            case "i":
-                earliest = CallbackKind.MailFrom;
-                reason = "Sendmail sets the queue id at MAIL FROM, Postfix only after the first accepted RCPT TO";
-                return true;
-            case "{mail_addr}" or "{mail_host}" or "{mail_mailer}":
-                earliest = CallbackKind.MailFrom;
-                reason = "it describes the sender, which MAIL FROM gives";
-                return true;
-            case "{auth_type}" or "{auth_authen}" or "{auth_ssf}" or "{auth_author}":
-                earliest = CallbackKind.MailFrom;
-                reason = "Sendmail and Postfix send the SMTP AUTH macros with MAIL FROM";
-                return true;
-            case "{rcpt_addr}" or "{rcpt_host}" or "{rcpt_mailer}":
-                earliest = CallbackKind.RcptTo;
-                reason = "it describes the recipient, which RCPT TO gives";
-                return true;
-            case "{msg_id}":
-                earliest = CallbackKind.EndOfMessage;
-                reason = "Sendmail sets it from the Message-Id header at end of message";
-                return true;
-            default:
-                earliest = default;
-                reason = "";
-                return false;
+            return false;
         }
+
+        foreach ((MacroStage stage, MilterEvent e) in s_messageStages)
+        {
+            senders = Sends(stage, name);
+            if (senders != "")
+            {
+                earliest = e;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string Sends(MacroStage stage, string name)
+    {
+        bool sendmail = Contains(MtaMacroDefaults.Sendmail(stage), name);
+        bool postfix = Contains(MtaMacroDefaults.Postfix(stage), name);
+        return sendmail && postfix ? "Sendmail's and Postfix's" : sendmail ? "Sendmail's" : postfix ? "Postfix's" : "";
+    }
+
+    private static bool Contains(IReadOnlyList<string> names, string name)
+    {
+        foreach (string candidate in names)
+        {
+            if (candidate == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

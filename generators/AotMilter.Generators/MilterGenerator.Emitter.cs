@@ -96,9 +96,9 @@ public sealed partial class MilterGenerator
                         {Literal(filter.Name)},
                         {(filter.Description is null ? "null" : Literal(filter.Description))},
                         {Literal(filter.TypeName)},
-                        // {MilterBits.DescribeProtocol(filter.Protocol)}
+                        // {FlagNames.DescribeProtocol(filter.Protocol)}
                         (global::AotMilter.Protocol.ProtocolFlags)0x{filter.Protocol:X8}u,
-                        // {MilterBits.DescribeActions(filter.Actions)}
+                        // {FlagNames.DescribeActions(filter.Actions)}
                         (global::AotMilter.Protocol.ActionFlags)0x{filter.Actions:X8}u,
                 """);
             writer.Indentation += 2;
@@ -154,7 +154,7 @@ public sealed partial class MilterGenerator
             }
 
             writer.CloseBlock();
-            if (filter.Callbacks.Any(static c => c.IsAsync && c.Observes && c.Kind is not (CallbackKind.Abort or CallbackKind.Close)))
+            if (filter.Callbacks.Any(static c => c.IsAsync && c.Observes && c.Kind is not (MilterEvent.Abort or MilterEvent.Close)))
             {
                 writer.WriteLine();
                 writer.WriteLine(AsyncHelperSource);
@@ -276,21 +276,21 @@ public sealed partial class MilterGenerator
         {
             (string name, string parameters) = callback.Kind switch
             {
-                CallbackKind.Connect => ("Connect", $"global::AotMilter.ConnectInfo info, {Context} context"),
-                CallbackKind.Helo => ("Helo", $"global::System.ReadOnlySpan<byte> name, {Context} context"),
-                CallbackKind.MailFrom => ("MailFrom", $"global::AotMilter.EnvelopeAddress sender, {Context} context"),
-                CallbackKind.RcptTo => ("RcptTo", $"global::AotMilter.EnvelopeAddress recipient, {Context} context"),
-                CallbackKind.Data => ("Data", $"{Context} context"),
-                CallbackKind.Header => ("Header", $"global::AotMilter.HeaderField header, {Context} context"),
-                CallbackKind.EndOfHeaders => ("EndOfHeaders", $"{Context} context"),
-                CallbackKind.Body => ("Body", $"global::System.ReadOnlySpan<byte> chunk, {Context} context"),
-                CallbackKind.EndOfMessage => ("EndOfMessage", $"global::AotMilter.MessageEditor editor, {Context} context"),
-                CallbackKind.Unknown => ("Unknown", $"global::System.ReadOnlySpan<byte> command, {Context} context"),
-                CallbackKind.Abort => ("Abort", $"{Context} context"),
+                MilterEvent.Connect => ("Connect", $"global::AotMilter.ConnectInfo info, {Context} context"),
+                MilterEvent.Helo => ("Helo", $"global::System.ReadOnlySpan<byte> name, {Context} context"),
+                MilterEvent.MailFrom => ("MailFrom", $"global::AotMilter.EnvelopeAddress sender, {Context} context"),
+                MilterEvent.RcptTo => ("RcptTo", $"global::AotMilter.EnvelopeAddress recipient, {Context} context"),
+                MilterEvent.Data => ("Data", $"{Context} context"),
+                MilterEvent.Header => ("Header", $"global::AotMilter.HeaderField header, {Context} context"),
+                MilterEvent.EndOfHeaders => ("EndOfHeaders", $"{Context} context"),
+                MilterEvent.Body => ("Body", $"global::System.ReadOnlySpan<byte> chunk, {Context} context"),
+                MilterEvent.EndOfMessage => ("EndOfMessage", $"global::AotMilter.MessageEditor editor, {Context} context"),
+                MilterEvent.Unknown => ("Unknown", $"global::System.ReadOnlySpan<byte> command, {Context} context"),
+                MilterEvent.Abort => ("Abort", $"{Context} context"),
                 _ => ("Close", $"{Context} context"),
             };
 
-            bool voidBase = callback.Kind is CallbackKind.Abort or CallbackKind.Close;
+            bool voidBase = callback.Kind is MilterEvent.Abort or MilterEvent.Close;
             string call = $"_filter.{callback.MethodName}({string.Join(", ", callback.Parameters.Select(p => Argument(callback.Kind, p)))})";
             if (callback.IsAsync)
             {
@@ -315,19 +315,19 @@ public sealed partial class MilterGenerator
         }
 
         /// <summary>The expression passed for one parameter: an argument of the override, a conversion, or a macro look-up.</summary>
-        private static string Argument(CallbackKind callback, ParameterModel parameter) => parameter.Kind switch
+        private static string Argument(MilterEvent callback, ParameterModel parameter) => parameter.Kind switch
         {
             ParameterKind.Context => "context",
             ParameterKind.ConnectInfo => "info",
-            ParameterKind.EnvelopeAddress => callback == CallbackKind.MailFrom ? "sender" : "recipient",
+            ParameterKind.EnvelopeAddress => callback == MilterEvent.MailFrom ? "sender" : "recipient",
             ParameterKind.HeaderField => "header",
             ParameterKind.MessageEditor => "editor",
             ParameterKind.CancellationToken => "context.CallbackAborted",
             ParameterKind.Text => callback switch
             {
-                CallbackKind.MailFrom => "sender.AddressString()",
-                CallbackKind.RcptTo => "recipient.AddressString()",
-                CallbackKind.Helo => "global::System.Text.Encoding.UTF8.GetString(name)",
+                MilterEvent.MailFrom => "sender.AddressString()",
+                MilterEvent.RcptTo => "recipient.AddressString()",
+                MilterEvent.Helo => "global::System.Text.Encoding.UTF8.GetString(name)",
                 _ => "global::System.Text.Encoding.UTF8.GetString(command)",
             },
             ParameterKind.MacroBytes => $"context.GetMacro({Literal(parameter.MacroName!)})",
@@ -335,8 +335,8 @@ public sealed partial class MilterGenerator
             ParameterKind.MacroTextOrEmpty => $"context.GetMacroString({Literal(parameter.MacroName!)}) ?? \"\"",
             _ => callback switch
             {
-                CallbackKind.Helo => "name",
-                CallbackKind.Body => "chunk",
+                MilterEvent.Helo => "name",
+                MilterEvent.Body => "chunk",
                 _ => "command",
             },
         };

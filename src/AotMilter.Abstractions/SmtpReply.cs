@@ -10,10 +10,10 @@ namespace AotMilter;
 public sealed class SmtpReply
 {
     /// <summary>libmilter's limit on the whole reply text (MAXREPLYLEN).</summary>
-    public const int MaxTextLength = 980;
+    public const int MaxTextLength = SmtpReplyRules.MaxTextLength;
 
     /// <summary>libmilter's limit on the number of lines (MAXREPLIES).</summary>
-    public const int MaxLines = 32;
+    public const int MaxLines = SmtpReplyRules.MaxLines;
 
     private readonly byte[] _payload;
 
@@ -83,73 +83,18 @@ public sealed class SmtpReply
     public static SmtpReply Parse(string reply)
     {
         ArgumentNullException.ThrowIfNull(reply);
-        string[] words = reply.Split(' ', 3);
-        if (words.Length < 2 || !int.TryParse(words[0], out int code) || words[0].Length != 3)
+        string? error = SmtpReplyRules.Split(reply, out int code, out string? extendedCode, out string text);
+        if (error is not null)
         {
-            throw new ArgumentException($"'{reply}' is not an SMTP reply: expected \"CODE [X.Y.Z] text\"", nameof(reply));
+            throw new ArgumentException(error, nameof(reply));
         }
 
-        if (words.Length == 3 && LooksLikeExtendedCode(words[1]))
-        {
-            return Create(code, words[1], words[2]);
-        }
-
-        return Create(code, null, reply[4..]);
+        return Create(code, extendedCode, text);
     }
 
     /// <summary>Returns why the reply is invalid, or null. The generator applies the same rules at compile time.</summary>
     public static string? Validate(int code, string? extendedCode, IReadOnlyList<string> lines)
-    {
-        if (code < 400 || code > 599)
-        {
-            return $"SMTP reply code {code} is not 4xx or 5xx";
-        }
-
-        if (extendedCode is not null)
-        {
-            if (!LooksLikeExtendedCode(extendedCode))
-            {
-                return $"extended status code '{extendedCode}' is not of the form C.SSS.DDD (C = 4 or 5)";
-            }
-
-            if (extendedCode[0] - '0' != code / 100)
-            {
-                return $"extended status code '{extendedCode}' does not match the class of reply code {code}";
-            }
-        }
-
-        if (lines.Count == 0)
-        {
-            return "an SMTP reply needs at least one line of text";
-        }
-
-        if (lines.Count > MaxLines)
-        {
-            return $"an SMTP reply may have at most {MaxLines} lines; this one has {lines.Count}";
-        }
-
-        int total = 0;
-        foreach (string line in lines)
-        {
-            if (line.AsSpan().IndexOfAny('\r', '\n') >= 0)
-            {
-                return "SMTP reply text must not contain CR or LF; pass each line separately";
-            }
-
-            total += line.Length;
-        }
-
-        return total > MaxTextLength ? $"SMTP reply text is {total} characters; the maximum is {MaxTextLength}" : null;
-    }
-
-    private static bool LooksLikeExtendedCode(string s)
-    {
-        string[] parts = s.Split('.');
-        return parts.Length == 3
-            && parts[0] is "2" or "4" or "5"
-            && parts[1].Length is >= 1 and <= 3 && parts[1].All(char.IsAsciiDigit)
-            && parts[2].Length is >= 1 and <= 3 && parts[2].All(char.IsAsciiDigit);
-    }
+        => SmtpReplyRules.Validate(code, true, extendedCode, lines);
 
     public override string ToString() => Encoding.UTF8.GetString(_payload.AsSpan(0, _payload.Length - 1));
 }

@@ -1,7 +1,7 @@
 namespace AotMilter.Protocol;
 
 /// <summary>SMFIF_* bits: the modifications a milter may make at end of message.</summary>
-[Flags]
+[System.Flags]
 public enum ActionFlags : uint
 {
     None = 0,

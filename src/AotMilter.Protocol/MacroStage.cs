@@ -2,7 +2,7 @@ namespace AotMilter.Protocol;
 
 /// <summary>
 /// SMFIM_* stage numbers used in the symbol-list part of the negotiation reply, and the slots of
-/// <see cref="MacroStore"/>. Note that end-of-message (5) comes before end-of-headers (6) on the wire.
+/// <c>MacroStore</c>. Note that end-of-message (5) comes before end-of-headers (6) on the wire.
 /// </summary>
 public enum MacroStage
 {

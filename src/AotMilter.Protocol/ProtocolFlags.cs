@@ -4,7 +4,7 @@ namespace AotMilter.Protocol;
 /// SMFIP_* bits exchanged in option negotiation. Three kinds: skip bits (the MTA does not send an event),
 /// no-reply bits (the milter does not answer an event) and capabilities.
 /// </summary>
-[Flags]
+[System.Flags]
 public enum ProtocolFlags : uint
 {
     None = 0,

@@ -37,15 +37,17 @@ public sealed record MtaProfile
     {
         Macros = new Dictionary<char, IReadOnlyList<string>>
         {
-            ['C'] = ["j", "{daemon_name}", "{daemon_addr}", "v", "_"],
-            ['H'] = ["{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}", "{cert_issuer}"],
-            ['M'] = ["i", "{auth_type}", "{auth_authen}", "{auth_author}", "{mail_addr}", "{mail_host}", "{mail_mailer}"],
-            ['R'] = ["i", "{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}"],
-            ['T'] = ["i"],
-            ['N'] = ["i"],
-            ['E'] = ["i"],
-            ['L'] = ["i"],
-            ['B'] = ["i"],
+            ['C'] = MtaMacroDefaults.Postfix(MacroStage.Connect),
+            ['H'] = MtaMacroDefaults.Postfix(MacroStage.Helo),
+            ['M'] = MtaMacroDefaults.Postfix(MacroStage.MailFrom),
+            ['R'] = MtaMacroDefaults.Postfix(MacroStage.RcptTo),
+            ['T'] = MtaMacroDefaults.Postfix(MacroStage.Data),
+            ['N'] = MtaMacroDefaults.Postfix(MacroStage.EndOfHeaders),
+            ['E'] = MtaMacroDefaults.Postfix(MacroStage.EndOfMessage),
+
+            // Postfix sends the end-of-headers set again before each header, the end-of-message set before each chunk.
+            ['L'] = MtaMacroDefaults.Postfix(MacroStage.EndOfHeaders),
+            ['B'] = MtaMacroDefaults.Postfix(MacroStage.EndOfMessage),
         },
     };
 
@@ -61,13 +63,13 @@ public sealed record MtaProfile
         AddsMissingHeaders = true,
         Macros = new Dictionary<char, IReadOnlyList<string>>
         {
-            ['C'] = ["j", "_", "{daemon_name}", "{if_name}", "{if_addr}"],
-            ['H'] = ["{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}", "{cert_issuer}"],
-            ['M'] = ["i", "{auth_type}", "{auth_authen}", "{auth_ssf}", "{auth_author}", "{mail_mailer}", "{mail_host}", "{mail_addr}"],
-            ['R'] = ["{rcpt_mailer}", "{rcpt_host}", "{rcpt_addr}"],
-            ['T'] = [],
-            ['N'] = [],
-            ['E'] = ["{msg_id}"],
+            ['C'] = MtaMacroDefaults.Sendmail(MacroStage.Connect),
+            ['H'] = MtaMacroDefaults.Sendmail(MacroStage.Helo),
+            ['M'] = MtaMacroDefaults.Sendmail(MacroStage.MailFrom),
+            ['R'] = MtaMacroDefaults.Sendmail(MacroStage.RcptTo),
+            ['T'] = MtaMacroDefaults.Sendmail(MacroStage.Data),
+            ['N'] = MtaMacroDefaults.Sendmail(MacroStage.EndOfHeaders),
+            ['E'] = MtaMacroDefaults.Sendmail(MacroStage.EndOfMessage),
         },
     };
 

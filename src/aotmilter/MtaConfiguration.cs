@@ -10,17 +10,17 @@ namespace AotMilter.Cli;
 /// </summary>
 internal static class MtaConfiguration
 {
-    // Each MTA's default macro lists (Postfix mail_params.h; Sendmail cf/README). Printed lists are these plus the
-    // chain's, so enabling a filter never takes a macro away from another milter on the same MTA.
-    private static readonly (MacroStage Stage, string Postfix, string PostfixDefault, string Sendmail, string SendmailDefault)[] Stages =
+    // The MTAs' directives per stage. Printed lists are each MTA's defaults (MtaMacroDefaults) plus the chain's, so
+    // enabling a filter never takes a macro away from another milter on the same MTA.
+    private static readonly (MacroStage Stage, string Postfix, string Sendmail)[] Stages =
     [
-        (MacroStage.Connect, "milter_connect_macros", "j {daemon_name} {daemon_addr} v _", "confMILTER_MACROS_CONNECT", "j _ {daemon_name} {if_name} {if_addr}"),
-        (MacroStage.Helo, "milter_helo_macros", "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}", "confMILTER_MACROS_HELO", "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}"),
-        (MacroStage.MailFrom, "milter_mail_macros", "i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}", "confMILTER_MACROS_ENVFROM", "i {auth_type} {auth_authen} {auth_ssf} {auth_author} {mail_mailer} {mail_host} {mail_addr}"),
-        (MacroStage.RcptTo, "milter_rcpt_macros", "i {rcpt_addr} {rcpt_host} {rcpt_mailer}", "confMILTER_MACROS_ENVRCPT", "{rcpt_mailer} {rcpt_host} {rcpt_addr}"),
-        (MacroStage.Data, "milter_data_macros", "i", "confMILTER_MACROS_DATA", ""),
-        (MacroStage.EndOfHeaders, "milter_end_of_header_macros", "i", "confMILTER_MACROS_EOH", ""),
-        (MacroStage.EndOfMessage, "milter_end_of_data_macros", "i", "confMILTER_MACROS_EOM", "{msg_id}"),
+        (MacroStage.Connect, "milter_connect_macros", "confMILTER_MACROS_CONNECT"),
+        (MacroStage.Helo, "milter_helo_macros", "confMILTER_MACROS_HELO"),
+        (MacroStage.MailFrom, "milter_mail_macros", "confMILTER_MACROS_ENVFROM"),
+        (MacroStage.RcptTo, "milter_rcpt_macros", "confMILTER_MACROS_ENVRCPT"),
+        (MacroStage.Data, "milter_data_macros", "confMILTER_MACROS_DATA"),
+        (MacroStage.EndOfHeaders, "milter_end_of_header_macros", "confMILTER_MACROS_EOH"),
+        (MacroStage.EndOfMessage, "milter_end_of_data_macros", "confMILTER_MACROS_EOM"),
     ];
 
     public static string Render(string mta, SocketSpec socket, FilterChain chain, VerdictKind fallback, string commandLine)
@@ -38,7 +38,7 @@ internal static class MtaConfiguration
             {
                 if (Requested(chain, s.Stage) is { Count: > 0 } names)
                 {
-                    text.AppendLine($"{s.Postfix} = {Merge(s.PostfixDefault, names, " ")}");
+                    text.AppendLine($"{s.Postfix} = {Merge(MtaMacroDefaults.Postfix(s.Stage), names, " ")}");
                 }
             }
         }
@@ -51,7 +51,7 @@ internal static class MtaConfiguration
             {
                 if (Requested(chain, s.Stage) is { Count: > 0 } names)
                 {
-                    text.AppendLine($"define(`{s.Sendmail}', `{Merge(s.SendmailDefault, names, ", ")}')dnl");
+                    text.AppendLine($"define(`{s.Sendmail}', `{Merge(MtaMacroDefaults.Sendmail(s.Stage), names, ", ")}')dnl");
                 }
             }
         }
@@ -62,9 +62,9 @@ internal static class MtaConfiguration
     private static List<string> Requested(FilterChain chain, MacroStage stage)
         => chain.Macros.Where(m => m.Stage == stage).SelectMany(m => m.Names).ToList();
 
-    private static string Merge(string defaults, List<string> names, string separator)
+    private static string Merge(IReadOnlyList<string> defaults, List<string> names, string separator)
     {
-        var all = defaults.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var all = defaults.ToList();
         foreach (string name in names)
         {
             if (!all.Contains(name, StringComparer.Ordinal))

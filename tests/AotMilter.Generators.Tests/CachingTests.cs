@@ -1,8 +1,11 @@
+extern alias Generator;
+
 using System.Collections;
 using System.Collections.Immutable;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Generator::AotMilter.Generators;
 
 namespace AotMilter.Generators.Tests;
 

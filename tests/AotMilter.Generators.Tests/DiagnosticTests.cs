@@ -1,4 +1,7 @@
+extern alias Generator;
+
 using Microsoft.CodeAnalysis;
+using Generator::AotMilter.Generators;
 
 namespace AotMilter.Generators.Tests;
 

@@ -1,10 +1,14 @@
+extern alias Generator;
+
 using System.Collections.Immutable;
 using System.Reflection;
 using System.Runtime.Loader;
 using AotMilter.Protocol;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Generator::AotMilter.Generators;
 
 namespace AotMilter.Generators.Tests;
 
@@ -41,12 +45,34 @@ internal static class TestCompiler
 
     public static CSharpCompilation CreateCompilation(params string[] sources) => CreateCompilation((IEnumerable<string>)sources);
 
-    /// <summary>Runs the generator once, with step tracking on.</summary>
+    /// <summary>Every analyzer the generator's assembly ships: the checks that read method bodies run there, as in a build.</summary>
+    private static readonly ImmutableArray<DiagnosticAnalyzer> s_analyzers =
+    [
+        .. typeof(MilterGenerator).Assembly.GetTypes()
+            .Where(t => t.GetCustomAttribute<DiagnosticAnalyzerAttribute>() is not null)
+            .Select(t => (DiagnosticAnalyzer)Activator.CreateInstance(t)!),
+    ];
+
+    /// <summary>Runs the generator once, with step tracking on, then the analyzers over the result.</summary>
     public static GeneratorRun Run(Compilation compilation)
     {
         GeneratorDriver driver = CreateDriver();
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> _);
-        return new GeneratorRun(driver, driver.GetRunResult(), output);
+        return new GeneratorRun(driver, driver.GetRunResult(), output, Analyze(output));
+    }
+
+    /// <summary>The analyzers' diagnostics; an analyzer that throws fails the test instead of becoming an AD0001 warning.</summary>
+    private static ImmutableArray<Diagnostic> Analyze(Compilation compilation)
+    {
+        var failures = new List<Exception>();
+        var options = new CompilationWithAnalyzersOptions(
+            new AnalyzerOptions([]),
+            onAnalyzerException: (exception, _, _) => { lock (failures) { failures.Add(exception); } },
+            concurrentAnalysis: true,
+            logAnalyzerExecutionTime: false);
+        ImmutableArray<Diagnostic> diagnostics = compilation.WithAnalyzers(s_analyzers, options).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+        Assert.Empty(failures);
+        return diagnostics;
     }
 
     public static GeneratorDriver CreateDriver()
@@ -87,11 +113,11 @@ internal static class TestCompiler
     }
 }
 
-/// <summary>One generator run: the driver (to run again), its result, and the compilation with the generated files.</summary>
-internal sealed record GeneratorRun(GeneratorDriver Driver, GeneratorDriverRunResult Result, Compilation Output)
+/// <summary>One generator run: the driver (to run again), its result, the compilation with the generated files, and what the analyzers found in it.</summary>
+internal sealed record GeneratorRun(GeneratorDriver Driver, GeneratorDriverRunResult Result, Compilation Output, ImmutableArray<Diagnostic> AnalyzerDiagnostics)
 {
-    /// <summary>The diagnostics the generator reported.</summary>
-    public ImmutableArray<Diagnostic> GeneratorDiagnostics => Result.Diagnostics;
+    /// <summary>The diagnostics the generator's assembly reported: the generator's own and its analyzers'.</summary>
+    public ImmutableArray<Diagnostic> GeneratorDiagnostics => Result.Diagnostics.AddRange(AnalyzerDiagnostics);
 
     /// <summary>Errors and warnings of the compilation including the generated files (excluding the generator's own).</summary>
     public ImmutableArray<Diagnostic> CompilationProblems

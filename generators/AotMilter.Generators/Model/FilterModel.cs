@@ -11,7 +11,7 @@ namespace AotMilter.Generators.Model;
 /// <param name="DispatcherName">The name of the emitted file-local dispatcher class.</param>
 /// <param name="FactoryName">The name of the catalog method that creates the registration.</param>
 /// <param name="HintName">The generated file's name.</param>
-/// <param name="Callbacks">The handled events, in <see cref="CallbackKind"/> order.</param>
+/// <param name="Callbacks">The handled events, in <see cref="MilterEvent"/> order.</param>
 /// <param name="Protocol">The derived SMFIP_* bits.</param>
 /// <param name="Actions">The derived SMFIF_* bits.</param>
 /// <param name="Macros">The macros read by [Macro] parameters, per stage, in stage order.</param>

@@ -1,3 +1,5 @@
+using AotMilter.Protocol;
+
 namespace AotMilter.Generators.Model;
 
 /// <summary>The macros the filter reads at one stage, names normalised ("i", "{auth_authen}") and sorted ordinally.</summary>

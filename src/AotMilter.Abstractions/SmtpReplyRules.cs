@@ -1,13 +1,13 @@
 using System.Collections.Generic;
 using System.Globalization;
 
-namespace AotMilter.Generators;
+namespace AotMilter;
 
 /// <summary>
-/// The checks of AotMilter.SmtpReply.Validate and SmtpReply.Parse, copied (the generator references no project; a test
-/// runs both on the same inputs), applied at compile time to replies written with constants. They are libmilter's:
-/// <c>smfi_setreply</c> wants a 4xx/5xx code, an enhanced code <c>[245].d{1,3}.d{1,3}</c> of the same class, no CR/LF,
-/// at most 32 lines and 980 characters.
+/// libmilter's rules for a custom reply (<c>smfi_setreply</c>): a 4xx/5xx code, an enhanced code
+/// <c>[245].d{1,3}.d{1,3}</c> of the same class, no CR/LF, at most 32 lines and 980 characters. <see cref="SmtpReply"/>
+/// applies them when a reply is created; the generator compiles this file in and applies them at compile time to replies
+/// written with constants, so the parts it cannot see may be unknown (null).
 /// </summary>
 internal static class SmtpReplyRules
 {
@@ -16,9 +16,9 @@ internal static class SmtpReplyRules
     public const int MaxLines = 32;
 
     /// <summary>
-    /// Why SmtpReply.Create would throw, or null. A null <paramref name="code"/>, <paramref name="lines"/> or line means
-    /// "not a constant": the rules that need it are skipped. <paramref name="extendedCodeKnown"/> is false when the
-    /// extended code is not a constant (a known null extended code is fine).
+    /// Why the reply is invalid, or null. A null <paramref name="code"/>, <paramref name="lines"/> or line means
+    /// "not known": the rules that need it are skipped. <paramref name="extendedCodeKnown"/> is false when the
+    /// extended code is not known (a known null extended code is fine).
     /// </summary>
     public static string? Validate(int? code, bool extendedCodeKnown, string? extendedCode, IReadOnlyList<string?>? lines)
     {
@@ -78,22 +78,45 @@ internal static class SmtpReplyRules
     }
 
     /// <summary>
-    /// What SmtpReply.Parse makes of a one-line reply: the code, then Validate's verdict on the parts; or why it is not a
-    /// reply at all. Returns the error, or null.
+    /// Splits a reply written as one line, "550 5.7.1 Recipient rejected" or "451 Try later" (the extended code is
+    /// recognised when the second word looks like one). Returns why it is not a reply at all, or null.
     /// </summary>
-    public static string? ValidateParse(string reply, out int? code)
+    public static string? Split(string reply, out int code, out string? extendedCode, out string text)
     {
-        code = null;
+        extendedCode = null;
+        text = "";
         string[] words = reply.Split([' '], 3);
-        if (words.Length < 2 || words[0].Length != 3 || !int.TryParse(words[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed))
+        if (words.Length < 2 || words[0].Length != 3 || !int.TryParse(words[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out code))
         {
+            code = 0;
             return $"'{reply}' is not an SMTP reply: expected \"CODE [X.Y.Z] text\"";
         }
 
+        if (words.Length == 3 && LooksLikeExtendedCode(words[1]))
+        {
+            extendedCode = words[1];
+            text = words[2];
+        }
+        else
+        {
+            text = reply.Substring(4);
+        }
+
+        return null;
+    }
+
+    /// <summary>What SmtpReply.Parse makes of a one-line reply: the code when it has one, and why it would throw, or null.</summary>
+    public static string? ValidateParse(string reply, out int? code)
+    {
+        code = null;
+        string? error = Split(reply, out int parsed, out string? extendedCode, out string text);
+        if (error is not null)
+        {
+            return error;
+        }
+
         code = parsed;
-        return words.Length == 3 && LooksLikeExtendedCode(words[1])
-            ? Validate(parsed, true, words[1], [words[2]])
-            : Validate(parsed, true, null, [reply.Substring(4)]);
+        return Validate(parsed, true, extendedCode, [text]);
     }
 
     private static bool LooksLikeExtendedCode(string s)
