@@ -104,7 +104,9 @@ public static class MilterFrameWriter
         }
     }
 
-    private static Span<byte> StartFrame(IBufferWriter<byte> writer, byte command, int payloadLength)
+    /// <summary>Writes the length and command byte and returns the payload's span; the caller fills it and advances
+    /// <see cref="MilterFrameReader.HeaderSize"/> + <paramref name="payloadLength"/> bytes.</summary>
+    internal static Span<byte> StartFrame(IBufferWriter<byte> writer, byte command, int payloadLength)
     {
         Span<byte> span = writer.GetSpan(MilterFrameReader.HeaderSize + payloadLength);
         BinaryPrimitives.WriteUInt32BigEndian(span, (uint)payloadLength + 1);
@@ -112,12 +114,19 @@ public static class MilterFrameWriter
         return span.Slice(MilterFrameReader.HeaderSize, payloadLength);
     }
 
-    private static int Utf8Length(ReadOnlySpan<char> s) => Encoding.UTF8.GetByteCount(s);
+    internal static int Utf8Length(ReadOnlySpan<char> s) => Encoding.UTF8.GetByteCount(s);
 
-    private static void PutString(ref Span<byte> span, ReadOnlySpan<char> s)
+    internal static void PutString(ref Span<byte> span, ReadOnlySpan<char> s)
     {
         int n = Encoding.UTF8.GetBytes(s, span);
         span[n] = 0;
         span = span[(n + 1)..];
+    }
+
+    internal static void PutBytes(ref Span<byte> span, ReadOnlySpan<byte> s)
+    {
+        s.CopyTo(span);
+        span[s.Length] = 0;
+        span = span[(s.Length + 1)..];
     }
 }

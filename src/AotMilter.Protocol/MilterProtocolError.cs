@@ -35,4 +35,10 @@ public enum MilterProtocolError
 
     /// <summary>The macros of one stage exceed <see cref="MacroStore.MaxStageBytes"/>.</summary>
     MacrosTooLarge,
+
+    /// <summary>A reply carries payload where it has none, or bytes after its last field.</summary>
+    UnexpectedPayload,
+
+    /// <summary>A reply-code reply does not start with a 4xx or 5xx SMTP code.</summary>
+    MalformedReplyCode,
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using AotMilter.Protocol;
 
 namespace AotMilter.Server;
@@ -9,7 +8,7 @@ namespace AotMilter.Server;
 /// Headers and body together are bounded by <see cref="MaxSize"/> and by the process's <see cref="MemoryBudget"/>;
 /// storage is reused from message to message and goes back to its working size when the connection ends.
 /// </summary>
-internal sealed class MessageCopy
+internal sealed class MessageCopy : IHeaderEditList
 {
     private const int WorkingHeaderBytes = 4096;
     private const int WorkingBodyBytes = 16 * 1024;
@@ -135,75 +134,42 @@ internal sealed class MessageCopy
     public void ForgetReplacement() => BodyReplaced = false;
 
     /// <summary>
-    /// Applies a filter's header edits (the frames its editor wrote) to the copy: add appends, insert places at an
-    /// index among the headers, change replaces the n-th field of that name (an empty value deletes it, a missing
-    /// one is added), as Postfix applies them.
+    /// Applies a filter's header edits (the frames its editor wrote) to the copy, with Postfix's rules
+    /// (<see cref="HeaderEdits"/>). The copy holds only the headers the filters saw, so an insert index counts from
+    /// the first of them where Postfix counts its own Received: too.
     /// </summary>
     public void ApplyHeaderEdits(ReadOnlySpan<byte> frames)
     {
         while (MilterFrameReader.TryReadFrame(frames, MilterFrameReader.MaxPayloadLimit, out MilterFrame frame, out int length))
         {
-            ReadOnlySpan<byte> p = frame.Payload;
-            switch ((MilterResponse)frame.Command)
+            if (MilterModification.TryParse(frame.Command, frame.Payload, out MilterModification modification))
             {
-                case MilterResponse.AddHeader:
-                {
-                    ReadOnlySpan<byte> name = NulString.Read(ref p, "header name");
-                    AddHeader(name, NulString.Read(ref p, "header value"));
-                    break;
-                }
-
-                case MilterResponse.InsertHeader:
-                {
-                    int index = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(p), (uint)_headers.Count);
-                    p = p[4..];
-                    ReadOnlySpan<byte> name = NulString.Read(ref p, "header name");
-                    InsertHeader(index, name, NulString.Read(ref p, "header value"));
-                    break;
-                }
-
-                case MilterResponse.ChangeHeader:
-                {
-                    uint occurrence = Math.Max(1u, BinaryPrimitives.ReadUInt32BigEndian(p));
-                    p = p[4..];
-                    ReadOnlySpan<byte> name = NulString.Read(ref p, "header name");
-                    ReadOnlySpan<byte> value = NulString.Read(ref p, "header value");
-                    ChangeHeader(name, occurrence, value, delete: value.IsEmpty);
-                    break;
-                }
+                HeaderEdits.Apply(this, HeaderEditStyle.Postfix, modification);
             }
 
             frames = frames[length..];
         }
     }
 
-    private void ChangeHeader(ReadOnlySpan<byte> name, uint occurrence, ReadOnlySpan<byte> value, bool delete)
+    int IHeaderEditList.Count => _headers.Count;
+
+    ReadOnlySpan<byte> IHeaderEditList.NameAt(int position)
     {
-        uint seen = 0;
-        for (int i = 0; i < _headers.Count; i++)
-        {
-            GetHeader(i, out ReadOnlySpan<byte> n, out _);
-            if (System.Text.Ascii.EqualsIgnoreCase(n, name) && ++seen == occurrence)
-            {
-                if (delete)
-                {
-                    _headers.RemoveAt(i);
-                }
-                else
-                {
-                    _headers.RemoveAt(i);
-                    InsertHeader(i, name, value);
-                }
-
-                return;
-            }
-        }
-
-        if (!delete)
-        {
-            AddHeader(name, value);
-        }
+        HeaderEntry e = _headers[position];
+        return _headerBytes.AsSpan(e.Start, e.NameLength);
     }
+
+    HeaderOrigin IHeaderEditList.OriginAt(int position) => HeaderOrigin.Client;
+
+    void IHeaderEditList.Insert(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) => InsertHeader(position, name, value);
+
+    void IHeaderEditList.Replace(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        _headers.RemoveAt(position);
+        InsertHeader(position, name, value);
+    }
+
+    void IHeaderEditList.Remove(int position) => _headers.RemoveAt(position);
 
     private void InsertHeader(int index, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {

@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using AotMilter.Protocol;
@@ -14,7 +11,7 @@ namespace AotMilter.Testing;
 /// frames are counted and skipped while waiting. Every wait is bounded by <see cref="Timeout"/>, so a test cannot
 /// hang on a milter that does not answer. One conversation at a time: not thread-safe.
 /// </summary>
-public sealed class MilterClient : IAsyncDisposable, IDisposable
+public sealed partial class MilterClient : IAsyncDisposable, IDisposable
 {
     /// <summary>How long any one operation may wait, unless <see cref="Timeout"/> says otherwise.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
@@ -26,10 +23,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
 
     private readonly Stream _stream;
     private readonly ByteBufferWriter _output = new(1024);
-    private readonly ByteBufferWriter _payload = new(256);
-    private byte[] _input = new byte[8 * 1024];
-    private int _start;
-    private int _end;
+    private readonly ReceiveBuffer _input = new(8 * 1024);
     private bool _endOfStream;
     private bool _bodySkipped;
     private string? _earlyQuarantine;
@@ -133,11 +127,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
         }
 
         var offered = new OptionNegotiation(version, actions, protocol);
-        Span<byte> payload = stackalloc byte[OptionNegotiation.PayloadSize];
-        BinaryPrimitives.WriteUInt32BigEndian(payload, version);
-        BinaryPrimitives.WriteUInt32BigEndian(payload[4..], (uint)actions);
-        BinaryPrimitives.WriteUInt32BigEndian(payload[8..], (uint)protocol);
-        MilterFrameWriter.Write(_output, (byte)MilterCommand.OptionNegotiation, payload);
+        MilterCommandWriter.WriteNegotiate(_output, offered);
 
         using CancellationTokenSource deadline = StartDeadline();
         await FlushAsync("sending option negotiation", deadline.Token).ConfigureAwait(false);
@@ -177,16 +167,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
             throw new ArgumentOutOfRangeException(nameof(stage), stage, "a macro stage is an ASCII command letter");
         }
 
-        _payload.Reset();
-        _payload.GetSpan(1)[0] = (byte)stage;
-        _payload.Advance(1);
-        foreach ((string name, string value) in macros)
-        {
-            AppendString(name);
-            AppendString(value);
-        }
-
-        MilterFrameWriter.Write(_output, (byte)MilterCommand.Macro, _payload.WrittenSpan);
+        MilterCommandWriter.WriteMacros(_output, (byte)stage, macros);
         return SendWithoutReplyAsync("macros");
     }
 
@@ -200,18 +181,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(address);
         RequireEvent(ProtocolFlags.NoConnect, "connect");
         _bodySkipped = false;
-        _payload.Reset();
-        AppendString(host);
-        _payload.GetSpan(1)[0] = (byte)family;
-        _payload.Advance(1);
-        if (family != ConnectFamily.Unknown)
-        {
-            BinaryPrimitives.WriteUInt16BigEndian(_payload.GetSpan(2), port);
-            _payload.Advance(2);
-            AppendString(address);
-        }
-
-        MilterFrameWriter.Write(_output, (byte)MilterCommand.Connect, _payload.WrittenSpan);
+        MilterCommandWriter.WriteConnect(_output, host, family, port, address);
         return SendEventAsync(MilterCommand.Connect, ProtocolFlags.NoReplyConnect);
     }
 
@@ -220,7 +190,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(name);
         RequireEvent(ProtocolFlags.NoHelo, "HELO");
-        MilterFrameWriter.WriteString(_output, (byte)MilterCommand.Helo, name);
+        MilterCommandWriter.WriteHelo(_output, name);
         return SendEventAsync(MilterCommand.Helo, ProtocolFlags.NoReplyHelo);
     }
 
@@ -231,7 +201,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(sender);
         RequireEvent(ProtocolFlags.NoMail, "MAIL FROM");
         _bodySkipped = false;
-        WriteArgv(MilterCommand.Mail, sender, esmtpArguments ?? NoArguments);
+        MilterCommandWriter.WriteMail(_output, sender, esmtpArguments ?? NoArguments);
         return SendEventAsync(MilterCommand.Mail, ProtocolFlags.NoReplyMail);
     }
 
@@ -240,7 +210,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(recipient);
         RequireEvent(ProtocolFlags.NoRcpt, "RCPT TO");
-        WriteArgv(MilterCommand.Rcpt, recipient, esmtpArguments ?? NoArguments);
+        MilterCommandWriter.WriteRcpt(_output, recipient, esmtpArguments ?? NoArguments);
         return SendEventAsync(MilterCommand.Rcpt, ProtocolFlags.NoReplyRcpt);
     }
 
@@ -248,7 +218,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     public Task<MilterReply> DataAsync()
     {
         RequireEvent(ProtocolFlags.NoData, "DATA", minVersion: 4);
-        MilterFrameWriter.WriteEmpty(_output, (byte)MilterCommand.Data);
+        MilterCommandWriter.WriteData(_output);
         return SendEventAsync(MilterCommand.Data, ProtocolFlags.NoReplyData);
     }
 
@@ -259,7 +229,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
         RequireEvent(ProtocolFlags.NoHeaders, "header");
-        MilterFrameWriter.WriteStrings(_output, (byte)MilterCommand.Header, name, value);
+        MilterCommandWriter.WriteHeader(_output, name, value);
         return SendEventAsync(MilterCommand.Header, ProtocolFlags.NoReplyHeader);
     }
 
@@ -267,10 +237,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     public Task<MilterReply> HeaderAsync(ReadOnlyMemory<byte> name, ReadOnlyMemory<byte> value)
     {
         RequireEvent(ProtocolFlags.NoHeaders, "header");
-        _payload.Reset();
-        AppendBytes(name.Span);
-        AppendBytes(value.Span);
-        MilterFrameWriter.Write(_output, (byte)MilterCommand.Header, _payload.WrittenSpan);
+        MilterCommandWriter.WriteHeader(_output, name.Span, value.Span);
         return SendEventAsync(MilterCommand.Header, ProtocolFlags.NoReplyHeader);
     }
 
@@ -278,7 +245,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     public Task<MilterReply> EndOfHeadersAsync()
     {
         RequireEvent(ProtocolFlags.NoEndOfHeaders, "end-of-headers");
-        MilterFrameWriter.WriteEmpty(_output, (byte)MilterCommand.EndOfHeaders);
+        MilterCommandWriter.WriteEndOfHeaders(_output);
         return SendEventAsync(MilterCommand.EndOfHeaders, ProtocolFlags.NoReplyEndOfHeaders);
     }
 
@@ -301,7 +268,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
         {
             ReadOnlyMemory<byte> chunk = body[..Math.Min(body.Length, MilterFrameWriter.MaxChunkSize)];
             body = body[chunk.Length..];
-            MilterFrameWriter.Write(_output, (byte)MilterCommand.Body, chunk.Span);
+            MilterCommandWriter.WriteBody(_output, chunk.Span);
             last = await SendEventAsync(MilterCommand.Body, ProtocolFlags.NoReplyBody).ConfigureAwait(false);
             if (last.Kind == MilterReplyKind.Skip)
             {
@@ -335,7 +302,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     {
         NegotiationResult negotiated = RequireNegotiated("end of message");
         _bodySkipped = false;
-        MilterFrameWriter.Write(_output, (byte)MilterCommand.EndOfMessage, trailingBody.Span);
+        MilterCommandWriter.WriteEndOfMessage(_output, trailingBody.Span);
         using CancellationTokenSource deadline = StartDeadline();
         await FlushAsync("sending end of message", deadline.Token).ConfigureAwait(false);
 
@@ -373,7 +340,7 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(commandLine);
         RequireEvent(ProtocolFlags.NoUnknown, "unknown-command", minVersion: 3);
-        MilterFrameWriter.WriteString(_output, (byte)MilterCommand.Unknown, commandLine);
+        MilterCommandWriter.WriteUnknown(_output, commandLine);
         return SendEventAsync(MilterCommand.Unknown, ProtocolFlags.NoReplyUnknown);
     }
 
@@ -382,14 +349,14 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     {
         RequireNegotiated("abort");
         _bodySkipped = false;
-        MilterFrameWriter.WriteEmpty(_output, (byte)MilterCommand.Abort);
+        MilterCommandWriter.WriteAbort(_output);
         return SendWithoutReplyAsync("abort");
     }
 
     /// <summary>Sends quit (<c>Q</c>): the milter closes its session. No reply.</summary>
     public Task QuitAsync()
     {
-        MilterFrameWriter.WriteEmpty(_output, (byte)MilterCommand.Quit);
+        MilterCommandWriter.WriteQuit(_output);
         return SendWithoutReplyAsync("quit");
     }
 
@@ -399,54 +366,8 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     {
         RequireNegotiated("quit-new-connection");
         _bodySkipped = false;
-        MilterFrameWriter.WriteEmpty(_output, (byte)MilterCommand.QuitNewConnection);
+        MilterCommandWriter.WriteQuitNewConnection(_output);
         return SendWithoutReplyAsync("quit-new-connection");
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // Raw access, for malformed input
-
-    /// <summary>Sends one frame with any command byte and payload, bypassing every check.</summary>
-    public Task SendFrameAsync(byte command, ReadOnlyMemory<byte> payload = default)
-    {
-        MilterFrameWriter.Write(_output, command, payload.Span);
-        return SendWithoutReplyAsync($"frame '{(char)command}'");
-    }
-
-    /// <summary>Sends raw bytes (a partial frame, a bogus length field …).</summary>
-    public Task SendBytesAsync(ReadOnlyMemory<byte> bytes)
-    {
-        _output.Write(bytes.Span);
-        return SendWithoutReplyAsync("raw bytes");
-    }
-
-    /// <summary>Reads the next frame, whatever it is; null when the milter closed the connection.</summary>
-    /// <exception cref="TimeoutException">No frame arrived within the timeout.</exception>
-    public async Task<RawFrame?> ReadFrameAsync()
-    {
-        using CancellationTokenSource deadline = StartDeadline();
-        return await ReadFrameCoreAsync("a frame", deadline.Token).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Waits until the milter closes the connection. True when it did within the timeout; false when it sent a frame
-    /// instead (the frame is consumed) or stayed open.
-    /// </summary>
-    public async Task<bool> WaitForCloseAsync(TimeSpan? timeout = null)
-    {
-        using var deadline = new CancellationTokenSource(timeout ?? Timeout);
-        try
-        {
-            return await ReadFrameCoreAsync("the connection to close", deadline.Token).ConfigureAwait(false) is null;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-        catch (EndOfStreamException)
-        {
-            return true;
-        }
     }
 
     public ValueTask DisposeAsync()
@@ -456,347 +377,4 @@ public sealed class MilterClient : IAsyncDisposable, IDisposable
     }
 
     public void Dispose() => _stream.Dispose();
-
-    // ---------------------------------------------------------------------------------------------------------------
-
-    private CancellationTokenSource StartDeadline() => new(Timeout);
-
-    private NegotiationResult RequireNegotiated(string what)
-        => Negotiated ?? throw new InvalidOperationException($"cannot send {what} before option negotiation (call NegotiateAsync first)");
-
-    private void RequireEvent(ProtocolFlags skipBit, string what, uint minVersion = 2)
-    {
-        NegotiationResult negotiated = RequireNegotiated(what);
-        if ((negotiated.DeclinedEvents & skipBit) != 0)
-        {
-            throw new InvalidOperationException(
-                $"the milter declined {what} events in negotiation ({skipBit}, protocol 0x{(uint)negotiated.Protocol:x}); an MTA does not send them");
-        }
-
-        if (negotiated.Version < minVersion)
-        {
-            throw new InvalidOperationException(
-                $"{what} events do not exist in milter protocol version {negotiated.Version} (they need version {minVersion})");
-        }
-    }
-
-    private async Task<MilterReply> SendEventAsync(MilterCommand command, ProtocolFlags noReplyBit)
-    {
-        using CancellationTokenSource deadline = StartDeadline();
-        char letter = (char)command;
-        await FlushAsync($"sending '{letter}'", deadline.Token).ConfigureAwait(false);
-        if ((Negotiated!.NoReplyEvents & noReplyBit) != 0)
-        {
-            return MilterReply.NoReply;
-        }
-
-        while (true)
-        {
-            RawFrame frame = await ReadRequiredFrameAsync(letter, deadline.Token).ConfigureAwait(false);
-            if (frame.Command == (byte)MilterResponse.Progress)
-            {
-                if (ProgressOnlyAtEndOfMessage)
-                {
-                    throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand,
-                        $"the milter sent progress ('p') while answering '{letter}'; this MTA accepts it only at end of message");
-                }
-
-                ProgressCount++;
-                deadline.CancelAfter(Timeout);
-                continue;
-            }
-
-            if (frame.Command == (byte)MilterResponse.Quarantine && QuarantineAtAnyStage)
-            {
-                ReadOnlySpan<byte> payload = frame.Payload;
-                _earlyQuarantine ??= Encoding.UTF8.GetString(NulString.Read(ref payload, "quarantine reason"));
-                continue;
-            }
-
-            if (TryParseReply(frame, out MilterReply? reply))
-            {
-                return reply;
-            }
-
-            throw Unexpected(frame, letter);
-        }
-    }
-
-    private async Task SendWithoutReplyAsync(string what)
-    {
-        using CancellationTokenSource deadline = StartDeadline();
-        await FlushAsync(what, deadline.Token).ConfigureAwait(false);
-    }
-
-    private async Task FlushAsync(string what, CancellationToken deadline)
-    {
-        try
-        {
-            await _stream.WriteAsync(_output.WrittenMemory, deadline).ConfigureAwait(false);
-            await _stream.FlushAsync(deadline).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-        {
-            throw new TimeoutException($"{what}: the milter did not take the data within {Timeout.TotalSeconds:0.###}s");
-        }
-        finally
-        {
-            _output.Reset();
-        }
-    }
-
-    private async Task<RawFrame> ReadRequiredFrameAsync(char replyTo, CancellationToken deadline)
-        => await ReadFrameCoreAsync($"reply to '{replyTo}'", deadline).ConfigureAwait(false)
-            ?? throw new EndOfStreamException($"the milter closed the connection instead of replying to '{replyTo}'");
-
-    private async Task<RawFrame?> ReadFrameCoreAsync(string waitingFor, CancellationToken deadline)
-    {
-        while (true)
-        {
-            if (TryTakeFrame(out RawFrame? frame, out int required))
-            {
-                return frame;
-            }
-
-            if (_endOfStream)
-            {
-                if (_end > _start)
-                {
-                    throw new EndOfStreamException(
-                        $"the milter closed the connection in the middle of a frame ({_end - _start} of {required} bytes)");
-                }
-
-                return null;
-            }
-
-            MakeRoom(required);
-            int received;
-            try
-            {
-                received = await _stream.ReadAsync(_input.AsMemory(_end), deadline).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                throw new TimeoutException($"no {waitingFor} from the milter within {Timeout.TotalSeconds:0.###}s");
-            }
-            catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
-            {
-                // A peer that closes with unread input resets the connection: for the MTA that is a close like any other.
-                received = 0;
-            }
-
-            if (received == 0)
-            {
-                _endOfStream = true;
-            }
-            else
-            {
-                _end += received;
-            }
-        }
-    }
-
-    private bool TryTakeFrame(out RawFrame? frame, out int required)
-    {
-        ReadOnlySpan<byte> pending = _input.AsSpan(_start, _end - _start);
-        if (!MilterFrameReader.TryReadFrame(pending, MaxPacketSize, out MilterFrame f, out int length, out required))
-        {
-            frame = null;
-            return false;
-        }
-
-        frame = new RawFrame(f.Command, f.Payload.ToArray());
-        _start += length;
-        if (_start == _end)
-        {
-            _start = _end = 0;
-        }
-
-        return true;
-    }
-
-    private void MakeRoom(int required)
-    {
-        int pending = _end - _start;
-        int wanted = Math.Max(required, pending + 1);
-        if (wanted > _input.Length)
-        {
-            byte[] bigger = new byte[Math.Max(wanted, _input.Length * 2)];
-            _input.AsSpan(_start, pending).CopyTo(bigger);
-            _input = bigger;
-        }
-        else if (_start > 0)
-        {
-            _input.AsSpan(_start, pending).CopyTo(_input);
-        }
-        else
-        {
-            return;
-        }
-
-        _start = 0;
-        _end = pending;
-    }
-
-    private void AppendBytes(ReadOnlySpan<byte> bytes)
-    {
-        Span<byte> span = _payload.GetSpan(bytes.Length + 1);
-        bytes.CopyTo(span);
-        span[bytes.Length] = 0;
-        _payload.Advance(bytes.Length + 1);
-    }
-
-    private void AppendString(string s)
-    {
-        int length = Encoding.UTF8.GetByteCount(s);
-        Span<byte> span = _payload.GetSpan(length + 1);
-        Encoding.UTF8.GetBytes(s, span);
-        span[length] = 0;
-        _payload.Advance(length + 1);
-    }
-
-    private void WriteArgv(MilterCommand command, string first, string[] rest)
-    {
-        _payload.Reset();
-        AppendString(first);
-        foreach (string argument in rest)
-        {
-            AppendString(argument);
-        }
-
-        MilterFrameWriter.Write(_output, (byte)command, _payload.WrittenSpan);
-    }
-
-    private bool TryParseReply(RawFrame frame, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MilterReply? reply)
-    {
-        reply = (MilterResponse)frame.Command switch
-        {
-            MilterResponse.Continue => MilterReply.Continue,
-            MilterResponse.Accept => MilterReply.Accept,
-            MilterResponse.Reject => MilterReply.Reject,
-            MilterResponse.TempFail => MilterReply.TempFail,
-            MilterResponse.Discard => MilterReply.Discard,
-            MilterResponse.Shutdown => MilterReply.Shutdown,
-            MilterResponse.Skip => MilterReply.Skip,
-            MilterResponse.ReplyCode => ParseReplyCode(frame.Payload),
-            _ => null,
-        };
-        if (reply is null)
-        {
-            return false;
-        }
-
-        if (reply.Kind is not MilterReplyKind.ReplyCode && frame.Payload.Length != 0)
-        {
-            throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand,
-                $"reply '{frame.Letter}' carries {frame.Payload.Length} payload bytes; it has none");
-        }
-
-        if (reply.Kind == MilterReplyKind.Skip && (Negotiated!.EffectiveProtocol & ProtocolFlags.Skip) == 0)
-        {
-            throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand,
-                "the milter answered skip ('s') although SKIP was not negotiated");
-        }
-
-        return true;
-    }
-
-    private static MilterReply ParseReplyCode(byte[] payload)
-    {
-        ReadOnlySpan<byte> rest = payload;
-        string text = Encoding.UTF8.GetString(NulString.Read(ref rest, "reply code text"));
-        ExpectEnd(rest, 'y');
-        try
-        {
-            return MilterReply.WithCode(text);
-        }
-        catch (FormatException ex)
-        {
-            throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand, ex.Message);
-        }
-    }
-
-    private static NegotiationResult ParseNegotiation(OptionNegotiation offered, byte[] payload)
-    {
-        OptionNegotiation reply = OptionNegotiation.Parse(payload);
-        var lists = new Dictionary<MacroStage, string>();
-        var reader = new SymbolListReader(payload.AsSpan(OptionNegotiation.PayloadSize));
-        while (reader.MoveNext())
-        {
-            lists[reader.Stage] = Encoding.UTF8.GetString(reader.Names);
-        }
-
-        return new NegotiationResult(offered, reply.Version, reply.Actions, reply.Protocol, lists);
-    }
-
-    private static Modification ParseModification(RawFrame frame, ActionFlags negotiated)
-    {
-        ReadOnlySpan<byte> p = frame.Payload;
-        Modification modification = (MilterResponse)frame.Command switch
-        {
-            MilterResponse.AddHeader => new Modification.AddHeader(Str(ref p, "header name"), Str(ref p, "header value")),
-            MilterResponse.InsertHeader => new Modification.InsertHeader(Index(ref p, frame), Str(ref p, "header name"), Str(ref p, "header value")),
-            MilterResponse.ChangeHeader => new Modification.ChangeHeader(Index(ref p, frame), Str(ref p, "header name"), Str(ref p, "header value")),
-            MilterResponse.AddRecipient => new Modification.AddRecipient(Str(ref p, "recipient")),
-            MilterResponse.AddRecipientWithArgs => new Modification.AddRecipient(Str(ref p, "recipient"), p.IsEmpty ? "" : Str(ref p, "ESMTP arguments")),
-            MilterResponse.DeleteRecipient => new Modification.DeleteRecipient(Str(ref p, "recipient")),
-            MilterResponse.ChangeSender => new Modification.ChangeSender(Str(ref p, "sender"), p.IsEmpty ? null : Str(ref p, "ESMTP arguments")),
-            MilterResponse.Quarantine => new Modification.Quarantine(Str(ref p, "quarantine reason")),
-            MilterResponse.ReplaceBody => new Modification.ReplaceBody(TakeAll(ref p)),
-            _ => throw Unexpected(frame, 'E'),
-        };
-        ActionFlags needed = modification switch
-        {
-            Modification.AddHeader or Modification.InsertHeader => ActionFlags.AddHeaders,
-            Modification.ChangeHeader => ActionFlags.ChangeHeaders,
-            Modification.AddRecipient { Arguments: null } => ActionFlags.AddRecipient,
-            Modification.AddRecipient => ActionFlags.AddRecipientWithArgs,
-            Modification.DeleteRecipient => ActionFlags.DeleteRecipient,
-            Modification.ChangeSender => ActionFlags.ChangeSender,
-            Modification.Quarantine => ActionFlags.Quarantine,
-            _ => ActionFlags.ChangeBody,
-        };
-        ExpectEnd(p, frame.Letter);
-        if ((negotiated & needed) == 0)
-        {
-            throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand,
-                $"the milter sent '{frame.Letter}' ({modification}) without negotiating the {needed} action");
-        }
-
-        return modification;
-
-        static string Str(ref ReadOnlySpan<byte> payload, string what) => Encoding.UTF8.GetString(NulString.Read(ref payload, what));
-
-        static byte[] TakeAll(ref ReadOnlySpan<byte> payload)
-        {
-            byte[] all = payload.ToArray();
-            payload = default;
-            return all;
-        }
-
-        static uint Index(ref ReadOnlySpan<byte> payload, RawFrame frame)
-        {
-            if (payload.Length < 4)
-            {
-                throw new MilterProtocolException(MilterProtocolError.TruncatedPayload, $"'{frame.Letter}' has no header index");
-            }
-
-            uint index = BinaryPrimitives.ReadUInt32BigEndian(payload);
-            payload = payload[4..];
-            return index;
-        }
-    }
-
-    private static void ExpectEnd(ReadOnlySpan<byte> rest, char letter)
-    {
-        if (!rest.IsEmpty)
-        {
-            throw new MilterProtocolException(MilterProtocolError.UnexpectedCommand,
-                $"'{letter}' carries {rest.Length} unexpected trailing bytes");
-        }
-    }
-
-    private static MilterProtocolException Unexpected(RawFrame frame, char replyTo)
-        => new(MilterProtocolError.UnexpectedCommand,
-            string.Create(CultureInfo.InvariantCulture, $"unexpected frame {frame} from the milter while waiting for the reply to '{replyTo}'"));
 }

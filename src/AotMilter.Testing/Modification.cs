@@ -1,4 +1,5 @@
 using System.Text;
+using AotMilter.Protocol;
 
 namespace AotMilter.Testing;
 
@@ -45,6 +46,20 @@ public abstract record Modification
         public override string ToString() => $"ReplaceBody {{ {Chunk.Length} bytes }}";
     }
 
+    /// <summary>The kit's form of a modification read from the wire (strings decoded as UTF-8, the body chunk copied).</summary>
+    internal static Modification From(MilterModification m) => m.Kind switch
+    {
+        MilterResponse.AddHeader => new AddHeader(Utf8(m.Name), Utf8(m.Value)),
+        MilterResponse.InsertHeader => new InsertHeader(m.Index, Utf8(m.Name), Utf8(m.Value)),
+        MilterResponse.ChangeHeader => new ChangeHeader(m.Index, Utf8(m.Name), Utf8(m.Value)),
+        MilterResponse.AddRecipient => new AddRecipient(Utf8(m.Address)),
+        MilterResponse.AddRecipientWithArgs => new AddRecipient(Utf8(m.Address), m.HasArguments ? Utf8(m.Arguments) : ""),
+        MilterResponse.DeleteRecipient => new DeleteRecipient(Utf8(m.Address)),
+        MilterResponse.ChangeSender => new ChangeSender(Utf8(m.Address), m.HasArguments ? Utf8(m.Arguments) : null),
+        MilterResponse.Quarantine => new Quarantine(Utf8(m.Reason)),
+        _ => new ReplaceBody(m.Chunk.ToArray()),
+    };
+
     /// <summary>A readable one-line form, for assertion messages.</summary>
     public static string Describe(IEnumerable<Modification> modifications)
     {
@@ -62,4 +77,6 @@ public abstract record Modification
 
         return text.ToString();
     }
+
+    private static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using AotMilter.Protocol;
 
 namespace AotMilter.Testing.Mta;
 
@@ -14,9 +15,9 @@ internal sealed record MessageContext(
 /// <summary>
 /// A message as one MTA holds it while a milter filters it: the headers in that MTA's own list (with its own
 /// Received: and any headers it generates), the headers it shows the milter, the body, and how it applies the
-/// milter's edits and writes the message when relaying it.
+/// milter's edits (with that MTA's <see cref="HeaderEdits"/> rules over its list) and writes the message when relaying it.
 /// </summary>
-internal abstract class MtaMessage
+internal abstract class MtaMessage : IHeaderEditList
 {
     protected static readonly byte[] Crlf = "\r\n"u8.ToArray();
 
@@ -46,12 +47,30 @@ internal abstract class MtaMessage
     /// kept, LF between folded lines).</summary>
     public abstract IReadOnlyList<(byte[] Name, byte[] Value)> MilterHeaders { get; }
 
-    public abstract void AddHeader(string name, string value, bool leadingSpace);
+    /// <summary>Whose rules the milter's header edits follow on this MTA's list.</summary>
+    protected abstract HeaderEditStyle EditStyle { get; }
 
-    public abstract void InsertHeader(uint index, string name, string value, bool leadingSpace);
+    public abstract int Count { get; }
+
+    public void AddHeader(string name, string value, bool leadingSpace) =>
+        HeaderEdits.Add(this, EditStyle, Ascii(name), MilterValue(value, leadingSpace));
+
+    public void InsertHeader(uint index, string name, string value, bool leadingSpace) =>
+        HeaderEdits.Insert(this, EditStyle, index, Ascii(name), MilterValue(value, leadingSpace));
 
     /// <summary>Change (or, with an empty value, delete) the <paramref name="index"/>-th field called <paramref name="name"/>.</summary>
-    public abstract void ChangeHeader(uint index, string name, string value, bool leadingSpace);
+    public void ChangeHeader(uint index, string name, string value, bool leadingSpace) =>
+        HeaderEdits.Change(this, EditStyle, index, Ascii(name), value.Length == 0 ? [] : MilterValue(value, leadingSpace));
+
+    public abstract ReadOnlySpan<byte> NameAt(int position);
+
+    public abstract HeaderOrigin OriginAt(int position);
+
+    public abstract void Insert(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value);
+
+    public abstract void Replace(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value);
+
+    public abstract void Remove(int position);
 
     public void AppendReplacementBody(byte[] chunk)
     {

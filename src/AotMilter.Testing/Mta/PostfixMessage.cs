@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AotMilter.Protocol;
 
 namespace AotMilter.Testing.Mta;
 
@@ -124,47 +125,21 @@ internal sealed class PostfixMessage : MtaMessage
         _fields.Add(new Field(header.NameBytes, [.. text]));
     }
 
-    public override void AddHeader(string name, string value, bool leadingSpace) =>
-        _fields.Add(new Field(Ascii(name), HeaderText(Ascii(name), MilterValue(value, leadingSpace))));
+    protected override HeaderEditStyle EditStyle => HeaderEditStyle.Postfix;
 
-    public override void InsertHeader(uint index, string name, string value, bool leadingSpace)
-    {
-        var field = new Field(Ascii(name), HeaderText(Ascii(name), MilterValue(value, leadingSpace)));
-        if (index < _fields.Count)
-        {
-            _fields.Insert((int)index, field);
-        }
-        else
-        {
-            _fields.Add(field);
-        }
-    }
+    public override int Count => _fields.Count;
 
-    public override void ChangeHeader(uint index, string name, string value, bool leadingSpace)
-    {
-        long wanted = Math.Max(index, 1u);
-        for (int i = 1; i < _fields.Count; i++)
-        {
-            if (NameIs(_fields[i].Name, name) && --wanted == 0)
-            {
-                if (value.Length == 0)
-                {
-                    _fields.RemoveAt(i);
-                }
-                else
-                {
-                    _fields[i] = new Field(Ascii(name), HeaderText(Ascii(name), MilterValue(value, leadingSpace)));
-                }
+    public override ReadOnlySpan<byte> NameAt(int position) => _fields[position].Name;
 
-                return;
-            }
-        }
+    public override HeaderOrigin OriginAt(int position) => _fields[position].Trace ? HeaderOrigin.Trace : HeaderOrigin.Client;
 
-        if (value.Length > 0)
-        {
-            AddHeader(name, value, leadingSpace);
-        }
-    }
+    public override void Insert(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) =>
+        _fields.Insert(position, new Field(name.ToArray(), HeaderText(name, value)));
+
+    public override void Replace(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) =>
+        _fields[position] = new Field(name.ToArray(), HeaderText(name, value));
+
+    public override void Remove(int position) => _fields.RemoveAt(position);
 
     public override Email Render()
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AotMilter.Protocol;
 
 namespace AotMilter.Testing.Mta;
 
@@ -106,79 +107,31 @@ internal sealed class SendmailMessage : MtaMessage
         _nodes.Add(new Node(name, header.ValueBytes) { User = true, Condition = condition });
     }
 
-    public override void AddHeader(string name, string value, bool leadingSpace)
-    {
-        Node? generated = _nodes.FirstOrDefault(n => Same(n, name) && !n.User && !n.Trace);
-        if (generated is not null)
-        {
-            generated.Value = MilterValue(value, leadingSpace);
-            generated.User = true;
-            return;
-        }
+    protected override HeaderEditStyle EditStyle => HeaderEditStyle.Sendmail;
 
-        AppendBeforeSameName(new Node(name, MilterValue(value, leadingSpace)) { User = true });
+    public override int Count => _nodes.Count;
+
+    public override ReadOnlySpan<byte> NameAt(int position) => Ascii(_nodes[position].Field);
+
+    public override HeaderOrigin OriginAt(int position)
+    {
+        Node node = _nodes[position];
+        return node.Trace ? HeaderOrigin.Trace : node.User ? HeaderOrigin.Client : HeaderOrigin.Generated;
     }
 
-    public override void InsertHeader(uint index, string name, string value, bool leadingSpace)
+    public override void Insert(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) =>
+        _nodes.Insert(position, new Node(Encoding.UTF8.GetString(name), value.ToArray()) { User = true });
+
+    /// <summary>The entry keeps its field name as Sendmail stored it; the value is the milter's.</summary>
+    public override void Replace(int position, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
-        var node = new Node(name, MilterValue(value, leadingSpace)) { User = true };
-        if (index < _nodes.Count)
-        {
-            _nodes.Insert((int)index + 1, node);
-        }
-        else
-        {
-            _nodes.Add(node);
-        }
+        Node node = _nodes[position];
+        node.Value = value.ToArray();
+        node.User = true;
     }
 
-    public override void ChangeHeader(uint index, string name, string value, bool leadingSpace)
-    {
-        long wanted = index;
-        Node? target = null;
-        Node? generated = null;
-        foreach (Node node in _nodes)
-        {
-            if (!Same(node, name))
-            {
-                continue;
-            }
-
-            if (node.User)
-            {
-                if (--wanted <= 0)
-                {
-                    target = node;
-                    break;
-                }
-            }
-            else if (!node.Trace)
-            {
-                generated = node;
-            }
-        }
-
-        target ??= generated;
-        if (target is null)
-        {
-            if (value.Length > 0)
-            {
-                AppendBeforeSameName(new Node(name, MilterValue(value, leadingSpace)) { User = true });
-            }
-
-            return;
-        }
-
-        if (value.Length == 0)
-        {
-            target.Value = null;
-        }
-        else
-        {
-            target.Value = MilterValue(value, leadingSpace);
-            target.User = true;
-        }
-    }
+    /// <summary>A deleted field stays in the list, unwritten, so the indexes of later fields of its name do not move.</summary>
+    public override void Remove(int position) => _nodes[position].Value = null;
 
     public override Email Render()
     {
@@ -195,19 +148,6 @@ internal sealed class SendmailMessage : MtaMessage
         }
 
         return new Email(headers, ReplacedBody is null ? Body : CanonicalBody(ReplacedBody));
-    }
-
-    private void AppendBeforeSameName(Node node)
-    {
-        int first = _nodes.FindIndex(n => Same(n, node.Field));
-        if (first >= 0)
-        {
-            _nodes.Insert(first, node);
-        }
-        else
-        {
-            _nodes.Add(node);
-        }
     }
 
     private string ReceivedValue()

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using AotMilter.Protocol;
 
@@ -16,71 +15,64 @@ internal sealed partial class BenchConnection
         Failed,
     }
 
-    private enum ReadStatus : byte
+    /// <summary>
+    /// Takes the next whole reply frame from the receive buffer and checks it. <paramref name="required"/> is 0 when a
+    /// frame was handled, else how many bytes the buffer must hold for the next one. A malformed reply is a failure.
+    /// </summary>
+    private Outcome TakeReply(out int required)
     {
-        Frame,
-        NeedMore,
-        Bad,
-    }
-
-    /// <summary>Takes the next whole reply frame from the receive buffer, or makes room for more bytes.</summary>
-    private ReadStatus TryReadFrame(out byte command, out int payloadOffset, out int payloadLength)
-    {
-        command = 0;
-        payloadOffset = 0;
-        payloadLength = 0;
-        int available = _inEnd - _inStart;
-        int needed = MilterFrameReader.LengthSize;
-        if (available >= MilterFrameReader.LengthSize)
+        try
         {
-            uint length = BinaryPrimitives.ReadUInt32BigEndian(_in.AsSpan(_inStart));
-            if (length is 0 or > MaxReplyLength)
+            if (!MilterFrameReader.TryReadFrame(_in.Unread, MaxReplyLength, out MilterFrame frame, out int length, out required))
             {
-                return ReadStatus.Bad;
+                return Outcome.Wait;
             }
 
-            needed = MilterFrameReader.LengthSize + (int)length;
-            if (available >= needed)
-            {
-                command = _in[_inStart + MilterFrameReader.LengthSize];
-                payloadOffset = _inStart + MilterFrameReader.HeaderSize;
-                payloadLength = (int)length - 1;
-                _inStart += needed;
-                return ReadStatus.Frame;
-            }
+            Outcome outcome = OnReply(_next, frame.Command, frame.Payload);
+            _in.Consume(length);
+            return outcome;
         }
-
-        // The previous frame has been handled: its bytes may be overwritten.
-        if (_inStart > 0)
+        catch (MilterProtocolException ex)
         {
-            _in.AsSpan(_inStart, available).CopyTo(_in);
-            _inStart = 0;
-            _inEnd = available;
+            required = 0;
+            return Fail($"bad reply while waiting for {Name(_next)}: {ex.Message}");
         }
-
-        if (needed > _in.Length)
-        {
-            Array.Resize(ref _in, Math.Max(needed, _in.Length * 2));
-        }
-
-        return ReadStatus.NeedMore;
     }
 
     /// <summary>Checks one reply against the awaited step, as milter-load does.</summary>
     private Outcome OnReply(Step awaited, byte command, ReadOnlySpan<byte> payload)
     {
-        if (command == (byte)MilterResponse.Progress)
+        if (VerdictReply.TryParse(command, payload, out VerdictReply verdict))
         {
-            _run.ProgressSeen();
-            return Outcome.Wait;
+            if (verdict.IsProgress)
+            {
+                _run.ProgressSeen();
+                return Outcome.Wait;
+            }
+
+            return OnVerdict(awaited, verdict);
         }
 
+        if (awaited == Step.Negotiate && command == (byte)MilterResponse.OptionNegotiation)
+        {
+            return OnNegotiated(NegotiationReply.Parse(payload).Options);
+        }
+
+        if (awaited == Step.EndOfMessage && MilterModification.TryParse(command, payload, out MilterModification modification))
+        {
+            return OnModification(modification);
+        }
+
+        return Fail($"unexpected reply {Describe(command)} at {Name(awaited)}");
+    }
+
+    private Outcome OnVerdict(Step awaited, VerdictReply verdict)
+    {
+        byte command = (byte)verdict.Response;
         switch (awaited)
         {
-            case Step.Negotiate:
-                return OnNegotiated(command, payload);
             case Step.Rcpt when _run.Settings.ExpectReject:
-                if (command == (byte)MilterResponse.Reject || (command == (byte)MilterResponse.ReplyCode && payload.Length > 0 && payload[0] == (byte)'5'))
+                if (verdict.IsRejection)
                 {
                     MessageFinished(rejected: true);
                     return Outcome.Proceed;
@@ -88,30 +80,35 @@ internal sealed partial class BenchConnection
 
                 return Fail($"expected a reject at rcpt, got {Describe(command)}");
             case Step.Body:
-                if (command == (byte)MilterResponse.Skip && (_protocol & ProtocolFlags.Skip) != 0)
+                if (verdict.Response == MilterResponse.Skip && (_protocol & ProtocolFlags.Skip) != 0)
                 {
                     _body = _packets.Body.Length; // the milter has seen enough of the body
                     return Outcome.Proceed;
                 }
 
-                return command == (byte)MilterResponse.Continue ? Outcome.Proceed : Fail($"unexpected reply {Describe(command)} at body");
+                return verdict.Response == MilterResponse.Continue ? Outcome.Proceed : Fail($"unexpected reply {Describe(command)} at body");
             case Step.EndOfMessage:
-                return OnEndOfMessageReply(command, payload);
+                if (verdict.Response is not (MilterResponse.Accept or MilterResponse.Continue))
+                {
+                    return Fail($"unexpected reply {Describe(command)} at eom");
+                }
+
+                if (_packets.ExpectedHeaderName.Length > 0 && !_gotHeader)
+                {
+                    return Fail($"message finished without the {_run.Settings.ExpectHeader} header");
+                }
+
+                MessageFinished(rejected: false);
+                return Outcome.Proceed;
             default:
-                return command == (byte)MilterResponse.Continue
+                return verdict.Response == MilterResponse.Continue
                     ? Outcome.Proceed
                     : Fail($"unexpected reply {Describe(command)} at {Name(awaited)}");
         }
     }
 
-    private Outcome OnNegotiated(byte command, ReadOnlySpan<byte> payload)
+    private Outcome OnNegotiated(OptionNegotiation reply)
     {
-        if (command != (byte)MilterCommand.OptionNegotiation || payload.Length < OptionNegotiation.PayloadSize)
-        {
-            return Fail($"bad negotiation reply {Describe(command)} of {payload.Length} bytes");
-        }
-
-        OptionNegotiation reply = OptionNegotiation.Parse(payload);
         _run.Negotiated(reply);
         _version = reply.Version;
         _protocol = reply.Protocol;
@@ -136,76 +133,27 @@ internal sealed partial class BenchConnection
         return Outcome.Proceed;
     }
 
-    private Outcome OnEndOfMessageReply(byte command, ReadOnlySpan<byte> payload)
+    /// <summary>A modification at end of message: the expected header is checked, anything else is counted.</summary>
+    private Outcome OnModification(MilterModification modification)
     {
-        switch ((MilterResponse)command)
+        bool header = modification.Kind is MilterResponse.AddHeader or MilterResponse.InsertHeader;
+        if (!header || _packets.ExpectedHeaderName.Length == 0 || !System.Text.Ascii.EqualsIgnoreCase(modification.Name, _packets.ExpectedHeaderName))
         {
-            case MilterResponse.AddHeader:
-            case MilterResponse.InsertHeader:
-            {
-                // add: name\0value\0; insert: index:u32 name\0value\0
-                if (command == (byte)MilterResponse.InsertHeader)
-                {
-                    if (payload.Length < 4)
-                    {
-                        return Fail("truncated insert-header reply at eom");
-                    }
-
-                    payload = payload[4..];
-                }
-
-                int nul = payload.IndexOf((byte)0);
-                if (nul < 0)
-                {
-                    return Fail($"malformed {Describe(command)} reply at eom");
-                }
-
-                ReadOnlySpan<byte> name = payload[..nul];
-                ReadOnlySpan<byte> value = payload[(nul + 1)..];
-                int end = value.IndexOf((byte)0);
-                value = end < 0 ? value : value[..end];
-                if (_packets.ExpectedHeaderName.Length > 0 && System.Text.Ascii.EqualsIgnoreCase(name, _packets.ExpectedHeaderName))
-                {
-                    if (_run.Settings.ChecksBenchHeader)
-                    {
-                        value = value.TrimStart(" \t"u8);
-                        if (!value.SequenceEqual(_packets.BenchHeaderValue))
-                        {
-                            return Fail($"{_run.Settings.ExpectHeader} is '{System.Text.Encoding.UTF8.GetString(value)}', expected '{System.Text.Encoding.ASCII.GetString(_packets.BenchHeaderValue)}'");
-                        }
-                    }
-
-                    _gotHeader = true;
-                }
-                else
-                {
-                    _run.ModificationSeen();
-                }
-
-                return Outcome.Wait;
-            }
-
-            case MilterResponse.AddRecipient:
-            case MilterResponse.DeleteRecipient:
-            case MilterResponse.AddRecipientWithArgs:
-            case MilterResponse.ReplaceBody:
-            case MilterResponse.ChangeSender:
-            case MilterResponse.ChangeHeader:
-            case MilterResponse.Quarantine:
-                _run.ModificationSeen();
-                return Outcome.Wait;
-            case MilterResponse.Accept:
-            case MilterResponse.Continue:
-                if (_packets.ExpectedHeaderName.Length > 0 && !_gotHeader)
-                {
-                    return Fail($"message finished without the {_run.Settings.ExpectHeader} header");
-                }
-
-                MessageFinished(rejected: false);
-                return Outcome.Proceed;
-            default:
-                return Fail($"unexpected reply {Describe(command)} at eom");
+            _run.ModificationSeen();
+            return Outcome.Wait;
         }
+
+        if (_run.Settings.ChecksBenchHeader)
+        {
+            ReadOnlySpan<byte> value = modification.Value.TrimStart(" \t"u8);
+            if (!value.SequenceEqual(_packets.BenchHeaderValue))
+            {
+                return Fail($"{_run.Settings.ExpectHeader} is '{System.Text.Encoding.UTF8.GetString(value)}', expected '{System.Text.Encoding.ASCII.GetString(_packets.BenchHeaderValue)}'");
+            }
+        }
+
+        _gotHeader = true;
+        return Outcome.Wait;
     }
 
     private void MessageFinished(bool rejected)

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using AotMilter.Protocol;
 using AotMilter.Server.Interop;
@@ -30,9 +29,7 @@ internal sealed unsafe partial class BenchConnection
     private readonly ByteBufferWriter _out = new(8 * 1024);
     private byte[]? _single;
     private int _sent;
-    private byte[] _in = new byte[4 * 1024];
-    private int _inStart;
-    private int _inEnd;
+    private readonly ReceiveBuffer _in = new(4 * 1024);
     private int _fd = -1;
     private Phase _phase;
     private bool _watchingWrite;
@@ -199,59 +196,50 @@ internal sealed unsafe partial class BenchConnection
 
                     break;
                 case Phase.Awaiting:
-                    switch (TryReadFrame(out byte command, out int offset, out int length))
+                    Outcome outcome = TakeReply(out int required);
+                    if (outcome == Outcome.Proceed)
                     {
-                        case ReadStatus.Frame:
-                            Outcome outcome = OnReply(_next, command, _in.AsSpan(offset, length));
-                            if (outcome == Outcome.Proceed)
-                            {
-                                _since = 0;
-                                _phase = Phase.Ready;
-                            }
-                            else if (outcome == Outcome.Failed && !Reconnect())
+                        _since = 0;
+                        _phase = Phase.Ready;
+                    }
+                    else if (outcome == Outcome.Failed)
+                    {
+                        if (!Reconnect())
+                        {
+                            return;
+                        }
+                    }
+                    else if (required > 0)
+                    {
+                        // No whole frame yet: the frames handled so far may be overwritten.
+                        _in.MakeRoom(required);
+                        if (!mayRead)
+                        {
+                            return;
+                        }
+
+                        mayRead = false;
+                        if (!Receive(out int error))
+                        {
+                            if (error == Libc.EAGAIN)
                             {
                                 return;
                             }
 
-                            break;
-                        case ReadStatus.Bad:
-                            _run.Error($"conn {_id}: bad reply length {BinaryPrimitives.ReadUInt32BigEndian(_in.AsSpan(_inStart))}");
+                            if (error == Libc.EINTR)
+                            {
+                                mayRead = true;
+                                break;
+                            }
+
+                            _run.Error(error == 0
+                                ? $"conn {_id}: connection closed by filter while waiting for {Name(_next)} reply"
+                                : $"conn {_id}: {Libc.Describe(error)} while waiting for {Name(_next)} reply");
                             if (!Reconnect())
                             {
                                 return;
                             }
-
-                            break;
-                        default:
-                            if (!mayRead)
-                            {
-                                return;
-                            }
-
-                            mayRead = false;
-                            if (!Receive(out int error))
-                            {
-                                if (error == Libc.EAGAIN)
-                                {
-                                    return;
-                                }
-
-                                if (error == Libc.EINTR)
-                                {
-                                    mayRead = true;
-                                    break;
-                                }
-
-                                _run.Error(error == 0
-                                    ? $"conn {_id}: connection closed by filter while waiting for {Name(_next)} reply"
-                                    : $"conn {_id}: {Libc.Describe(error)} while waiting for {Name(_next)} reply");
-                                if (!Reconnect())
-                                {
-                                    return;
-                                }
-                            }
-
-                            break;
+                        }
                     }
 
                     break;
@@ -368,8 +356,7 @@ internal sealed unsafe partial class BenchConnection
 
         _step = Step.Negotiate;
         _onConnection = 0;
-        _inStart = 0;
-        _inEnd = 0;
+        _in.Clear();
         _phase = Phase.Ready;
     }
 
@@ -477,14 +464,14 @@ internal sealed unsafe partial class BenchConnection
     private bool Receive(out int error)
     {
         nint received;
-        fixed (byte* p = _in)
+        fixed (byte* p = _in.Array)
         {
-            received = Libc.Recv(_fd, p + _inEnd, _in.Length - _inEnd, 0);
+            received = Libc.Recv(_fd, p + _in.End, _in.Capacity - _in.End, 0);
         }
 
         if (received > 0)
         {
-            _inEnd += (int)received;
+            _in.Commit((int)received);
             error = 0;
             return true;
         }
@@ -496,13 +483,12 @@ internal sealed unsafe partial class BenchConnection
     /// <summary>An idle connection became readable: the milter closed it or said something unasked.</summary>
     private void IdleReadable()
     {
-        _inStart = 0;
-        _inEnd = 0;
+        _in.Clear();
         if (Receive(out int error) || error is not (Libc.EAGAIN or Libc.EINTR))
         {
-            _run.Error(error == 0 && _inEnd == 0
+            _run.Error(error == 0 && _in.UnreadLength == 0
                 ? $"conn {_id}: connection closed by filter while idle"
-                : _inEnd > 0
+                : _in.UnreadLength > 0
                     ? $"conn {_id}: unexpected bytes from the filter while idle"
                     : $"conn {_id}: {Libc.Describe(error)} while idle");
             Finish();

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using AotMilter.Protocol;
@@ -31,37 +30,30 @@ internal sealed class BenchPackets
     {
         var w = new ByteBufferWriter(256);
 
-        Span<byte> negotiation = stackalloc byte[OptionNegotiation.PayloadSize];
-        BinaryPrimitives.WriteUInt32BigEndian(negotiation, 6);
-        BinaryPrimitives.WriteUInt32BigEndian(negotiation[4..], (uint)settings.OfferActions);
-        BinaryPrimitives.WriteUInt32BigEndian(negotiation[8..], (uint)settings.OfferProtocol);
-        MilterFrameWriter.Write(w, (byte)MilterCommand.OptionNegotiation, negotiation);
+        MilterCommandWriter.WriteNegotiate(w, new OptionNegotiation(6, settings.OfferActions, settings.OfferProtocol));
         Negotiate = Take(w);
 
         // Connect: the macros Postfix sends, then host, family '4', port, address.
-        Macros(w, MilterCommand.Connect, "j", "mx.example.com", "_", "client.example.net [192.0.2.10]", "{daemon_name}", "smtpd", "{client_addr}", "192.0.2.10");
-        var connect = new List<byte>();
-        connect.AddRange(Nul("client.example.net"));
-        connect.Add((byte)'4');
-        connect.AddRange([25025 >> 8, 25025 & 0xff]);
-        connect.AddRange(Nul("192.0.2.10"));
-        MilterFrameWriter.Write(w, (byte)MilterCommand.Connect, connect.ToArray());
+        MilterCommandWriter.WriteMacros(w, (byte)MilterCommand.Connect,
+            [("j", "mx.example.com"), ("_", "client.example.net [192.0.2.10]"), ("{daemon_name}", "smtpd"), ("{client_addr}", "192.0.2.10")]);
+        MilterCommandWriter.WriteConnect(w, "client.example.net", ConnectFamily.IPv4, 25025, "192.0.2.10");
         Connect = Take(w);
 
-        MilterFrameWriter.Write(w, (byte)MilterCommand.Helo, Nul("client.example.net"));
+        MilterCommandWriter.WriteHelo(w, "client.example.net");
         Helo = Take(w);
 
         // MAIL: macros i (the queue id, patched per message), {auth_authen}, {mail_addr}.
-        Macros(w, MilterCommand.Mail, "i", new string('0', QueueIdLength), "{auth_authen}", "bench-user", "{mail_addr}", "sender@example.org");
+        MilterCommandWriter.WriteMacros(w, (byte)MilterCommand.Mail,
+            [("i", new string('0', QueueIdLength)), ("{auth_authen}", "bench-user"), ("{mail_addr}", "sender@example.org")]);
         MailQueueIdOffset = MilterFrameReader.HeaderSize + 1 + 2; // frame header, stage, "i\0"
-        MilterFrameWriter.Write(w, (byte)MilterCommand.Mail, [.. Nul("<sender@example.org>"), .. Nul("SIZE=4096")]);
+        MilterCommandWriter.WriteMail(w, "<sender@example.org>", ["SIZE=4096"]);
         Mail = Take(w);
 
-        Macros(w, MilterCommand.Rcpt, "{rcpt_addr}", settings.Recipient);
-        MilterFrameWriter.Write(w, (byte)MilterCommand.Rcpt, Nul($"<{settings.Recipient}>"));
+        MilterCommandWriter.WriteMacros(w, (byte)MilterCommand.Rcpt, [("{rcpt_addr}", settings.Recipient)]);
+        MilterCommandWriter.WriteRcpt(w, $"<{settings.Recipient}>", []);
         Rcpt = Take(w);
 
-        MilterFrameWriter.WriteEmpty(w, (byte)MilterCommand.Data);
+        MilterCommandWriter.WriteData(w);
         Data = Take(w);
 
         Headers = new byte[settings.Headers][];
@@ -70,11 +62,11 @@ internal sealed class BenchPackets
             (string name, string value) = i < StandardHeaders.Length
                 ? StandardHeaders[i]
                 : (string.Create(CultureInfo.InvariantCulture, $"X-Filler-{i}"), string.Create(CultureInfo.InvariantCulture, $"filler header value number {i}"));
-            MilterFrameWriter.WriteStrings(w, (byte)MilterCommand.Header, name, value);
+            MilterCommandWriter.WriteHeader(w, name, value);
             Headers[i] = Take(w);
         }
 
-        MilterFrameWriter.WriteEmpty(w, (byte)MilterCommand.EndOfHeaders);
+        MilterCommandWriter.WriteEndOfHeaders(w);
         EndOfHeaders = Take(w);
 
         // Body: lines of 76 letters and CRLF, split into chunks.
@@ -90,17 +82,17 @@ internal sealed class BenchPackets
         for (int i = 0; i < chunks; i++)
         {
             int offset = i * settings.Chunk;
-            MilterFrameWriter.Write(w, (byte)MilterCommand.Body, body.AsSpan(offset, Math.Min(settings.Chunk, body.Length - offset)));
+            MilterCommandWriter.WriteBody(w, body.AsSpan(offset, Math.Min(settings.Chunk, body.Length - offset)));
             Body[i] = Take(w);
         }
 
-        Macros(w, MilterCommand.EndOfMessage, "i", new string('0', QueueIdLength));
-        MilterFrameWriter.WriteEmpty(w, (byte)MilterCommand.EndOfMessage);
+        MilterCommandWriter.WriteMacros(w, (byte)MilterCommand.EndOfMessage, [("i", new string('0', QueueIdLength))]);
+        MilterCommandWriter.WriteEndOfMessage(w);
         EndOfMessage = Take(w);
 
-        MilterFrameWriter.WriteEmpty(w, (byte)MilterCommand.Abort);
+        MilterCommandWriter.WriteAbort(w);
         Abort = Take(w);
-        MilterFrameWriter.WriteEmpty(w, (byte)MilterCommand.Quit);
+        MilterCommandWriter.WriteQuit(w);
         Quit = Take(w);
 
         ExpectedHeaderName = settings.ExpectHeader is null ? [] : Encoding.UTF8.GetBytes(settings.ExpectHeader);
@@ -148,19 +140,5 @@ internal sealed class BenchPackets
         byte[] bytes = w.WrittenSpan.ToArray();
         w.Reset();
         return bytes;
-    }
-
-    private static byte[] Nul(string s) => [.. Encoding.UTF8.GetBytes(s), 0];
-
-    /// <summary>A macro frame for the stage of <paramref name="command"/>: the stage byte, then name\0value\0 pairs.</summary>
-    private static void Macros(ByteBufferWriter w, MilterCommand command, params string[] namesAndValues)
-    {
-        var payload = new List<byte> { (byte)command };
-        foreach (string s in namesAndValues)
-        {
-            payload.AddRange(Nul(s));
-        }
-
-        MilterFrameWriter.Write(w, (byte)MilterCommand.Macro, payload.ToArray());
     }
 }
