@@ -131,7 +131,7 @@ for t in "${targets[@]}"; do report_target "$t"; done
 {
   echo "# Fuzzing run, $stamp ($host)"
   echo
-  echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)'), afl$(afl_stat afl_version "$WORK/${targets[0]}/default/fuzzer_stats"), SharpFuzz $SHARPFUZZ_VERSION, $(nproc) cores (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)), $minutes minute(s) per target, one target at a time, per-input limit $TIMEOUT_MS ms."
+  echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src filters generators fuzz/*.cs 2>/dev/null || echo ' (with local changes)'), afl$(afl_stat afl_version "$WORK/${targets[0]}/default/fuzzer_stats"), SharpFuzz $SHARPFUZZ_VERSION, $(nproc) cores (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)), $minutes minute(s) per target, one target at a time, per-input limit $TIMEOUT_MS ms."
   [ "$suffix" = fuzz-smoke ] && echo && echo "A smoke run (under 10 minutes per target): it shows that the pipeline works, not that the code holds up."
   echo
   echo "| target | duration | executions | executions/s | paths (corpus_count) | crashes | hangs | stability |"
