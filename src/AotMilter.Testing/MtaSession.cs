@@ -77,29 +77,29 @@ public sealed class MtaSession : IAsyncDisposable
     /// <summary>The client connects: macros C, then connect.</summary>
     public async Task<StageResult> ConnectAsync()
     {
-        if (Declined(ProtocolFlags.NoConnect, MilterStage.Connect, SmtpClient.HostName, out StageResult? skipped))
+        if (Declined(ProtocolFlags.NoConnect, MilterEvent.Connect, SmtpClient.HostName, out StageResult? skipped))
         {
             return RecordConnection(skipped);
         }
 
         await SendMacrosAsync('C').ConfigureAwait(false);
         MilterReply reply = await Client.ConnectAsync(SmtpClient.HostName, SmtpClient.Family, SmtpClient.Port, SmtpClient.Address).ConfigureAwait(false);
-        return RecordConnection(ConnectionVerdict(MilterStage.Connect, SmtpClient.HostName, reply));
+        return RecordConnection(ConnectionVerdict(MilterEvent.Connect, SmtpClient.HostName, reply));
     }
 
     /// <summary>EHLO: macros H, then HELO with <paramref name="name"/> (default: the client's HELO name).</summary>
     public async Task<StageResult> HeloAsync(string? name = null)
     {
         name ??= SmtpClient.Helo;
-        if (NotFiltered(MilterStage.Helo, name, out StageResult? skipped)
-            || Declined(ProtocolFlags.NoHelo, MilterStage.Helo, name, out skipped))
+        if (NotFiltered(MilterEvent.Helo, name, out StageResult? skipped)
+            || Declined(ProtocolFlags.NoHelo, MilterEvent.Helo, name, out skipped))
         {
             return RecordConnection(skipped);
         }
 
         await SendMacrosAsync('H').ConfigureAwait(false);
         MilterReply reply = await Client.HeloAsync(name).ConfigureAwait(false);
-        return RecordConnection(ConnectionVerdict(MilterStage.Helo, name, reply));
+        return RecordConnection(ConnectionVerdict(MilterEvent.Helo, name, reply));
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -118,12 +118,12 @@ public sealed class MtaSession : IAsyncDisposable
         _tx = new Transaction(address, _model.NewQueueId(), _mta.Clock.GetUtcNow()) { Unfiltered = _unfilteredAt };
         if (_refusal is not null)
         {
-            return Finish(new StageResult(MilterStage.MailFrom, address.Path, null, _refusal with { At = SmtpCommand.MailFrom },
+            return Finish(new StageResult(MilterEvent.MailFrom, address.Path, null, _refusal with { At = SmtpCommand.MailFrom },
                 $"the connection was refused at {_refusedAt}"), MessageOutcomeFor(_refusal), _refusal with { At = SmtpCommand.MailFrom });
         }
 
-        if (NotFiltered(MilterStage.MailFrom, address.Path, out StageResult? skipped)
-            || Declined(ProtocolFlags.NoMail, MilterStage.MailFrom, address.Path, out skipped))
+        if (NotFiltered(MilterEvent.MailFrom, address.Path, out StageResult? skipped)
+            || Declined(ProtocolFlags.NoMail, MilterEvent.MailFrom, address.Path, out skipped))
         {
             return Record(skipped with { Smtp = _model.Accepted(SmtpCommand.MailFrom, address.Address, _tx.QueueId) });
         }
@@ -131,7 +131,7 @@ public sealed class MtaSession : IAsyncDisposable
         await SendMacrosAsync('M').ConfigureAwait(false);
         _tx.MilterStarted = true;
         MilterReply reply = await Client.MailFromAsync(address.Path, [.. address.Parameters]).ConfigureAwait(false);
-        return await MessageVerdictAsync(MilterStage.MailFrom, address.Path, reply, address.Address).ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterEvent.MailFrom, address.Path, reply, address.Address).ConfigureAwait(false);
     }
 
     /// <summary>RCPT TO: a reject or tempfail refuses this recipient only.</summary>
@@ -142,34 +142,34 @@ public sealed class MtaSession : IAsyncDisposable
         var address = new SmtpAddress(SmtpAddress.Strip(recipient), parameters ?? []);
         if (tx.Finished)
         {
-            return Record(NotSent(MilterStage.RcptTo, address.Path, tx.FinishedBecause));
+            return Record(NotSent(MilterEvent.RcptTo, address.Path, tx.FinishedBecause));
         }
 
         tx.Current = address;
-        if (tx.Unfiltered is not null || Declined(ProtocolFlags.NoRcpt, MilterStage.RcptTo, address.Path, out _))
+        if (tx.Unfiltered is not null || Declined(ProtocolFlags.NoRcpt, MilterEvent.RcptTo, address.Path, out _))
         {
             tx.Accepted.Add(address);
             string reason = tx.Unfiltered ?? "the milter declined RCPT events in negotiation";
-            return Record(NotSent(MilterStage.RcptTo, address.Path, reason) with { Smtp = _model.Accepted(SmtpCommand.RcptTo, address.Address, tx.QueueId) });
+            return Record(NotSent(MilterEvent.RcptTo, address.Path, reason) with { Smtp = _model.Accepted(SmtpCommand.RcptTo, address.Address, tx.QueueId) });
         }
 
         await SendMacrosAsync('R').ConfigureAwait(false);
         MilterReply reply = await Client.RcptToAsync(address.Path, [.. address.Parameters]).ConfigureAwait(false);
         NoteEarlyQuarantine();
-        SmtpResponse? smtp = _model.Respond(MilterStage.RcptTo, reply, address.Address);
+        SmtpResponse? smtp = _model.Respond(MilterEvent.RcptTo, reply, address.Address);
         if (reply.IsRejection || reply.IsTemporaryFailure)
         {
             tx.Refused.Add(address);
-            return Record(new StageResult(MilterStage.RcptTo, address.Path, reply, smtp));
+            return Record(new StageResult(MilterEvent.RcptTo, address.Path, reply, smtp));
         }
 
         tx.Accepted.Add(address);
         if (reply.Kind is MilterReplyKind.Discard or MilterReplyKind.Accept)
         {
-            return await MessageVerdictAsync(MilterStage.RcptTo, address.Path, reply, address.Address).ConfigureAwait(false);
+            return await MessageVerdictAsync(MilterEvent.RcptTo, address.Path, reply, address.Address).ConfigureAwait(false);
         }
 
-        return Record(new StageResult(MilterStage.RcptTo, address.Path, reply, _model.Accepted(SmtpCommand.RcptTo, address.Address, tx.QueueId)));
+        return Record(new StageResult(MilterEvent.RcptTo, address.Path, reply, _model.Accepted(SmtpCommand.RcptTo, address.Address, tx.QueueId)));
     }
 
     /// <summary>DATA (protocol version 4 and later). With no recipient left, the MTA refuses DATA and the message ends.</summary>
@@ -178,28 +178,28 @@ public sealed class MtaSession : IAsyncDisposable
         Transaction tx = RequireTransaction("DATA");
         if (tx.Finished)
         {
-            return Record(NotSent(MilterStage.Data, null, tx.FinishedBecause));
+            return Record(NotSent(MilterEvent.Data, null, tx.FinishedBecause));
         }
 
         if (tx.Accepted.Count == 0)
         {
             await AbandonAsync().ConfigureAwait(false);
-            return Finish(NotSent(MilterStage.Data, null, "no recipient was accepted") with { Smtp = _model.NoValidRecipients },
+            return Finish(NotSent(MilterEvent.Data, null, "no recipient was accepted") with { Smtp = _model.NoValidRecipients },
                 MessageOutcome.Rejected, _model.NoValidRecipients);
         }
 
         tx.Store ??= _model.NewMessage(tx.Context(Profile, SmtpClient));
         if (tx.Unfiltered is not null || Negotiation.Version < 4
-            || Declined(ProtocolFlags.NoData, MilterStage.Data, null, out _))
+            || Declined(ProtocolFlags.NoData, MilterEvent.Data, null, out _))
         {
-            return Record(NotSent(MilterStage.Data, null, tx.Unfiltered ?? (Negotiation.Version < 4
+            return Record(NotSent(MilterEvent.Data, null, tx.Unfiltered ?? (Negotiation.Version < 4
                 ? $"DATA events do not exist in protocol version {Negotiation.Version}"
                 : "the milter declined DATA events in negotiation")));
         }
 
         await SendMacrosAsync('T').ConfigureAwait(false);
         MilterReply reply = await Client.DataAsync().ConfigureAwait(false);
-        return await MessageVerdictAsync(MilterStage.Data, null, reply, null).ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterEvent.Data, null, reply, null).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -222,14 +222,14 @@ public sealed class MtaSession : IAsyncDisposable
     public async Task<StageResult> EndOfHeadersAsync()
     {
         Transaction tx = RequireData("end of headers");
-        if (tx.Finished || tx.Unfiltered is not null || Declined(ProtocolFlags.NoEndOfHeaders, MilterStage.EndOfHeaders, null, out _))
+        if (tx.Finished || tx.Unfiltered is not null || Declined(ProtocolFlags.NoEndOfHeaders, MilterEvent.EndOfHeaders, null, out _))
         {
-            return Record(NotSent(MilterStage.EndOfHeaders, null, tx.FinishedBecause ?? tx.Unfiltered ?? "the milter declined end-of-headers events in negotiation"));
+            return Record(NotSent(MilterEvent.EndOfHeaders, null, tx.FinishedBecause ?? tx.Unfiltered ?? "the milter declined end-of-headers events in negotiation"));
         }
 
         await SendMacrosAsync('N').ConfigureAwait(false);
         MilterReply reply = await Client.EndOfHeadersAsync().ConfigureAwait(false);
-        return await MessageVerdictAsync(MilterStage.EndOfHeaders, null, reply, null).ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterEvent.EndOfHeaders, null, reply, null).ConfigureAwait(false);
     }
 
     /// <summary>Body content (CRLF line ends), sent in chunks of at most 65,535 bytes as both MTAs do.</summary>
@@ -261,8 +261,8 @@ public sealed class MtaSession : IAsyncDisposable
             tx.EndOfMessage = eom;
             tx.Progress += eom.ProgressCount;
             MilterReply reply = eom.Reply;
-            SmtpResponse? smtp = _model.Respond(MilterStage.EndOfMessage, reply, null);
-            var stage = new StageResult(MilterStage.EndOfMessage, null, reply, smtp ?? _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId));
+            SmtpResponse? smtp = _model.Respond(MilterEvent.EndOfMessage, reply, null);
+            var stage = new StageResult(MilterEvent.EndOfMessage, null, reply, smtp ?? _model.Accepted(SmtpCommand.EndOfData, null, tx.QueueId));
             tx.Stages.Add(stage);
             if (smtp is not null)
             {
@@ -405,12 +405,12 @@ public sealed class MtaSession : IAsyncDisposable
         string argument = Encoding.UTF8.GetString(name);
         if (tx.Finished || tx.Unfiltered is not null)
         {
-            return Record(NotSent(MilterStage.Header, argument, tx.FinishedBecause ?? tx.Unfiltered));
+            return Record(NotSent(MilterEvent.Header, argument, tx.FinishedBecause ?? tx.Unfiltered));
         }
 
-        if (Declined(ProtocolFlags.NoHeaders, MilterStage.Header, argument, out StageResult? skipped))
+        if (Declined(ProtocolFlags.NoHeaders, MilterEvent.Header, argument, out StageResult? skipped))
         {
-            if (!tx.Stages.Any(s => s.Stage == MilterStage.Header))
+            if (!tx.Stages.Any(s => s.Stage == MilterEvent.Header))
             {
                 Record(skipped);
             }
@@ -430,14 +430,14 @@ public sealed class MtaSession : IAsyncDisposable
         }
 
         MilterReply reply = await Client.HeaderAsync(name, sent).ConfigureAwait(false);
-        return await MessageVerdictAsync(MilterStage.Header, argument, reply, null).ConfigureAwait(false);
+        return await MessageVerdictAsync(MilterEvent.Header, argument, reply, null).ConfigureAwait(false);
     }
 
     private async Task<StageResult> SendBodyAsync(Transaction tx, ReadOnlyMemory<byte> content)
     {
-        if (tx.Finished || tx.Unfiltered is not null || Declined(ProtocolFlags.NoBody, MilterStage.Body, null, out _))
+        if (tx.Finished || tx.Unfiltered is not null || Declined(ProtocolFlags.NoBody, MilterEvent.Body, null, out _))
         {
-            return Record(NotSent(MilterStage.Body, $"{content.Length} bytes",
+            return Record(NotSent(MilterEvent.Body, $"{content.Length} bytes",
                 tx.FinishedBecause ?? tx.Unfiltered ?? "the milter declined body events in negotiation"));
         }
 
@@ -452,43 +452,43 @@ public sealed class MtaSession : IAsyncDisposable
             }
 
             MilterReply reply = await Client.BodyAsync(chunk).ConfigureAwait(false);
-            last = await MessageVerdictAsync(MilterStage.Body, $"{chunk.Length} bytes", reply, null).ConfigureAwait(false);
+            last = await MessageVerdictAsync(MilterEvent.Body, $"{chunk.Length} bytes", reply, null).ConfigureAwait(false);
             if (reply.Kind == MilterReplyKind.Skip || tx.Finished || tx.Unfiltered is not null)
             {
                 break;
             }
         }
 
-        return last ?? Record(NotSent(MilterStage.Body, "0 bytes", "the body is empty"));
+        return last ?? Record(NotSent(MilterEvent.Body, "0 bytes", "the body is empty"));
     }
 
-    private StageResult ConnectionVerdict(MilterStage stage, string argument, MilterReply reply)
+    private StageResult ConnectionVerdict(MilterEvent stage, string argument, MilterReply reply)
     {
         NoteEarlyQuarantine();
         SmtpResponse? smtp = _model.Respond(stage, reply, null);
         if (smtp is not null)
         {
             _refusal = smtp;
-            _refusedAt = stage == MilterStage.Connect ? "connect" : "HELO";
+            _refusedAt = stage == MilterEvent.Connect ? "connect" : "HELO";
         }
         else if (reply.Kind == MilterReplyKind.Accept)
         {
-            _unfilteredAt = $"the milter accepted the whole connection at {(stage == MilterStage.Connect ? "connect" : "HELO")}";
+            _unfilteredAt = $"the milter accepted the whole connection at {(stage == MilterEvent.Connect ? "connect" : "HELO")}";
         }
 
         return new StageResult(stage, argument, reply, smtp);
     }
 
     /// <summary>Records an answer at a message stage and ends the message if it decides it.</summary>
-    private async Task<StageResult> MessageVerdictAsync(MilterStage stage, string? argument, MilterReply reply, string? address)
+    private async Task<StageResult> MessageVerdictAsync(MilterEvent stage, string? argument, MilterReply reply, string? address)
     {
         Transaction tx = _tx!;
         NoteEarlyQuarantine();
         SmtpResponse? smtp = _model.Respond(stage, reply, address);
         SmtpCommand? command = stage switch
         {
-            MilterStage.MailFrom => SmtpCommand.MailFrom,
-            MilterStage.RcptTo => SmtpCommand.RcptTo,
+            MilterEvent.MailFrom => SmtpCommand.MailFrom,
+            MilterEvent.RcptTo => SmtpCommand.RcptTo,
             _ => null,
         };
         var result = new StageResult(stage, argument, reply,
@@ -679,7 +679,7 @@ public sealed class MtaSession : IAsyncDisposable
         }
     }
 
-    private bool Declined(ProtocolFlags skipBit, MilterStage stage, string? argument, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StageResult? result)
+    private bool Declined(ProtocolFlags skipBit, MilterEvent stage, string? argument, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StageResult? result)
     {
         if ((Negotiation.DeclinedEvents & skipBit) != 0)
         {
@@ -691,7 +691,7 @@ public sealed class MtaSession : IAsyncDisposable
         return false;
     }
 
-    private bool NotFiltered(MilterStage stage, string? argument, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StageResult? result)
+    private bool NotFiltered(MilterEvent stage, string? argument, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StageResult? result)
     {
         if (_refusal is not null)
         {
@@ -709,7 +709,7 @@ public sealed class MtaSession : IAsyncDisposable
         return false;
     }
 
-    private static StageResult NotSent(MilterStage stage, string? argument, string? because) => new(stage, argument, null, null, because);
+    private static StageResult NotSent(MilterEvent stage, string? argument, string? because) => new(stage, argument, null, null, because);
 
     private StageResult Record(StageResult result)
     {

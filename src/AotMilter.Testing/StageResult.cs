@@ -5,7 +5,7 @@ namespace AotMilter.Testing;
 /// <see cref="NotSentBecause"/>) and, when that answer changes what the SMTP client sees, the reply the MTA gives
 /// (<see cref="Smtp"/>; for a decision at connect or HELO the client may only see it at a later command).
 /// </summary>
-public sealed record StageResult(MilterStage Stage, string? Argument, MilterReply? Reply, SmtpResponse? Smtp, string? NotSentBecause = null)
+public sealed record StageResult(MilterEvent Stage, string? Argument, MilterReply? Reply, SmtpResponse? Smtp, string? NotSentBecause = null)
 {
     /// <summary>True when the MTA sent the event to the milter.</summary>
     public bool Sent => Reply is not null;

@@ -68,7 +68,7 @@ public class KitTests
         MessageResult result = await mta.SendAsync("Subject: x\r\n\r\nbody\r\n", "a@example.org", "no@example.net", "yes@example.net");
 
         Assert.Equal(["no@example.net"], result.RefusedRecipients.Select(r => r.Address));
-        StageResult refused = result.Stages.First(s => s.Stage == MilterStage.RcptTo);
+        StageResult refused = result.Stages.First(s => s.Stage == MilterEvent.RcptTo);
         Assert.Equal(new SmtpResponse(550, "5.7.1 <no@example.net>... Command rejected", SmtpCommand.RcptTo), refused.Smtp);
         Assert.Equal(["yes@example.net"], result.FinalEnvelope!.Recipients.Select(r => r.Address));
     }
@@ -141,7 +141,7 @@ public class KitTests
 
         Assert.Equal(new SmtpResponse(550, "5.0.0 Command rejected", SmtpCommand.MailFrom), helo.Smtp);
         Assert.Equal(MessageOutcome.Rejected, result.Outcome);
-        Assert.False(result.Stages.Single(s => s.Stage == MilterStage.MailFrom).Sent);
+        Assert.False(result.Stages.Single(s => s.Stage == MilterEvent.MailFrom).Sent);
     }
 
     [Fact]

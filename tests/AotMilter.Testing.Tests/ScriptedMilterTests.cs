@@ -64,7 +64,7 @@ public sealed class ScriptedMilterTests : IDisposable
 
         if (accepted)
         {
-            Assert.Equal(1, (await send).Stages.Count(s => s.Stage == MilterStage.Helo));
+            Assert.Equal(1, (await send).Stages.Count(s => s.Stage == MilterEvent.Helo));
         }
         else
         {

@@ -43,7 +43,7 @@ internal abstract class MtaModel
     /// What the client sees because of the milter's answer at <paramref name="stage"/>, or null when the MTA goes on
     /// as usual. <paramref name="address"/> is the sender or recipient for MAIL and RCPT.
     /// </summary>
-    public SmtpResponse? Respond(MilterStage stage, MilterReply reply, string? address)
+    public SmtpResponse? Respond(MilterEvent stage, MilterReply reply, string? address)
     {
         if (reply.IsRejection)
         {
@@ -60,9 +60,9 @@ internal abstract class MtaModel
             : null;
     }
 
-    protected abstract SmtpResponse Reject(MilterStage stage, MilterReply? custom, string? address);
+    protected abstract SmtpResponse Reject(MilterEvent stage, MilterReply? custom, string? address);
 
-    protected abstract SmtpResponse TempFail(MilterStage stage, MilterReply? custom, string? address);
+    protected abstract SmtpResponse TempFail(MilterEvent stage, MilterReply? custom, string? address);
 
     /// <summary>The reply to a command the MTA accepts.</summary>
     public abstract SmtpResponse Accepted(SmtpCommand command, string? address, string queueId);
@@ -79,13 +79,13 @@ internal abstract class MtaModel
     }
 
     /// <summary>The command at which the client sees a decision taken at <paramref name="stage"/>.</summary>
-    protected static SmtpCommand At(MilterStage stage) => stage switch
+    protected static SmtpCommand At(MilterEvent stage) => stage switch
     {
-        MilterStage.Connect => SmtpCommand.Greeting,
-        MilterStage.Helo => SmtpCommand.MailFrom,
-        MilterStage.MailFrom => SmtpCommand.MailFrom,
-        MilterStage.RcptTo => SmtpCommand.RcptTo,
-        MilterStage.Data => SmtpCommand.Data,
+        MilterEvent.Connect => SmtpCommand.Greeting,
+        MilterEvent.Helo => SmtpCommand.MailFrom,
+        MilterEvent.MailFrom => SmtpCommand.MailFrom,
+        MilterEvent.RcptTo => SmtpCommand.RcptTo,
+        MilterEvent.Data => SmtpCommand.Data,
         _ => SmtpCommand.EndOfData,
     };
 
@@ -166,9 +166,9 @@ internal sealed class PostfixModel(MtaProfile profile) : MtaModel(profile)
     /// reported at MAIL FROM); header, body and end-of-message decisions answer the final dot. Custom text is used
     /// as sent, with "%%" turned into "%" and a lone '%' dropped.
     /// </summary>
-    protected override SmtpResponse Reject(MilterStage stage, MilterReply? custom, string? address)
+    protected override SmtpResponse Reject(MilterEvent stage, MilterReply? custom, string? address)
     {
-        if (stage == MilterStage.Connect)
+        if (stage == MilterEvent.Connect)
         {
             return new SmtpResponse(554, $"{Profile.HostName} ESMTP not accepting connections", SmtpCommand.Greeting);
         }
@@ -178,9 +178,9 @@ internal sealed class PostfixModel(MtaProfile profile) : MtaModel(profile)
             : new SmtpResponse(custom.Code, Postfix(custom), At(stage));
     }
 
-    protected override SmtpResponse TempFail(MilterStage stage, MilterReply? custom, string? address)
+    protected override SmtpResponse TempFail(MilterEvent stage, MilterReply? custom, string? address)
     {
-        SmtpCommand at = stage == MilterStage.Connect ? SmtpCommand.MailFrom : At(stage);
+        SmtpCommand at = stage == MilterEvent.Connect ? SmtpCommand.MailFrom : At(stage);
         return custom is null
             ? new SmtpResponse(451, "4.7.1 Service unavailable - try again later", at)
             : new SmtpResponse(custom.Code, Postfix(custom), at);
@@ -225,9 +225,9 @@ internal sealed class SendmailModel(MtaProfile profile) : MtaModel(profile)
     /// address is put in front of the text ("&lt;a@example.org&gt;... "); after DATA the default is 554. Custom text
     /// with a lone '%' is replaced by the default text (Sendmail uses it as a format string).
     /// </summary>
-    protected override SmtpResponse Reject(MilterStage stage, MilterReply? custom, string? address)
+    protected override SmtpResponse Reject(MilterEvent stage, MilterReply? custom, string? address)
     {
-        if (stage == MilterStage.Connect)
+        if (stage == MilterEvent.Connect)
         {
             return new SmtpResponse(554, $"{Profile.HostName} ESMTP not accepting messages", SmtpCommand.Greeting);
         }
@@ -237,13 +237,13 @@ internal sealed class SendmailModel(MtaProfile profile) : MtaModel(profile)
             custom = null;
         }
 
-        bool addressed = stage is MilterStage.MailFrom or MilterStage.RcptTo && address is not null;
+        bool addressed = stage is MilterEvent.MailFrom or MilterEvent.RcptTo && address is not null;
         if (custom is null)
         {
             (int code, string text) = stage switch
             {
-                MilterStage.Helo => (550, "5.0.0 Command rejected"),
-                MilterStage.MailFrom or MilterStage.RcptTo => (550, $"5.7.1 <{address}>... Command rejected"),
+                MilterEvent.Helo => (550, "5.0.0 Command rejected"),
+                MilterEvent.MailFrom or MilterEvent.RcptTo => (550, $"5.7.1 <{address}>... Command rejected"),
                 _ => (554, "5.7.1 Command rejected"),
             };
             return new SmtpResponse(code, text, At(stage));
@@ -258,15 +258,15 @@ internal sealed class SendmailModel(MtaProfile profile) : MtaModel(profile)
         return new SmtpResponse(custom.Code, lines, At(stage));
     }
 
-    protected override SmtpResponse TempFail(MilterStage stage, MilterReply? custom, string? address)
+    protected override SmtpResponse TempFail(MilterEvent stage, MilterReply? custom, string? address)
     {
-        if (custom is not null && (stage == MilterStage.Connect || HasLonePercent(custom.Text!)))
+        if (custom is not null && (stage == MilterEvent.Connect || HasLonePercent(custom.Text!)))
         {
             // Sendmail ignores the text of a reply at connect (unless built with _FFR_MILTER_CONNECT_REPLYCODE).
             custom = null;
         }
 
-        SmtpCommand at = stage == MilterStage.Connect ? SmtpCommand.MailFrom : At(stage);
+        SmtpCommand at = stage == MilterEvent.Connect ? SmtpCommand.MailFrom : At(stage);
         return custom is null
             ? new SmtpResponse(451, "4.3.2 Please try again later", at)
             : new SmtpResponse(custom.Code, CustomLines(custom), at);

@@ -94,9 +94,9 @@ public sealed record ActionRun(
 
         Assert.Equal(220, Greeting.Code);
         Assert.NotNull(Real);
-        StageResult mail = Kit.Stages.First(s => s.Stage == MilterStage.MailFrom);
+        StageResult mail = Kit.Stages.First(s => s.Stage == MilterEvent.MailFrom);
         AssertSame(mail.Smtp!, Real.MailFrom!, "MAIL FROM", context);
-        StageResult[] recipients = [.. Kit.Stages.Where(s => s.Stage == MilterStage.RcptTo)];
+        StageResult[] recipients = [.. Kit.Stages.Where(s => s.Stage == MilterEvent.RcptTo)];
         for (int i = 0; i < recipients.Length && i < Real.Recipients.Count; i++)
         {
             AssertSame(recipients[i].Smtp!, Real.Recipients[i].Reply, $"RCPT TO {Real.Recipients[i].Address}", context);

@@ -19,6 +19,6 @@ public sealed class PostfixProtocol2Tests(PostfixProtocol2Fixture fixture) : ICl
         Assert.Single(run.Delivered!.Parsed.HeaderValues("X-AotMilter"));
 
         // Version 2 has no DATA event: neither the kit nor Postfix sends one.
-        Assert.DoesNotContain(run.Kit.Stages, s => s.Stage == MilterStage.Data && s.Sent);
+        Assert.DoesNotContain(run.Kit.Stages, s => s.Stage == MilterEvent.Data && s.Sent);
     });
 }
