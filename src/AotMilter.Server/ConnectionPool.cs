@@ -8,14 +8,17 @@ namespace AotMilter.Server;
 /// new connection object, about 7 KB, whenever a loop met more connections at once than it ever had). The lock is
 /// taken once per connection, uncontended nearly always, and unlike a lock-free stack allocates nothing.
 /// <para>
-/// Bounded twice: never more than its capacity, and connections that waited through a whole
-/// trim interval (<see cref="MilterServerOptions.PoolTrimInterval"/>) without being needed are let go (the fewest that were waiting at any moment of the
-/// interval), so a burst of a few hundred connections (each tens of KiB with a chain) does not stay in the resident
-/// size once the load is back to normal.
+/// Bounded twice: never more than its capacity, and connections that waited through a whole trim interval
+/// (<see cref="MilterServerOptions.PoolTrimInterval"/>) without being needed are let go (the fewest that were waiting
+/// at any moment of the interval, less a few spares), so a burst of a few hundred connections (each tens of KiB with
+/// a chain) does not stay in the resident size once the load is back to normal.
 /// </para>
 /// </summary>
 internal sealed class ConnectionPool(int capacity, TimeSpan trimInterval)
 {
+    /// <summary>Connections kept beyond the ones needed during the last interval.</summary>
+    internal const int Spares = 16;
+
     private readonly Lock _gate = new();
     private readonly Stack<MilterConnection> _free = new();
     private long _intervalStart = Environment.TickCount64;
@@ -65,7 +68,9 @@ internal sealed class ConnectionPool(int capacity, TimeSpan trimInterval)
             return;
         }
 
-        for (int unneeded = Math.Min(_fewestWaiting, _free.Count); unneeded > 0; unneeded--)
+        // A few spares stay: the number open at once wanders by a few all the time, and letting go of those would
+        // make new connection objects (and garbage) every minute under a steady load.
+        for (int unneeded = Math.Min(_fewestWaiting - Spares, _free.Count); unneeded > 0; unneeded--)
         {
             _free.Pop();
         }
