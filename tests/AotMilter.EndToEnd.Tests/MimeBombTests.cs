@@ -13,6 +13,7 @@ namespace AotMilter.EndToEnd.Tests;
 /// of message is being worked on, another connection of the same loop keeps getting its replies in time, and the
 /// daemon's peak memory (VmHWM) grows by a bounded multiple of the message.
 /// </summary>
+[Collection(LatencyCollection.Name)]
 public sealed class MimeBombTests(ITestOutputHelper output)
 {
     /// <summary>How much longer than usual another connection may wait for a reply while a message is worked on.</summary>
