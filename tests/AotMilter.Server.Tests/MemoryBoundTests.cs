@@ -201,7 +201,11 @@ public class MemoryBoundTests
         await using MilterClient slow = await server.ConnectAndNegotiateAsync();
         await Transcript.RunUntilAsync(slow, MilterEvent.Body);
         await slow.SendFrameAsync((byte)'E');
-        await WaitUntilAsync(() => server.Server.Budget.Used >= 1024 * 1024);
+
+        // Its end of message has written the reply (the edit is counted there), not merely made the new body: until
+        // then the filter's own copy holds the budget, and the second message could race it.
+        await WaitUntilAsync(() => server.Server.Metrics.Modifications >= 1);
+        Assert.True(server.Server.Budget.Used >= 1024 * 1024, $"reserved {server.Server.Budget.Used}");
 
         await using MilterClient second = await server.ConnectAndNegotiateAsync();
         Assert.Equal(MilterReply.Continue, await Transcript.RunUntilAsync(second, MilterEvent.Body));
