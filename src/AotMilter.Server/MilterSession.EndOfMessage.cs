@@ -117,20 +117,17 @@ public sealed partial class MilterSession
     private void FinishMessage(Verdict verdict)
     {
         _step = Step.Start;
-        if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard)
-            && !HasRoomForEdits(ref verdict))
+        bool replaced = _copy is null ? _editor.BodyReplaced : _copy.BodyReplaced;
+        ReadOnlySpan<byte> body = !replaced ? default : _copy is null ? _editor.BodyContent : _copy.Body;
+
+        // Edits only make sense for a message that is delivered, and only when the memory budget has room for them
+        // (otherwise the fallback verdict goes out without any, as when a chain runs past its deadline).
+        if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard) && HasRoomForEdits(body.Length, ref verdict))
         {
-            // The edits and the replaced body do not fit the memory budget: the fallback verdict, none of the edits
-            // (as when a chain runs past its deadline).
-        }
-        else if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard))
-        {
-            // Edits only make sense for a message that is delivered. The body goes last: Postfix refuses a body
-            // replacement interleaved with other edits.
+            // The body goes last: Postfix refuses a body replacement interleaved with other edits.
             Metrics.Modified(_editor.Count);
             Output.Write(_editor.EditFrames);
-            ReadOnlySpan<byte> body = _copy is null ? _editor.BodyContent : _copy.BodyReplaced ? _copy.Body : default;
-            if (_copy is null ? _editor.BodyReplaced : _copy.BodyReplaced)
+            if (replaced)
             {
                 if (body.IsEmpty)
                 {
@@ -160,10 +157,8 @@ public sealed partial class MilterSession
     /// (they stay there until the MTA takes them). False when the budget has no room: then
     /// <paramref name="verdict"/> becomes the fallback, logged, and no edit is sent.
     /// </summary>
-    private bool HasRoomForEdits(ref Verdict verdict)
+    private bool HasRoomForEdits(int bodyLength, ref Verdict verdict)
     {
-        bool replaced = _copy is null ? _editor.BodyReplaced : _copy.BodyReplaced;
-        int bodyLength = !replaced ? 0 : _copy is null ? _editor.BodyContent.Length : _copy.Body.Length;
         // The verdict's room is asked for only with a body: on its own it is a few bytes, and asking for 4 KiB on
         // every message grew the output past the size it keeps between connections (12 KiB allocated per connection).
         long room = (long)_editor.EditFrames.Length + (bodyLength > 0 ? MilterFrameWriter.ChunkedLength(bodyLength) + VerdictRoom : 0);
