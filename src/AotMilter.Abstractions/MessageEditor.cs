@@ -1,3 +1,4 @@
+using AotMilter.Hosting;
 using AotMilter.Protocol;
 
 namespace AotMilter;
@@ -7,19 +8,23 @@ namespace AotMilter;
 /// anywhere else does not compile. Edits are buffered and sent just before the final verdict; if the filter throws,
 /// they are dropped together with its verdict.
 /// </summary>
-public sealed class MessageEditor
+public sealed class MessageEditor : IMessageEditorControl
 {
     private const int WorkingSize = 64 * 1024;
 
     private readonly ByteBufferWriter _edits = new(256);
     private readonly ByteBufferWriter _body = new(256);
     private IProgressSender? _progress;
-    private ActionFlags _allowed;
+    private ActionFlags _allowed = ActionFlags.AllVersion6;
     private bool _leadingSpace;
     private bool _freshBody = true;
     private char[] _scratch = new char[128];
 
-    internal MessageEditor()
+    /// <summary>
+    /// An editor for one message at a time. The host creates it (and drives it through <see cref="IMessageEditorControl"/>);
+    /// a unit test may create one to call a filter's end-of-message method directly (it then allows every modification).
+    /// </summary>
+    public MessageEditor()
     {
     }
 
@@ -29,15 +34,12 @@ public sealed class MessageEditor
     /// <summary>True once <see cref="ReplaceBody"/> was called for this message.</summary>
     public bool BodyReplaced { get; private set; }
 
-    internal ReadOnlySpan<byte> EditFrames => _edits.WrittenSpan;
+    ReadOnlySpan<byte> IMessageEditorControl.EditFrames => _edits.WrittenSpan;
 
-    internal ReadOnlySpan<byte> BodyContent => _body.WrittenSpan;
+    ReadOnlySpan<byte> IMessageEditorControl.BodyContent => _body.WrittenSpan;
 
-    /// <summary>
-    /// Edits and a replaced body beyond 64 KiB each are reserved from <paramref name="budget"/> (the daemon's memory
-    /// budget): they stay in memory until the MTA takes them.
-    /// </summary>
-    internal void UseBudget(IMemoryReservation? budget)
+    // Each beyond 64 KiB.
+    void IMessageEditorControl.UseBudget(IMemoryReservation? budget)
     {
         _edits.Budget = budget;
         _edits.UnreservedCapacity = WorkingSize;
@@ -45,17 +47,16 @@ public sealed class MessageEditor
         _body.UnreservedCapacity = WorkingSize;
     }
 
-    internal void Configure(ActionFlags allowed, bool headerLeadingSpace, IProgressSender? progress)
+    void IMessageEditorControl.Configure(ActionFlags allowed, bool headerLeadingSpace, IProgressSender? progress)
     {
         _allowed = allowed;
         _leadingSpace = headerLeadingSpace;
         _progress = progress;
     }
 
-    /// <summary>Where the edits stand now, so a filter that throws can have its own edits taken back.</summary>
-    internal EditorMark Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced, _freshBody);
+    EditorMark IMessageEditorControl.Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced, _freshBody);
 
-    internal void Rollback(EditorMark mark)
+    void IMessageEditorControl.Rollback(EditorMark mark)
     {
         _edits.Truncate(mark.Edits);
         if (_body.WrittenCount >= mark.Body)
@@ -68,15 +69,11 @@ public sealed class MessageEditor
         _freshBody = mark.FreshBody;
     }
 
-    internal readonly record struct EditorMark(int Edits, int Body, int Count, bool BodyReplaced, bool FreshBody);
+    void IMessageEditorControl.BeginFilter() => _freshBody = true;
 
-    /// <summary>The next filter of a chain starts: its first ReplaceBody starts a new body.</summary>
-    internal void BeginFilter() => _freshBody = true;
+    bool IMessageEditorControl.CurrentFilterReplacedBody => !_freshBody;
 
-    /// <summary>True when the current filter replaced the body (since <see cref="BeginFilter"/>).</summary>
-    internal bool CurrentFilterReplacedBody => !_freshBody;
-
-    internal void Reset()
+    void IMessageEditorControl.Reset()
     {
         _freshBody = true;
         _edits.Reset();

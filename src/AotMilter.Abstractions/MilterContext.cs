@@ -1,4 +1,5 @@
 using System.Text;
+using AotMilter.Hosting;
 using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -10,9 +11,13 @@ namespace AotMilter;
 /// reuses it for a later connection too, so a filter must not keep it (or use it from a task it left running) after
 /// its connection's close callback.
 /// </summary>
-public sealed class MilterContext
+public sealed class MilterContext : IMilterContextControl
 {
-    internal MilterContext(ILogger logger)
+    /// <summary>
+    /// A context for one connection at a time. The host creates it (and drives it through
+    /// <see cref="IMilterContextControl"/>); a unit test may create one to call a filter's method directly.
+    /// </summary>
+    public MilterContext(ILogger logger)
     {
         Logger = logger;
         Macros = new MacroStore();
@@ -31,19 +36,19 @@ public sealed class MilterContext
     /// it stops collecting and passes or fails the message as its settings say, instead of growing.
     /// The bundled filters' body buffers take it as an argument.
     /// </summary>
-    public IMemoryReservation? MemoryBudget { get; internal set; }
+    public IMemoryReservation? MemoryBudget { get; private set; }
 
     /// <summary>A number that identifies the milter connection in the daemon's log.</summary>
-    public long ConnectionId { get; internal set; }
+    public long ConnectionId { get; private set; }
 
     /// <summary>The protocol version agreed with the MTA (2–6).</summary>
-    public uint ProtocolVersion { get; internal set; }
+    public uint ProtocolVersion { get; private set; }
 
     /// <summary>The modifications the MTA allows on this connection.</summary>
-    public ActionFlags NegotiatedActions { get; internal set; }
+    public ActionFlags NegotiatedActions { get; private set; }
 
     /// <summary>The protocol options agreed with the MTA.</summary>
-    public ProtocolFlags NegotiatedProtocol { get; internal set; }
+    public ProtocolFlags NegotiatedProtocol { get; private set; }
 
     /// <summary>
     /// Fires when the running callback should give up: its deadline (<c>--callback-timeout</c>) has passed, the MTA
@@ -55,8 +60,7 @@ public sealed class MilterContext
 
     private CancellationTokenSource _aborted = new();
 
-    /// <summary>Fires <see cref="CallbackAborted"/> (the connection calls this at a deadline or a hang-up).</summary>
-    internal void AbortCallback()
+    void IMilterContextControl.AbortCallback()
     {
         try
         {
@@ -68,8 +72,8 @@ public sealed class MilterContext
         }
     }
 
-    /// <summary>A fresh token for the next callback, once a fired one must not be seen again (allocates only then).</summary>
-    internal void RenewCallbackToken()
+    // Allocates only when the token fired.
+    void IMilterContextControl.RenewCallbackToken()
     {
         if (!_aborted.TryReset())
         {
@@ -105,16 +109,23 @@ public sealed class MilterContext
         PendingReply = reply;
     }
 
-    /// <summary>Takes the pending reply (the connection calls this when it sends a verdict).</summary>
-    internal SmtpReply? TakeReply()
+    SmtpReply? IMilterContextControl.TakeReply()
     {
         SmtpReply? reply = PendingReply;
         PendingReply = null;
         return reply;
     }
 
-    /// <summary>Starts over for another connection (the daemon reuses contexts as HTTP servers reuse request contexts).</summary>
-    internal void Reuse(long connectionId)
+    void IMilterContextControl.Negotiated(uint version, ActionFlags actions, ProtocolFlags protocol)
+    {
+        ProtocolVersion = version;
+        NegotiatedActions = actions;
+        NegotiatedProtocol = protocol;
+    }
+
+    void IMilterContextControl.UseMemoryBudget(IMemoryReservation? budget) => MemoryBudget = budget;
+
+    void IMilterContextControl.Reuse(long connectionId)
     {
         ConnectionId = connectionId;
         ProtocolVersion = 0;

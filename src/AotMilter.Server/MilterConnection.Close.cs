@@ -122,7 +122,7 @@ internal sealed partial class MilterConnection
         }
         catch (TimeoutException)
         {
-            _session.Context.AbortCallback();
+            _session.ContextControl.AbortCallback();
             Log.CloseCallbacksAbandoned(_log, Id, _session.FilterNames, _options.CallbackTimeout.TotalSeconds);
             _abandoned = true;
             Finish(ValueTask.CompletedTask);

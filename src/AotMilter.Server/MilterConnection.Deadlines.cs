@@ -157,7 +157,7 @@ internal sealed partial class MilterConnection
         {
             _callbackCancelled = true;
             _callbackDeadline = Now;
-            _session.Context.AbortCallback();
+            _session.ContextControl.AbortCallback();
         }
 
         RequestTickAt(_callbackDeadline + AbandonGraceMilliseconds);

@@ -188,7 +188,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
             {
                 _callbackCancelled = true;
                 _callbackDeadline = Now;
-                _session.Context.AbortCallback();
+                _session.ContextControl.AbortCallback();
                 RequestTickAt(Now + AbandonGraceMilliseconds);
             }
 

@@ -43,10 +43,8 @@ public sealed partial class MilterSession
 
         OptionNegotiation reply = Negotiator.Negotiate(offered, wanted, actions);
         _protocol = reply.Protocol;
-        Context.ProtocolVersion = reply.Version;
-        Context.NegotiatedActions = reply.Actions;
-        Context.NegotiatedProtocol = reply.Protocol;
-        _editor.Configure(reply.Actions, (reply.Protocol & ProtocolFlags.HeaderLeadingSpace) != 0, Progress);
+        ContextControl.Negotiated(reply.Version, reply.Actions, reply.Protocol);
+        _edits.Configure(reply.Actions, (reply.Protocol & ProtocolFlags.HeaderLeadingSpace) != 0, Progress);
         MilterFrameWriter.WriteNegotiation(Output, reply, symbolLists);
         Log.Negotiated(_log, Context.ConnectionId, offered.Version, (uint)offered.Actions, (uint)offered.Protocol, reply.Version, (uint)reply.Actions, (uint)reply.Protocol);
         _negotiated = true;
@@ -58,7 +56,7 @@ public sealed partial class MilterSession
     {
         _chain.CreateDispatchers(ref _dispatchers, ref _dispatchersMadeWith);
         Context.Macros.Clear();
-        Context.TakeReply();
+        ContextControl.TakeReply();
         _sessionOpen = true;
         _inMessage = false;
         _messageDecided = false;
@@ -143,7 +141,7 @@ public sealed partial class MilterSession
             _inMessage = true;
             _messageDecided = false;
             _pendingFailure = null;
-            _editor.Reset();
+            _edits.Reset();
             _copy?.Clear();
             Messages++;
             Metrics.MessageStarted();
@@ -176,7 +174,7 @@ public sealed partial class MilterSession
         _step = Step.Start;
         _inMessage = false;
         _pendingFailure = null;
-        _editor.Reset();
+        _edits.Reset();
         return true;
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using AotMilter.Hosting;
 using AotMilter.Protocol;
 
 namespace AotMilter.Server;
@@ -83,12 +84,12 @@ public sealed partial class MilterSession
         {
             // Each filter of the chain rolls back its own failure; this mark undoes the whole chain's edits when its
             // end of message as a whole passes the deadline.
-            _endOfMessageMark = _editor.Mark();
+            _endOfMessageMark = _edits.Mark();
             return RunChainEndOfMessageAsync();
         }
 
-        _editor.BeginFilter();
-        _endOfMessageMark = _editor.Mark();
+        _edits.BeginFilter();
+        _endOfMessageMark = _edits.Mark();
         _pendingStarted = Stopwatch.GetTimestamp();
         try
         {
@@ -96,7 +97,7 @@ public sealed partial class MilterSession
         }
         catch (Exception ex)
         {
-            _editor.Rollback(_endOfMessageMark);
+            _edits.Rollback(_endOfMessageMark);
             return new ValueTask<Verdict>(Fail(0, MilterEvent.EndOfMessage, ex));
         }
     }
@@ -109,7 +110,7 @@ public sealed partial class MilterSession
         }
         catch (Exception ex)
         {
-            _editor.Rollback(_endOfMessageMark);
+            _edits.Rollback(_endOfMessageMark);
             return Fail(0, MilterEvent.EndOfMessage, ex);
         }
     }
@@ -118,7 +119,7 @@ public sealed partial class MilterSession
     {
         _step = Step.Start;
         bool replaced = _copy is null ? _editor.BodyReplaced : _copy.BodyReplaced;
-        ReadOnlySpan<byte> body = !replaced ? default : _copy is null ? _editor.BodyContent : _copy.Body;
+        ReadOnlySpan<byte> body = !replaced ? default : _copy is null ? _edits.BodyContent : _copy.Body;
 
         // Edits only make sense for a message that is delivered, and only when the memory budget has room for them
         // (otherwise the fallback verdict goes out without any, as when a chain runs past its deadline).
@@ -126,7 +127,7 @@ public sealed partial class MilterSession
         {
             // The body goes last: Postfix refuses a body replacement interleaved with other edits.
             Metrics.Modified(_editor.Count);
-            Output.Write(_editor.EditFrames);
+            Output.Write(_edits.EditFrames);
             if (replaced)
             {
                 if (body.IsEmpty)
@@ -149,7 +150,7 @@ public sealed partial class MilterSession
         WriteVerdict(verdict);
         _inMessage = false;
         _messageDecided = true;
-        _editor.Reset();
+        _edits.Reset();
     }
 
     /// <summary>
@@ -161,7 +162,7 @@ public sealed partial class MilterSession
     {
         // The verdict's room is asked for only with a body: on its own it is a few bytes, and asking for 4 KiB on
         // every message grew the output past the size it keeps between connections (12 KiB allocated per connection).
-        long room = (long)_editor.EditFrames.Length + (bodyLength > 0 ? MilterFrameWriter.ChunkedLength(bodyLength) + VerdictRoom : 0);
+        long room = (long)_edits.EditFrames.Length + (bodyLength > 0 ? MilterFrameWriter.ChunkedLength(bodyLength) + VerdictRoom : 0);
         if (room == 0 || (room <= int.MaxValue && Output.TryReserveRoom((int)room)))
         {
             return true;
@@ -197,8 +198,8 @@ public sealed partial class MilterSession
                 }
             }
 
-            _editor.BeginFilter();
-            MessageEditor.EditorMark mark = _editor.Mark();
+            _edits.BeginFilter();
+            EditorMark mark = _edits.Mark();
             long started = Stopwatch.GetTimestamp();
             Verdict v;
             try
@@ -207,7 +208,7 @@ public sealed partial class MilterSession
             }
             catch (Exception ex)
             {
-                _editor.Rollback(mark);
+                _edits.Rollback(mark);
                 v = Fail(i, MilterEvent.EndOfMessage, ex);
             }
 
@@ -225,10 +226,10 @@ public sealed partial class MilterSession
             }
 
             // What the next filter sees: this filter's header edits and body.
-            copy.ApplyHeaderEdits(_editor.EditFrames[mark.Edits..]);
-            if (_editor.CurrentFilterReplacedBody)
+            copy.ApplyHeaderEdits(_edits.EditFrames[mark.Edits..]);
+            if (_edits.CurrentFilterReplacedBody)
             {
-                copy.ReplaceBody(_editor.BodyContent);
+                copy.ReplaceBody(_edits.BodyContent);
             }
 
             if (copy.Overflowed)

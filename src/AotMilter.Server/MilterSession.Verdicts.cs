@@ -235,7 +235,7 @@ public sealed partial class MilterSession
             case VerdictKind.Reject:
             case VerdictKind.TempFail:
                 bool transient = verdict.Kind == VerdictKind.TempFail;
-                SmtpReply? pending = Context.TakeReply();
+                SmtpReply? pending = ContextControl.TakeReply();
                 SmtpReply? reply = verdict.Reply ?? pending;
                 if (reply is not null && reply.IsTransient == transient)
                 {

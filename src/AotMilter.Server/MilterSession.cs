@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using AotMilter.Hosting;
 using AotMilter.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -17,6 +18,9 @@ public sealed partial class MilterSession
     private readonly MilterServerOptions _options;
     private readonly ILogger _log;
     private readonly MessageEditor _editor = new();
+
+    // The host's side of the editor: its frames and rollback marks (the filters get _editor).
+    private readonly IMessageEditorControl _edits;
     private readonly MessageCopy? _copy;
     private FilterDispatcher[] _dispatchers = [];
     private object?[] _dispatchersMadeWith = [];
@@ -36,7 +40,7 @@ public sealed partial class MilterSession
     private Verdict _resumeVerdict;
     private bool _resuming;
     private Step _step;
-    private MessageEditor.EditorMark _endOfMessageMark;
+    private EditorMark _endOfMessageMark;
 
     public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId, MilterMetrics metrics, MemoryBudget? budget = null)
     {
@@ -44,11 +48,14 @@ public sealed partial class MilterSession
         Metrics = metrics;
         _options = options;
         _log = serverLog;
-        Context = new MilterContext(filterLog) { ConnectionId = connectionId };
+        _edits = _editor;
+        Context = new MilterContext(filterLog);
+        ContextControl = Context;
+        ContextControl.Reuse(connectionId);
         Context.Macros.Budget = budget;
         Output.Budget = budget;
-        Context.MemoryBudget = budget;
-        _editor.UseBudget(budget);
+        ContextControl.UseMemoryBudget(budget);
+        _edits.UseBudget(budget);
         Output.UnreservedCapacity = OutputWorkingSize;
         if (chain.Filters.Count > 1)
         {
@@ -94,6 +101,9 @@ public sealed partial class MilterSession
     internal const int OutputWorkingSize = 64 * 1024;
 
     public MilterContext Context { get; }
+
+    /// <summary>The host's side of <see cref="Context"/> (deadlines, reuse, the pending reply).</summary>
+    public IMilterContextControl ContextControl { get; }
 
     /// <summary>True once the MTA said QUIT: the connection should close.</summary>
     public bool IsQuit { get; private set; }
@@ -177,7 +187,7 @@ public sealed partial class MilterSession
 
         // The buffers went back to their working size when the connection closed (ReleaseBuffers).
         _copy?.Clear();
-        Context.Reuse(connectionId);
+        ContextControl.Reuse(connectionId);
     }
 
     /// <summary>Where progress frames go; set by the connection.</summary>
@@ -300,7 +310,7 @@ public sealed partial class MilterSession
                 {
                     if (_pending == Pending.EndOfMessage)
                     {
-                        _editor.Rollback(_endOfMessageMark);
+                        _edits.Rollback(_endOfMessageMark);
                         _copy?.ForgetReplacement();
                     }
 
@@ -328,7 +338,7 @@ public sealed partial class MilterSession
         _pending = Pending.None;
         _resuming = true;
         _callbackLate = false;
-        Context.RenewCallbackToken();
+        ContextControl.RenewCallbackToken();
     }
 
     private bool _callbackLate;
@@ -351,7 +361,7 @@ public sealed partial class MilterSession
     internal void CallbackDeadlinePassed()
     {
         _callbackLate = true;
-        Context.AbortCallback();
+        ContextControl.AbortCallback();
     }
 
     /// <summary>
@@ -393,7 +403,7 @@ public sealed partial class MilterSession
     {
         Output.Reset();
         Output.ShrinkTo(4096);
-        _editor.Reset();
+        _edits.Reset();
         _copy?.Release();
         Context.Macros.Release();
     }

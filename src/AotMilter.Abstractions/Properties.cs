@@ -1,4 +1,0 @@
-using System.Runtime.CompilerServices;
-
-[assembly: InternalsVisibleTo("AotMilter.Server")]
-[assembly: InternalsVisibleTo("AotMilter.Testing")]
