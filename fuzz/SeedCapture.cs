@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using AotMilter.Protocol;
 using AotMilter.Server;
-using AotMilter.Testing;
+using AotMilter.Mta;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AotMilter.Fuzz;
@@ -74,7 +74,7 @@ internal static class SeedCapture
 
     private static async Task Send(string proxySpec, MtaProfile profile, string message, string from, string[] to, SmtpClientInfo? client = null)
     {
-        await using TestMta mta = TestMta.ForSocket(proxySpec, profile);
+        await using SimulatedMta mta = SimulatedMta.ForSocket(proxySpec, profile);
         if (client is not null)
         {
             mta.Client = client;
@@ -85,7 +85,7 @@ internal static class SeedCapture
 
     private static async Task TwoMessages(string proxySpec)
     {
-        await using TestMta mta = TestMta.ForSocket(proxySpec, MtaProfile.Postfix);
+        await using SimulatedMta mta = SimulatedMta.ForSocket(proxySpec, MtaProfile.Postfix);
         await using MtaSession session = await mta.OpenSessionAsync();
         await session.ConnectAsync();
         await session.HeloAsync();

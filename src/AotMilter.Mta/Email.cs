@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// A message as an SMTP client sends it in DATA: header fields, then the body. Parsed from an .eml file or text as

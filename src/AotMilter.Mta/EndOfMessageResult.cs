@@ -1,4 +1,4 @@
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// Everything the milter sent after end of message: its modifications in order, how many progress frames came

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// Everything about one message that went through the kit: the milter's answer at each stage, what became of the

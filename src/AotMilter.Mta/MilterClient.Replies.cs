@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>What an MTA checks before sending an event, and how it reads the milter's answers (with the protocol's readers).</summary>
 public sealed partial class MilterClient

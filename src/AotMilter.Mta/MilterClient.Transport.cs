@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>The bytes on the stream: sending the queued frames, framing what comes back, and raw access for malformed input.</summary>
 public sealed partial class MilterClient

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// The MTA side of a milter connection, for tests: sends the commands Sendmail and Postfix send and reads the

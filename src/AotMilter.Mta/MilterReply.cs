@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>What kind of answer the milter gave to one event.</summary>
 public enum MilterReplyKind

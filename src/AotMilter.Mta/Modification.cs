@@ -1,7 +1,7 @@
 using System.Text;
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>One change the milter asked for at end of message, in the order it was sent.</summary>
 public abstract record Modification

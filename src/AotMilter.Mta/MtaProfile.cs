@@ -1,6 +1,6 @@
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>The MTAs the kit can play.</summary>
 public enum MtaKind

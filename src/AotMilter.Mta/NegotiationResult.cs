@@ -1,6 +1,6 @@
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// The milter's answer to option negotiation, as sent, with what the client offered. The client acts on

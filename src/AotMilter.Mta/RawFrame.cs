@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>One frame as received: its command byte and a copy of its payload.</summary>
 public sealed record RawFrame(byte Command, byte[] Payload)

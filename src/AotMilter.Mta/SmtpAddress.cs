@@ -1,4 +1,4 @@
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// An envelope address with its ESMTP parameters, as on a MAIL FROM or RCPT TO line: <see cref="Address"/> without

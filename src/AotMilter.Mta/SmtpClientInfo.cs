@@ -1,6 +1,6 @@
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>The SMTP client the kit pretends to be: what the MTA reports at connect, and the HELO name.</summary>
 public sealed record SmtpClientInfo

@@ -1,4 +1,4 @@
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>The SMTP command (or moment) at which the client sees an MTA's reply.</summary>
 public enum SmtpCommand

@@ -1,4 +1,4 @@
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// An SMTP reply as the client sees it: the code, the text of each line (after "550 " or "550-"), and the command

@@ -1,4 +1,4 @@
-namespace AotMilter.Testing;
+namespace AotMilter.Mta;
 
 /// <summary>
 /// What happened at one stage: the milter's answer (<see cref="Reply"/>; null when the MTA did not ask, see

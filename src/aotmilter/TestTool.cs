@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AotMilter.Protocol;
-using AotMilter.Testing;
+using AotMilter.Mta;
 
 namespace AotMilter.Cli;
 
@@ -120,7 +120,7 @@ internal static class TestTool
         Console.Out.WriteLine($"milter: {socket}");
         try
         {
-            TestMta mta = TestMta.ForSocket(socket, profile);
+            SimulatedMta mta = SimulatedMta.ForSocket(socket, profile);
             mta.Timeout = timeout;
             mta.Client = client;
             MessageResult result = mta.SendAsync(email, Envelope.Of(from, recipients)).GetAwaiter().GetResult();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Mta;
 using AotMilter.Testing;
 using Xunit;
 

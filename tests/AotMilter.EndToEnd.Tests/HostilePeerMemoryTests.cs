@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
 using System.Text;
 using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
-using Xunit;
 using Xunit.Abstractions;
+using Xunit;
 
 namespace AotMilter.EndToEnd.Tests;
 

@@ -1,5 +1,6 @@
 using System.Net.Http;
 using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Mta;
 using AotMilter.Testing;
 using Xunit;
 

@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 using Xunit;

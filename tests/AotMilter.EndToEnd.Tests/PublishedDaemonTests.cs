@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 using Xunit;

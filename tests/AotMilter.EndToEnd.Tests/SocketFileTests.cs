@@ -1,4 +1,5 @@
 using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Mta;
 using AotMilter.Testing;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using AotMilter.Filters.Mime;
 using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Mta;
 using AotMilter.Server;
 using AotMilter.Testing;
 

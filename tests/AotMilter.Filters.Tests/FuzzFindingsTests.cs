@@ -1,8 +1,9 @@
-using AotMilter.Server.Configuration;
 using System.Text;
 using AotMilter.Filters.Disclaimer;
 using AotMilter.Filters.Mime;
 using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Mta;
+using AotMilter.Server.Configuration;
 using AotMilter.Testing;
 
 namespace AotMilter.Filters.Tests;

@@ -1,5 +1,6 @@
 using System.Text;
 using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Mta;
 using AotMilter.Server.Configuration;
 using AotMilter.Testing;
 

@@ -2,6 +2,7 @@ using System.Text;
 using AotMilter.Filters.Mime;
 using AotMilter.Filters.Rules;
 using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Mta;
 using AotMilter.Server.Configuration;
 using AotMilter.Testing;
 

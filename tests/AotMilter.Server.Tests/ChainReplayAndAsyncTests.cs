@@ -1,4 +1,5 @@
 using System.Text;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 

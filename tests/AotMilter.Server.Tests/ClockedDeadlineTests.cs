@@ -1,3 +1,4 @@
+using AotMilter.Mta;
 using AotMilter.Testing;
 
 namespace AotMilter.Server.Tests;

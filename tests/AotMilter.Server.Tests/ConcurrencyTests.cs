@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 

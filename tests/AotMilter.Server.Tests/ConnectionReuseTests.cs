@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 

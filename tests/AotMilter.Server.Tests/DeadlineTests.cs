@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 

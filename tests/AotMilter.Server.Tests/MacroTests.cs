@@ -1,3 +1,4 @@
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 

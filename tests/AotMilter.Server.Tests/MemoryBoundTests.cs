@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 

@@ -1,6 +1,7 @@
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
-using M = AotMilter.Testing.Modification;
+using M = AotMilter.Mta.Modification;
 
 namespace AotMilter.Server.Tests;
 

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,4 +1,5 @@
 using System.Text;
+using AotMilter.Mta;
 
 namespace AotMilter.Testing.Tests;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 
 namespace AotMilter.Testing.Tests;

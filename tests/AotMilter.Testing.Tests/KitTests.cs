@@ -1,4 +1,5 @@
 using AotMilter.Generated.AotMilter_TestFilters;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 
 namespace AotMilter.Testing.Tests;

@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 using static AotMilter.Testing.Tests.FakeMilter;
 

@@ -1,4 +1,5 @@
 using AotMilter.Generated.AotMilter_Testing_Tests;
+using AotMilter.Mta;
 
 namespace AotMilter.Testing.Tests;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 
 namespace AotMilter.Testing.Tests;

@@ -1,7 +1,7 @@
 using System.Text;
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing.Mta;
+namespace AotMilter.Mta.Model;
 
 /// <summary>What the MTA knows of the message being filtered, besides the headers and the body.</summary>
 internal sealed record MessageContext(

@@ -1,4 +1,4 @@
-namespace AotMilter.Testing.Mta;
+namespace AotMilter.Mta.Model;
 
 /// <summary>
 /// How one MTA behaves around its milter: the message store it keeps, the SMTP replies it gives for each milter

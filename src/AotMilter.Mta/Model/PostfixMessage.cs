@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing.Mta;
+namespace AotMilter.Mta.Model;
 
 /// <summary>
 /// The message as Postfix's cleanup(8) holds it (cleanup_milter.c): one list of header records, its own Received:

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using AotMilter.Protocol;
 
-namespace AotMilter.Testing.Mta;
+namespace AotMilter.Mta.Model;
 
 /// <summary>
 /// The message as Sendmail holds it (headers.c, milter.c): one header list that starts with the nine headers of the

@@ -1,7 +1,8 @@
 using AotMilter.EndToEnd.Tests.Fixtures;
 using AotMilter.EndToEnd.Tests.Harness;
-using AotMilter.Testing;
+using AotMilter.Mta;
 using AotMilter.TestFilters;
+using AotMilter.Testing;
 
 namespace AotMilter.EndToEnd.Tests.Actions;
 

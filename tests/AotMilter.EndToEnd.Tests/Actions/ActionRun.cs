@@ -3,8 +3,9 @@ using AotMilter.EndToEnd.Tests.Differential;
 using AotMilter.EndToEnd.Tests.Fixtures;
 using AotMilter.EndToEnd.Tests.Harness;
 using AotMilter.Generated.AotMilter_TestFilters;
-using AotMilter.Testing;
+using AotMilter.Mta;
 using AotMilter.TestFilters;
+using AotMilter.Testing;
 using Xunit;
 
 namespace AotMilter.EndToEnd.Tests.Actions;

@@ -1,7 +1,8 @@
 using System.Text;
 using AotMilter.EndToEnd.Tests.Harness;
-using AotMilter.Testing;
+using AotMilter.Mta;
 using AotMilter.TestFilters;
+using AotMilter.Testing;
 using Xunit;
 
 namespace AotMilter.EndToEnd.Tests.Actions;

@@ -1,8 +1,9 @@
 using AotMilter.EndToEnd.Tests.Fixtures;
 using AotMilter.EndToEnd.Tests.Harness;
 using AotMilter.Generated.AotMilter_TestFilters;
-using AotMilter.Testing;
+using AotMilter.Mta;
 using AotMilter.TestFilters;
+using AotMilter.Testing;
 using Xunit;
 
 namespace AotMilter.EndToEnd.Tests.Differential;

@@ -1,4 +1,5 @@
 using System.Text;
+using AotMilter.Mta;
 using AotMilter.Testing;
 
 namespace AotMilter.EndToEnd.Tests.Differential;

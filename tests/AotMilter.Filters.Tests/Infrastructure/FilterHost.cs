@@ -1,7 +1,8 @@
 using AotMilter.Configuration;
+using AotMilter.Mta;
 using AotMilter.Protocol;
-using AotMilter.Server;
 using AotMilter.Server.Configuration;
+using AotMilter.Server;
 using AotMilter.Testing;
 using Microsoft.Extensions.Logging;
 

@@ -24,7 +24,7 @@ internal sealed class LogCollector : ILoggerProvider
     /// <summary>Waits until a line containing <paramref name="text"/> has been logged.</summary>
     public async Task<Entry> WaitForAsync(string text)
     {
-        using var deadline = new CancellationTokenSource(Testing.MilterClient.DefaultTimeout);
+        using var deadline = new CancellationTokenSource(Mta.MilterClient.DefaultTimeout);
         while (true)
         {
             Entry? entry = _entries.FirstOrDefault(e => e.Message.Contains(text, StringComparison.Ordinal));

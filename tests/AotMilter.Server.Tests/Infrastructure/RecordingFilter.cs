@@ -43,7 +43,7 @@ internal sealed class Probe
     /// <summary>Waits until <paramref name="text"/> has been recorded (for callbacks that get no reply: abort, close).</summary>
     public async Task WaitForEventAsync(string text)
     {
-        using var deadline = new CancellationTokenSource(Testing.MilterClient.DefaultTimeout);
+        using var deadline = new CancellationTokenSource(Mta.MilterClient.DefaultTimeout);
         while (!Events.Contains(text))
         {
             try
