@@ -3,27 +3,24 @@ using AotMilter.Protocol;
 
 namespace AotMilter;
 
-/// <summary>The SMTP client as the MTA reports it at connect. Spans point into the receive buffer: valid during the call.</summary>
-public readonly ref struct ConnectInfo
+/// <summary>
+/// The SMTP client as the MTA reports it at connect: the parsed connect command, seen from a filter. Spans point into
+/// the receive buffer: valid during the call.
+/// </summary>
+public readonly ref struct ConnectInfo(ConnectCommand command)
 {
-    public ConnectInfo(ReadOnlySpan<byte> hostName, ConnectFamily family, ushort port, ReadOnlySpan<byte> address)
-    {
-        HostName = hostName;
-        Family = family;
-        Port = port;
-        Address = address;
-    }
+    private readonly ConnectCommand _command = command;
 
     /// <summary>The client's host name, or "[address]" when the MTA could not resolve it (Postfix).</summary>
-    public ReadOnlySpan<byte> HostName { get; }
+    public ReadOnlySpan<byte> HostName => _command.HostName;
 
-    public ConnectFamily Family { get; }
+    public ConnectFamily Family => _command.Family;
 
     /// <summary>The client's port (0 for unix sockets and the unknown family).</summary>
-    public ushort Port { get; }
+    public ushort Port => _command.Port;
 
     /// <summary>The client's address as text (IPv4, IPv6 without Sendmail's "IPv6:" prefix, or a socket path).</summary>
-    public ReadOnlySpan<byte> Address { get; }
+    public ReadOnlySpan<byte> Address => _command.Address;
 
     public string HostNameString() => Encoding.UTF8.GetString(HostName);
 

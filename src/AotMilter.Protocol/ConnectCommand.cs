@@ -7,7 +7,8 @@ namespace AotMilter.Protocol;
 /// </summary>
 public readonly ref struct ConnectCommand
 {
-    private ConnectCommand(ReadOnlySpan<byte> hostName, ConnectFamily family, ushort port, ReadOnlySpan<byte> address)
+    /// <summary>A connect command with these values (what <see cref="Parse"/> gives; a test may build one directly).</summary>
+    public ConnectCommand(ReadOnlySpan<byte> hostName, ConnectFamily family, ushort port, ReadOnlySpan<byte> address)
     {
         HostName = hostName;
         Family = family;

@@ -113,7 +113,7 @@ public sealed partial class MilterSession
             Remember(connect.Address.IsEmpty ? connect.HostName : connect.Address, ref _client, out _clientLength);
         }
 
-        var data = new EventData { Connect = new ConnectInfo(connect.HostName, connect.Family, connect.Port, connect.Address) };
+        var data = new EventData { Connect = new ConnectInfo(connect) };
         return Decide(MilterEvent.Connect, data, ProtocolFlags.NoReplyConnect);
     }
 
