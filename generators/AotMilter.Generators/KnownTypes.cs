@@ -157,50 +157,19 @@ internal sealed class KnownTypes
         return -1;
     }
 
-    public ParameterKind? Classify(ITypeSymbol type)
+    /// <summary>The parameter kind a callback parameter of this type is bound as, or null when no kind has it.</summary>
+    public ParameterKind? Classify(ITypeSymbol type) => type switch
     {
-        if (Is(type, Context))
-        {
-            return ParameterKind.Context;
-        }
-
-        if (Is(type, ConnectInfo))
-        {
-            return ParameterKind.ConnectInfo;
-        }
-
-        if (Is(type, EnvelopeAddress))
-        {
-            return ParameterKind.EnvelopeAddress;
-        }
-
-        if (Is(type, HeaderField))
-        {
-            return ParameterKind.HeaderField;
-        }
-
-        if (Is(type, MessageEditor))
-        {
-            return ParameterKind.MessageEditor;
-        }
-
-        if (Is(type, CancellationToken))
-        {
-            return ParameterKind.CancellationToken;
-        }
-
-        if (IsBytes(type))
-        {
-            return ParameterKind.Bytes;
-        }
-
-        if (type.SpecialType == SpecialType.System_String)
-        {
-            return ParameterKind.Text;
-        }
-
-        return null;
-    }
+        _ when Is(type, Context) => ParameterKind.Context,
+        _ when Is(type, ConnectInfo) => ParameterKind.ConnectInfo,
+        _ when Is(type, EnvelopeAddress) => ParameterKind.EnvelopeAddress,
+        _ when Is(type, HeaderField) => ParameterKind.HeaderField,
+        _ when Is(type, MessageEditor) => ParameterKind.MessageEditor,
+        _ when Is(type, CancellationToken) => ParameterKind.CancellationToken,
+        _ when IsBytes(type) => ParameterKind.Bytes,
+        { SpecialType: SpecialType.System_String } => ParameterKind.Text,
+        _ => null,
+    };
 
     private static bool Is(ITypeSymbol type, INamedTypeSymbol? known)
         => known is not null && SymbolEqualityComparer.Default.Equals(type, known);

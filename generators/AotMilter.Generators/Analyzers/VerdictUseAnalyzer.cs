@@ -13,23 +13,17 @@ namespace AotMilter.Generators.Analyzers;
 /// followed. The generator reads the body callback's own Skip separately, to negotiate SMFIP_SKIP.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class VerdictUseAnalyzer : DiagnosticAnalyzer
+public sealed class VerdictUseAnalyzer : FilterCodeAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         [DiagnosticDescriptors.SkipOutsideBody, DiagnosticDescriptors.DiscardBeforeMessage];
 
-    public override void Initialize(AnalysisContext context)
+    private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
     {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(static start =>
+        if (known.Verdict is not null)
         {
-            var known = new KnownTypes(start.Compilation);
-            if (known.Verdict is not null)
-            {
-                start.RegisterSyntaxNodeAction(c => AnalyzeIdentifier(c, known), SyntaxKind.IdentifierName);
-            }
-        });
+            start.RegisterSyntaxNodeAction(c => AnalyzeIdentifier(c, known), SyntaxKind.IdentifierName);
+        }
     }
 
     private static void AnalyzeIdentifier(SyntaxNodeAnalysisContext context, KnownTypes known)

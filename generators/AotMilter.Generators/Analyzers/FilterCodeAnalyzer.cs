@@ -1,0 +1,21 @@
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace AotMilter.Generators.Analyzers;
+
+/// <summary>
+/// What every analyzer of filter code sets up the same way: generated code is not analysed (the dispatchers are ours),
+/// actions run concurrently, and the Abstractions types are looked up once per compilation and handed to
+/// <see cref="Register"/>, which registers the analyzer's actions when the types it needs are there.
+/// </summary>
+public abstract class FilterCodeAnalyzer : DiagnosticAnalyzer
+{
+    public sealed override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start => Register(start, new KnownTypes(start.Compilation)));
+    }
+
+    /// <summary>Registers the actions for one compilation; a type missing from it is null in <paramref name="known"/>.</summary>
+    private protected abstract void Register(CompilationStartAnalysisContext start, KnownTypes known);
+}
