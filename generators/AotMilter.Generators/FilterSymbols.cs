@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using Microsoft.CodeAnalysis;
-
 namespace AotMilter.Generators;
 
 /// <summary>How the parser and the analyzers recognise filter classes and name symbols in their messages.</summary>

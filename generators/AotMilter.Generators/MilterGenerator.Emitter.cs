@@ -1,6 +1,3 @@
-using System.Linq;
-using AotMilter.Generators.Model;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
 

@@ -1,10 +1,5 @@
-using System;
-using System.Collections.Generic;
 using System.Text;
-using System.Threading;
-using AotMilter.Generators.Model;
 using AotMilter.Protocol;
-using Microsoft.CodeAnalysis;
 
 namespace AotMilter.Generators;
 

@@ -1,14 +1,20 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace AotMilter.Generators.Analyzers;
 
 /// <summary>
-/// What every analyzer of filter code sets up the same way: generated code is not analysed (the dispatchers are ours),
-/// actions run concurrently, and the Abstractions types are looked up once per compilation and handed to
-/// <see cref="Register"/>, which registers the analyzer's actions when the types it needs are there.
+/// What every analyzer of filter code sets up the same way: the diagnostics it reports (given to the constructor),
+/// generated code not analysed (the dispatchers are ours), actions run concurrently, and the Abstractions types
+/// looked up once per compilation and handed to <see cref="Register"/>, which registers the analyzer's actions when
+/// the types it needs are there.
 /// </summary>
 public abstract class FilterCodeAnalyzer : DiagnosticAnalyzer
 {
+    private protected FilterCodeAnalyzer(params DiagnosticDescriptor[] supported) => SupportedDiagnostics = [.. supported];
+
+    public sealed override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; }
+
     public sealed override void Initialize(AnalysisContext context)
     {
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Collections.Immutable;
-using System.Linq;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -26,7 +22,10 @@ public sealed class KeptContextAnalyzer : FilterCodeAnalyzer
         SyntaxKind.UnsignedRightShiftAssignmentExpression, SyntaxKind.CoalesceAssignmentExpression,
     ];
 
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.ContextKept];
+    public KeptContextAnalyzer()
+        : base(DiagnosticDescriptors.ContextKept)
+    {
+    }
 
     private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
     {

@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using Microsoft.CodeAnalysis;
-
 namespace AotMilter.Generators.Analyzers;
 
 /// <summary>The per-connection objects a filter must not keep beyond its connection, and the types that hold one.</summary>

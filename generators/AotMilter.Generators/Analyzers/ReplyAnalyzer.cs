@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using System.Collections.Immutable;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -15,8 +12,10 @@ namespace AotMilter.Generators.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ReplyAnalyzer : FilterCodeAnalyzer
 {
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        [DiagnosticDescriptors.InvalidReply, DiagnosticDescriptors.ReplyClassMismatch];
+    public ReplyAnalyzer()
+        : base(DiagnosticDescriptors.InvalidReply, DiagnosticDescriptors.ReplyClassMismatch)
+    {
+    }
 
     private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
     {
