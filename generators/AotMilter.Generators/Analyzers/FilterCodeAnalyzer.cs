@@ -6,8 +6,8 @@ namespace AotMilter.Generators.Analyzers;
 /// <summary>
 /// What every analyzer of filter code sets up the same way: the diagnostics it reports (given to the constructor),
 /// generated code not analysed (the dispatchers are ours), actions run concurrently, and the Abstractions types
-/// looked up once per compilation and handed to <see cref="Register"/>, which registers the analyzer's actions when
-/// the types it needs are there.
+/// looked up once per compilation and handed to <see cref="Register"/>, which registers the analyzer's actions
+/// only in a compilation that uses AotMilter.
 /// </summary>
 public abstract class FilterCodeAnalyzer : DiagnosticAnalyzer
 {
@@ -19,9 +19,17 @@ public abstract class FilterCodeAnalyzer : DiagnosticAnalyzer
     {
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(start => Register(start, new KnownTypes(start.Compilation)));
+        context.RegisterCompilationStartAction(start =>
+        {
+            // A compilation that does not reference AotMilter.Abstractions has no filter code to analyse.
+            var known = new KnownTypes(start.Compilation);
+            if (known.Verdict is not null)
+            {
+                Register(start, known);
+            }
+        });
     }
 
-    /// <summary>Registers the actions for one compilation; a type missing from it is null in <paramref name="known"/>.</summary>
+    /// <summary>Registers the actions for one compilation that uses AotMilter.</summary>
     private protected abstract void Register(CompilationStartAnalysisContext start, KnownTypes known);
 }

@@ -11,7 +11,7 @@ namespace AotMilter.Generators.Analyzers;
 /// connection); static members, members of other types and delegates started without anyone waiting for them are not.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class KeptContextAnalyzer : FilterCodeAnalyzer
+public sealed class KeptContextAnalyzer() : FilterCodeAnalyzer(DiagnosticDescriptors.ContextKept)
 {
     private static readonly SyntaxKind[] s_assignments =
     [
@@ -22,19 +22,9 @@ public sealed class KeptContextAnalyzer : FilterCodeAnalyzer
         SyntaxKind.UnsignedRightShiftAssignmentExpression, SyntaxKind.CoalesceAssignmentExpression,
     ];
 
-    public KeptContextAnalyzer()
-        : base(DiagnosticDescriptors.ContextKept)
-    {
-    }
-
     private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
     {
         var kept = new KeptTypes(known);
-        if (!kept.Any)
-        {
-            return;
-        }
-
         start.RegisterSymbolAction(c => AnalyzeFilterClass(c, kept), SymbolKind.NamedType);
         start.RegisterSyntaxNodeAction(c => AnalyzeAssignment(c, kept), s_assignments);
         start.RegisterSyntaxNodeAction(c => AnalyzeInvocation(c, kept), SyntaxKind.InvocationExpression);

@@ -10,20 +10,10 @@ namespace AotMilter.Generators.Analyzers;
 /// TempFailWith when it is built inline or read from a static readonly field so built (AOTM023).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class ReplyAnalyzer : FilterCodeAnalyzer
+public sealed class ReplyAnalyzer() : FilterCodeAnalyzer(DiagnosticDescriptors.InvalidReply, DiagnosticDescriptors.ReplyClassMismatch)
 {
-    public ReplyAnalyzer()
-        : base(DiagnosticDescriptors.InvalidReply, DiagnosticDescriptors.ReplyClassMismatch)
-    {
-    }
-
     private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
-    {
-        if (known.SmtpReply is not null && known.Verdict is not null)
-        {
-            start.RegisterOperationAction(c => AnalyzeInvocation(c, known), OperationKind.Invocation);
-        }
-    }
+        => start.RegisterOperationAction(c => AnalyzeInvocation(c, known), OperationKind.Invocation);
 
     private static void AnalyzeInvocation(OperationAnalysisContext context, KnownTypes known)
     {

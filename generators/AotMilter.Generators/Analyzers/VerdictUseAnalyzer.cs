@@ -10,20 +10,10 @@ namespace AotMilter.Generators.Analyzers;
 /// followed. The generator reads the body callback's own Skip separately, to negotiate SMFIP_SKIP.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class VerdictUseAnalyzer : FilterCodeAnalyzer
+public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescriptors.SkipOutsideBody, DiagnosticDescriptors.DiscardBeforeMessage)
 {
-    public VerdictUseAnalyzer()
-        : base(DiagnosticDescriptors.SkipOutsideBody, DiagnosticDescriptors.DiscardBeforeMessage)
-    {
-    }
-
     private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
-    {
-        if (known.Verdict is not null)
-        {
-            start.RegisterSyntaxNodeAction(c => AnalyzeIdentifier(c, known), SyntaxKind.IdentifierName);
-        }
-    }
+        => start.RegisterSyntaxNodeAction(c => AnalyzeIdentifier(c, known), SyntaxKind.IdentifierName);
 
     private static void AnalyzeIdentifier(SyntaxNodeAnalysisContext context, KnownTypes known)
     {
