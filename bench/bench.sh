@@ -74,7 +74,7 @@ cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$1/
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # ------------------------------------------------------------------ peers' packages
-# install_packages WHAT PACKAGE...: shared with build.sh.
+# install_packages WHAT PACKAGE...: shared with build.sh, bench/soak.sh and fuzz/fuzz.sh.
 . "$ROOT/scripts/install-packages.sh"
 PEER_PACKAGES=(libmilter-dev golang-go golang-github-emersion-go-milter-dev python3-milter libsendmail-pmilter-perl)
 install_peer_packages() { install_packages "the peers' packages" "${PEER_PACKAGES[@]}"; }

@@ -42,12 +42,10 @@ die() { echo "soak.sh: error: $*" >&2; exit 1; }
 [[ "$MINUTES" =~ ^[1-9][0-9]*$ ]] || die "MINUTES must be a whole number of minutes, at least 1 (got '$MINUTES')"
 [[ "$CPU_PCT" =~ ^[1-9][0-9]?$ ]] || die "SOAK_CPU_PCT must be from 1 to 99 (got '$CPU_PCT')"
 [ -x "$BINARY" ] || die "$BINARY not found: run ./build.sh first"
-if ! command -v python3 >/dev/null 2>&1; then
-  [ "$(id -u)" = 0 ] || die "python3 is needed for the hostile connections and the metrics: apt-get install python3"
-  say "installing python3 (hostile connections, metrics)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 >/dev/null; }
-fi
+# install_packages WHAT PACKAGE...: shared with build.sh and bench/bench.sh.
+. "$ROOT/scripts/install-packages.sh"
+command -v python3 >/dev/null 2>&1 || install_packages "python3 (hostile connections, metrics)" python3 \
+  || die "python3 is needed for the hostile connections and the metrics"
 
 WORK="$(mktemp -d -t aotmilter-soak.XXXXXX)"
 SOCK="$WORK/milter.sock"

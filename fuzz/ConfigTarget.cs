@@ -17,9 +17,6 @@ internal static class ConfigTarget
     // (An absolute path is read as the daemon would; the dictionary names none, so that a run reads no device files.)
     private const string ConfigPath = "/nonexistent/aotmilter-fuzz/fuzz.conf";
 
-    // How FilterSettingsLoader reports a settings parser that threw.
-    private const string ParserThrew = "reading the settings failed: ";
-
     private static readonly IReadOnlyList<MilterRegistration> All = Generated.AotMilter_Filters.MilterCatalog.Registrations;
 
     public static void Run(ReadOnlySpan<byte> input)
@@ -29,7 +26,8 @@ internal static class ConfigTarget
         ConfigFile file = ConfigFile.Parse(text, ConfigPath);
         MilterRegistration[] chain = file.Sections.Select(s => Find(s.Name)).OfType<MilterRegistration>().Distinct().ToArray();
         SettingsLoadResult result = FilterSettingsLoader.Load(file, All, chain);
-        if (result.Errors.Any(e => e.Message.StartsWith(ParserThrew, StringComparison.Ordinal)))
+        ConfigError? threw = result.Errors.FirstOrDefault(e => e.Message.StartsWith(FilterSettingsLoader.ParserThrewPrefix, StringComparison.Ordinal));
+        if (threw is not null)
         {
             // The loader keeps a settings parser's exception from stopping the daemon, and so loses its stack: let
             // it escape here.
@@ -38,8 +36,7 @@ internal static class ConfigTarget
                 Find(section.Name)?.ParseSettings(section);
             }
 
-            throw new InvalidOperationException("a settings parser threw in the loader, but not a second time: "
-                + result.Errors.First(e => e.Message.StartsWith(ParserThrew, StringComparison.Ordinal)));
+            throw new InvalidOperationException("a settings parser threw in the loader, but not a second time: " + threw);
         }
 
         foreach (ConfigError error in result.Errors)

@@ -42,15 +42,12 @@ esac
 [[ "$minutes" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk "BEGIN{exit !($minutes > 0)}" || die "MINUTES must be a positive number, not '$minutes'"
 seconds=$(awk "BEGIN{printf \"%d\", $minutes * 60 + 0.5}")
 
+# install_packages WHAT PACKAGE...: shared with build.sh and bench/bench.sh.
+. "$ROOT/scripts/install-packages.sh"
+
 ensure_afl() {
   command -v afl-fuzz >/dev/null 2>&1 && return 0
-  [ "$(id -u)" = 0 ] || die "afl++ is not installed and this is not root: apt-get install -y --no-install-recommends afl++"
-  say "installing afl++ (Debian package afl++)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! TMPDIR=/var/tmp apt-get install -y -q --no-install-recommends afl++ >/dev/null 2>&1; then
-    TMPDIR=/var/tmp apt-get update -q >/dev/null 2>&1 || true
-    TMPDIR=/var/tmp apt-get install -y -q --no-install-recommends afl++ >/dev/null || die "could not install afl++"
-  fi
+  TMPDIR=/var/tmp install_packages "the fuzzer (Debian package afl++)" afl++ || die "afl++ is needed to fuzz"
 }
 
 ensure_sharpfuzz() {

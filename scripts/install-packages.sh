@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/install-packages.sh -- installs Debian packages the build, the tests and the benchmark need.
 #
-# Sourced by build.sh and bench/bench.sh, which call
+# Sourced by build.sh, bench/bench.sh, bench/soak.sh and fuzz/fuzz.sh, which call
 #   install_packages WHAT PACKAGE...
 # WHAT names the packages in messages ("test prerequisites", "the peers' packages"). Packages dpkg already has are
 # left alone. Returns 0 when every package is installed afterwards; 1 when some are missing and this is not root

@@ -95,9 +95,10 @@ public sealed class DisclaimerFilter
                 return Verdict.Continue;
             }
 
-            return BodyWork.FitsInline(_body.Length)
-                ? Disclaim(editor, queueId, context)
-                : await DisclaimOnThreadPool(editor, queueId, context).ConfigureAwait(false);
+            return await BodyWork.RunAsync(
+                _body.Length,
+                (Filter: this, editor, queueId, context),
+                static s => s.Filter.Disclaim(s.editor, s.queueId, s.context)).ConfigureAwait(false);
         }
         finally
         {
@@ -110,10 +111,6 @@ public sealed class DisclaimerFilter
 
     [OnClose]
     public void Close() => Reset();
-
-    // A method of its own, so that the closure is allocated only for a body that goes to the thread pool.
-    private Task<Verdict> DisclaimOnThreadPool(MessageEditor editor, string queueId, MilterContext context)
-        => Task.Run(() => Disclaim(editor, queueId, context));
 
     private Verdict Disclaim(MessageEditor editor, string queueId, MilterContext context)
     {

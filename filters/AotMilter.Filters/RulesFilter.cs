@@ -103,9 +103,10 @@ public sealed class RulesFilter
     {
         try
         {
-            return BodyWork.FitsInline(_body.Length)
-                ? Decide(editor, queueId ?? "-", context)
-                : await DecideOnThreadPool(editor, queueId ?? "-", context).ConfigureAwait(false);
+            return await BodyWork.RunAsync(
+                _body.Length,
+                (Filter: this, editor, QueueId: queueId ?? "-", context),
+                static s => s.Filter.Decide(s.editor, s.QueueId, s.context)).ConfigureAwait(false);
         }
         finally
         {
@@ -118,10 +119,6 @@ public sealed class RulesFilter
 
     [OnClose]
     public void Close() => Reset();
-
-    // A method of its own, so that the closure is allocated only for a body that goes to the thread pool.
-    private Task<Verdict> DecideOnThreadPool(MessageEditor editor, string queueId, MilterContext context)
-        => Task.Run(() => Decide(editor, queueId, context));
 
     private Verdict Decide(MessageEditor editor, string queueId, MilterContext context)
     {

@@ -1,5 +1,3 @@
-using Microsoft.CodeAnalysis;
-
 namespace AotMilter.Generators;
 
 /// <summary>How the parser and the analyzers recognise filter classes and name symbols in their messages.</summary>
@@ -26,6 +24,24 @@ internal static class FilterSymbols
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The filter classes whose own code <paramref name="symbol"/> is: each [Milter] class it is in, nested or not,
+    /// innermost first; empty for code outside every filter class.
+    /// </summary>
+    public static List<INamedTypeSymbol> EnclosingFilters(ISymbol? symbol)
+    {
+        var filters = new List<INamedTypeSymbol>();
+        for (INamedTypeSymbol? type = symbol as INamedTypeSymbol ?? symbol?.ContainingType; type is not null; type = type.ContainingType)
+        {
+            if (IsFilter(type))
+            {
+                filters.Add(type);
+            }
+        }
+
+        return filters;
     }
 
     /// <summary><paramref name="candidate"/> is <paramref name="type"/> or nested in it.</summary>

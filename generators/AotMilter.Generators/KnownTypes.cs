@@ -1,76 +1,47 @@
-using AotMilter.Generators.Model;
-using Microsoft.CodeAnalysis;
-
 namespace AotMilter.Generators;
 
-/// <summary>The Abstractions types, looked up once per parse.</summary>
-internal sealed class KnownTypes
+/// <summary>The Abstractions types (and the runtime types callbacks use), looked up once per parse or analysed compilation.</summary>
+internal sealed class KnownTypes(Compilation compilation)
 {
-    private readonly INamedTypeSymbol?[] _callbackAttributes;
+    private readonly INamedTypeSymbol?[] _callbackAttributes = Array.ConvertAll(KnownNames.CallbackAttributes, compilation.GetTypeByMetadataName);
 
-    public KnownTypes(Compilation compilation)
-    {
-        Context = compilation.GetTypeByMetadataName(KnownNames.MilterContext);
-        ConnectInfo = compilation.GetTypeByMetadataName(KnownNames.ConnectInfo);
-        EnvelopeAddress = compilation.GetTypeByMetadataName(KnownNames.EnvelopeAddress);
-        HeaderField = compilation.GetTypeByMetadataName(KnownNames.HeaderField);
-        MessageEditor = compilation.GetTypeByMetadataName(KnownNames.MessageEditor);
-        Verdict = compilation.GetTypeByMetadataName(KnownNames.Verdict);
-        ReadOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
-        SmtpReply = compilation.GetTypeByMetadataName(KnownNames.SmtpReply);
-        MacroAttribute = compilation.GetTypeByMetadataName(KnownNames.MacroAttribute);
-        FilterSettings = compilation.GetTypeByMetadataName(KnownNames.FilterSettings);
-        ResettableFilter = compilation.GetTypeByMetadataName(KnownNames.ResettableFilter);
-        CancellationToken = compilation.GetTypeByMetadataName(KnownNames.CancellationToken);
-        ValueTask = compilation.GetTypeByMetadataName(KnownNames.ValueTask);
-        ValueTaskOfT = compilation.GetTypeByMetadataName(KnownNames.ValueTaskOfT);
-        AsyncMethodBuilderAttribute = compilation.GetTypeByMetadataName(KnownNames.AsyncMethodBuilderAttribute);
-        PoolingBuilder = compilation.GetTypeByMetadataName(KnownNames.PoolingBuilder);
-        PoolingBuilderOfT = compilation.GetTypeByMetadataName(KnownNames.PoolingBuilderOfT);
-        _callbackAttributes = new INamedTypeSymbol?[KnownNames.CallbackAttributes.Length];
-        for (int i = 0; i < _callbackAttributes.Length; i++)
-        {
-            _callbackAttributes[i] = compilation.GetTypeByMetadataName(KnownNames.CallbackAttributes[i]);
-        }
-    }
+    public INamedTypeSymbol? Context { get; } = compilation.GetTypeByMetadataName(KnownNames.MilterContext);
 
-    public INamedTypeSymbol? Context { get; }
+    public INamedTypeSymbol? ConnectInfo { get; } = compilation.GetTypeByMetadataName(KnownNames.ConnectInfo);
 
-    public INamedTypeSymbol? ConnectInfo { get; }
+    public INamedTypeSymbol? EnvelopeAddress { get; } = compilation.GetTypeByMetadataName(KnownNames.EnvelopeAddress);
 
-    public INamedTypeSymbol? EnvelopeAddress { get; }
+    public INamedTypeSymbol? HeaderField { get; } = compilation.GetTypeByMetadataName(KnownNames.HeaderField);
 
-    public INamedTypeSymbol? HeaderField { get; }
+    public INamedTypeSymbol? MessageEditor { get; } = compilation.GetTypeByMetadataName(KnownNames.MessageEditor);
 
-    public INamedTypeSymbol? MessageEditor { get; }
+    public INamedTypeSymbol? Verdict { get; } = compilation.GetTypeByMetadataName(KnownNames.Verdict);
 
-    public INamedTypeSymbol? Verdict { get; }
+    public INamedTypeSymbol? ReadOnlySpan { get; } = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
 
-    public INamedTypeSymbol? ReadOnlySpan { get; }
+    public INamedTypeSymbol? SmtpReply { get; } = compilation.GetTypeByMetadataName(KnownNames.SmtpReply);
 
-    public INamedTypeSymbol? SmtpReply { get; }
-
-    public INamedTypeSymbol? MacroAttribute { get; }
+    public INamedTypeSymbol? MacroAttribute { get; } = compilation.GetTypeByMetadataName(KnownNames.MacroAttribute);
 
     /// <summary>IResettableFilter: the dispatcher may reuse the filter instance for the next connection.</summary>
-    public INamedTypeSymbol? ResettableFilter { get; }
+    public INamedTypeSymbol? ResettableFilter { get; } = compilation.GetTypeByMetadataName(KnownNames.ResettableFilter);
 
     /// <summary>IFilterSettings&lt;TSelf&gt; (the open generic type).</summary>
-    public INamedTypeSymbol? FilterSettings { get; }
+    public INamedTypeSymbol? FilterSettings { get; } = compilation.GetTypeByMetadataName(KnownNames.FilterSettings);
 
-    public INamedTypeSymbol? CancellationToken { get; }
+    public INamedTypeSymbol? CancellationToken { get; } = compilation.GetTypeByMetadataName(KnownNames.CancellationToken);
 
-    public INamedTypeSymbol? ValueTask { get; }
+    public INamedTypeSymbol? ValueTask { get; } = compilation.GetTypeByMetadataName(KnownNames.ValueTask);
 
     /// <summary>ValueTask&lt;TResult&gt; (the open generic type).</summary>
-    public INamedTypeSymbol? ValueTaskOfT { get; }
+    public INamedTypeSymbol? ValueTaskOfT { get; } = compilation.GetTypeByMetadataName(KnownNames.ValueTaskOfT);
 
-    public INamedTypeSymbol? AsyncMethodBuilderAttribute { get; }
+    public INamedTypeSymbol? AsyncMethodBuilderAttribute { get; } = compilation.GetTypeByMetadataName(KnownNames.AsyncMethodBuilderAttribute);
 
-    public INamedTypeSymbol? PoolingBuilder { get; }
+    public INamedTypeSymbol? PoolingBuilder { get; } = compilation.GetTypeByMetadataName(KnownNames.PoolingBuilder);
 
     /// <summary>PoolingAsyncValueTaskMethodBuilder&lt;TResult&gt; (the open generic type).</summary>
-    public INamedTypeSymbol? PoolingBuilderOfT { get; }
+    public INamedTypeSymbol? PoolingBuilderOfT { get; } = compilation.GetTypeByMetadataName(KnownNames.PoolingBuilderOfT);
 
     /// <summary>True for ValueTask&lt;Verdict&gt;.</summary>
     public bool IsValueTaskOfVerdict(ITypeSymbol type)
@@ -157,50 +128,19 @@ internal sealed class KnownTypes
         return -1;
     }
 
-    public ParameterKind? Classify(ITypeSymbol type)
+    /// <summary>The parameter kind a callback parameter of this type is bound as, or null when no kind has it.</summary>
+    public ParameterKind? Classify(ITypeSymbol type) => type switch
     {
-        if (Is(type, Context))
-        {
-            return ParameterKind.Context;
-        }
-
-        if (Is(type, ConnectInfo))
-        {
-            return ParameterKind.ConnectInfo;
-        }
-
-        if (Is(type, EnvelopeAddress))
-        {
-            return ParameterKind.EnvelopeAddress;
-        }
-
-        if (Is(type, HeaderField))
-        {
-            return ParameterKind.HeaderField;
-        }
-
-        if (Is(type, MessageEditor))
-        {
-            return ParameterKind.MessageEditor;
-        }
-
-        if (Is(type, CancellationToken))
-        {
-            return ParameterKind.CancellationToken;
-        }
-
-        if (IsBytes(type))
-        {
-            return ParameterKind.Bytes;
-        }
-
-        if (type.SpecialType == SpecialType.System_String)
-        {
-            return ParameterKind.Text;
-        }
-
-        return null;
-    }
+        _ when Is(type, Context) => ParameterKind.Context,
+        _ when Is(type, ConnectInfo) => ParameterKind.ConnectInfo,
+        _ when Is(type, EnvelopeAddress) => ParameterKind.EnvelopeAddress,
+        _ when Is(type, HeaderField) => ParameterKind.HeaderField,
+        _ when Is(type, MessageEditor) => ParameterKind.MessageEditor,
+        _ when Is(type, CancellationToken) => ParameterKind.CancellationToken,
+        _ when IsBytes(type) => ParameterKind.Bytes,
+        { SpecialType: SpecialType.System_String } => ParameterKind.Text,
+        _ => null,
+    };
 
     private static bool Is(ITypeSymbol type, INamedTypeSymbol? known)
         => known is not null && SymbolEqualityComparer.Default.Equals(type, known);

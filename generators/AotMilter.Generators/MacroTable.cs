@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using AotMilter.Protocol;
 
 namespace AotMilter.Generators;

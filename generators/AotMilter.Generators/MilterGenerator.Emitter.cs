@@ -1,6 +1,3 @@
-using System.Linq;
-using AotMilter.Generators.Model;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
 
@@ -61,13 +58,13 @@ public sealed partial class MilterGenerator
             """;
 
         public static void EmitFilter(SourceProductionContext context, FilterModel filter, string ns)
-            => context.AddSource(filter.HintName, SourceText.From(FilterSource(filter, ns), System.Text.Encoding.UTF8));
+            => AddSource(context, filter.HintName, FilterSource(filter, ns));
 
         public static void EmitCatalog(SourceProductionContext context, CatalogModel catalog)
         {
             if (!catalog.Entries.IsEmpty)
             {
-                context.AddSource("MilterCatalog.g.cs", SourceText.From(CatalogSource(catalog), System.Text.Encoding.UTF8));
+                AddSource(context, "MilterCatalog.g.cs", CatalogSource(catalog));
             }
         }
 
@@ -75,18 +72,34 @@ public sealed partial class MilterGenerator
         {
             if (linked.Emit)
             {
-                context.AddSource("LinkedFilters.g.cs", SourceText.From(LinkedSource(linked), System.Text.Encoding.UTF8));
+                AddSource(context, "LinkedFilters.g.cs", LinkedSource(linked));
             }
+        }
+
+        private static void AddSource(SourceProductionContext context, string hintName, string source)
+            => context.AddSource(hintName, SourceText.From(source, System.Text.Encoding.UTF8));
+
+        /// <summary>A generated file's start: the header, the assembly attribute when there is one, the namespace.</summary>
+        private static SourceWriter StartFile(string ns, string? assemblyAttribute = null)
+        {
+            var writer = new SourceWriter();
+            writer.WriteLine(Header);
+            writer.WriteLine();
+            if (assemblyAttribute is not null)
+            {
+                writer.WriteLine($"[assembly: {assemblyAttribute}]");
+                writer.WriteLine();
+            }
+
+            writer.WriteLine($"namespace {ns};");
+            writer.WriteLine();
+            return writer;
         }
 
         /// <summary>The filter's dispatcher (file-local) and the catalog method that registers it.</summary>
         internal static string FilterSource(FilterModel filter, string ns)
         {
-            var writer = new SourceWriter();
-            writer.WriteLine(Header);
-            writer.WriteLine();
-            writer.WriteLine($"namespace {ns};");
-            writer.WriteLine();
+            SourceWriter writer = StartFile(ns);
             writer.WriteLine($"public static partial class {KnownNames.CatalogClass}");
             writer.OpenBlock();
             writer.WriteLine($"""
@@ -193,13 +206,9 @@ public sealed partial class MilterGenerator
         /// <summary>The assembly's catalog: its filters sorted by name, and the attribute that lets executables find it.</summary>
         internal static string CatalogSource(CatalogModel catalog)
         {
-            var writer = new SourceWriter();
-            writer.WriteLine(Header);
-            writer.WriteLine();
-            writer.WriteLine($"[assembly: global::AotMilter.MilterCatalogAttribute(typeof(global::{catalog.Namespace}.{KnownNames.CatalogClass}))]");
-            writer.WriteLine();
-            writer.WriteLine($"namespace {catalog.Namespace};");
-            writer.WriteLine();
+            SourceWriter writer = StartFile(
+                catalog.Namespace,
+                $"global::AotMilter.MilterCatalogAttribute(typeof(global::{catalog.Namespace}.{KnownNames.CatalogClass}))");
             writer.WriteLine($"""
                 /// <summary>The filters of this assembly, sorted by name (generated from its [Milter] classes).</summary>
                 public static partial class {KnownNames.CatalogClass}
@@ -228,11 +237,7 @@ public sealed partial class MilterGenerator
         /// <summary>The executable's list of every filter it links, sorted by name when first read.</summary>
         internal static string LinkedSource(LinkedModel linked)
         {
-            var writer = new SourceWriter();
-            writer.WriteLine(Header);
-            writer.WriteLine();
-            writer.WriteLine($"namespace {KnownNames.GeneratedNamespace};");
-            writer.WriteLine();
+            SourceWriter writer = StartFile(KnownNames.GeneratedNamespace);
             writer.WriteLine("""
                 /// <summary>
                 /// Every filter linked into this executable: its own [Milter] classes and those of every referenced assembly

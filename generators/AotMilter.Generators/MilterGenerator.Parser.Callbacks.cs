@@ -1,10 +1,5 @@
-using System;
-using System.Collections.Generic;
 using System.Text;
-using System.Threading;
-using AotMilter.Generators.Model;
 using AotMilter.Protocol;
-using Microsoft.CodeAnalysis;
 
 namespace AotMilter.Generators;
 
@@ -104,27 +99,19 @@ public sealed partial class MilterGenerator
                 ParameterKind? parameterKind = parameter.RefKind == RefKind.None ? known.Classify(parameter.Type) : null;
                 if (parameterKind is not { } found || !IsAllowed(kind, found))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.UnsupportedParameter,
-                        LocationInfo.From(parameter) ?? location,
-                        parameter.Name,
-                        ParameterTypeDisplay(parameter),
-                        FilterSymbols.AttributeDisplay(kind),
-                        method.Name,
-                        AllowedTypes(kind, isAsync)));
+                    diagnostics.Add(Unbindable(DiagnosticDescriptors.UnsupportedParameter, parameter, location, kind, method, AllowedTypes(kind, isAsync)));
                     ok = false;
                     continue;
                 }
 
                 if (isAsync && IsRefLike(found))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(
+                    diagnostics.Add(Unbindable(
                         DiagnosticDescriptors.SpanInAsyncCallback,
-                        LocationInfo.From(parameter) ?? location,
-                        parameter.Name,
-                        ParameterTypeDisplay(parameter),
-                        FilterSymbols.AttributeDisplay(kind),
-                        method.Name,
+                        parameter,
+                        location,
+                        kind,
+                        method,
                         IsAllowed(kind, ParameterKind.Text)
                             ? "take 'string' instead (" + TextDescription(kind) + "), or copy the data in a synchronous callback"
                             : "copy the data you need in a synchronous callback"));
@@ -215,14 +202,7 @@ public sealed partial class MilterGenerator
             {
                 if (isAsync)
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.SpanInAsyncCallback,
-                        location,
-                        parameter.Name,
-                        ParameterTypeDisplay(parameter),
-                        FilterSymbols.AttributeDisplay(kind),
-                        method.Name,
-                        "take the macro as 'string?' instead"));
+                    diagnostics.Add(Unbindable(DiagnosticDescriptors.SpanInAsyncCallback, parameter, location, kind, method, "take the macro as 'string?' instead"));
                     ok = false;
                 }
                 else
@@ -281,6 +261,26 @@ public sealed partial class MilterGenerator
 
             return ok && bound is { } k ? new ParameterModel(k, name) : null;
         }
+
+        /// <summary>
+        /// A parameter the callback cannot take (AOTM005, AOTM012): both messages quote the parameter, its type, the
+        /// callback and its method, then say what would work. Reported at the parameter, else at the method.
+        /// </summary>
+        private static DiagnosticInfo Unbindable(
+            DiagnosticDescriptor descriptor,
+            IParameterSymbol parameter,
+            LocationInfo? methodLocation,
+            MilterEvent kind,
+            IMethodSymbol method,
+            string remedy)
+            => DiagnosticInfo.Create(
+                descriptor,
+                LocationInfo.From(parameter) ?? methodLocation,
+                parameter.Name,
+                ParameterTypeDisplay(parameter),
+                FilterSymbols.AttributeDisplay(kind),
+                method.Name,
+                remedy);
 
         /// <summary>MilterContext and CancellationToken are bound in every callback; the rest by <see cref="AllowedBeyondContext"/>.</summary>
         private static bool IsAllowed(MilterEvent callback, ParameterKind parameter)

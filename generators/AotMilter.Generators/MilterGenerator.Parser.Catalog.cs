@@ -1,10 +1,4 @@
-using System;
-using System.Collections.Generic;
 using System.Collections.Immutable;
-using System.Linq;
-using System.Threading;
-using AotMilter.Generators.Model;
-using Microsoft.CodeAnalysis;
 
 namespace AotMilter.Generators;
 

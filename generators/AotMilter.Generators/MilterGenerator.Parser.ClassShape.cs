@@ -1,8 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using AotMilter.Generators.Model;
-using Microsoft.CodeAnalysis;
-
 namespace AotMilter.Generators;
 
 public sealed partial class MilterGenerator

@@ -1,6 +1,4 @@
 using System.Text;
-using AotMilter.Generators.Model;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
 namespace AotMilter.Generators;

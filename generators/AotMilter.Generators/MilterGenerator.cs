@@ -1,5 +1,3 @@
-using AotMilter.Generators.Model;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace AotMilter.Generators;

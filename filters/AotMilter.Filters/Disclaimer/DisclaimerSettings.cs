@@ -79,37 +79,8 @@ public sealed class DisclaimerSettings : IFilterSettings<DisclaimerSettings>
     {
         ArgumentNullException.ThrowIfNull(section);
         section.CheckKeys(Keys);
-        var senders = new List<AddressPattern>();
-        foreach (ConfigEntry entry in section.GetAll("senders"))
-        {
-            foreach (ConfigWord word in PatternWords.Expand(section, entry, ConfigWords.Split(section, entry)))
-            {
-                if (AddressPattern.TryCreate(word, out AddressPattern? pattern, out string? error))
-                {
-                    senders.Add(pattern!);
-                }
-                else
-                {
-                    section.Error(entry, error!);
-                }
-            }
-        }
-
-        var authUsers = new List<NamePattern>();
-        foreach (ConfigEntry entry in section.GetAll("auth-users"))
-        {
-            foreach (ConfigWord word in PatternWords.Expand(section, entry, ConfigWords.Split(section, entry)))
-            {
-                if (NamePattern.TryCreate(word, out NamePattern? pattern, out string? error))
-                {
-                    authUsers.Add(pattern!);
-                }
-                else
-                {
-                    section.Error(entry, error!);
-                }
-            }
-        }
+        List<AddressPattern> senders = ReadPatterns<AddressPattern>(section, "senders", AddressPattern.TryCreate);
+        List<NamePattern> authUsers = ReadPatterns<NamePattern>(section, "auth-users", NamePattern.TryCreate);
 
         bool anyAuthenticated = section.ReadBool("authenticated", false);
         string text = ReadTextOrFile(section, "text", "text-file");
@@ -156,6 +127,32 @@ public sealed class DisclaimerSettings : IFilterSettings<DisclaimerSettings>
         ArgumentNullException.ThrowIfNull(text);
         IEnumerable<string?> lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim('\n').Split('\n').Select(WebUtility.HtmlEncode);
         return "<div class=\"disclaimer\"><p>" + string.Join("<br>\n", lines) + "</p></div>";
+    }
+
+    private delegate bool PatternParser<T>(ConfigWord word, out T? pattern, out string? error)
+        where T : class;
+
+    /// <summary>The patterns of every <paramref name="key"/> entry, pattern files expanded; each word that is not one is reported.</summary>
+    private static List<T> ReadPatterns<T>(ConfigSection section, string key, PatternParser<T> tryCreate)
+        where T : class
+    {
+        var patterns = new List<T>();
+        foreach (ConfigEntry entry in section.GetAll(key))
+        {
+            foreach (ConfigWord word in PatternWords.Expand(section, entry, ConfigWords.Split(section, entry)))
+            {
+                if (tryCreate(word, out T? pattern, out string? error))
+                {
+                    patterns.Add(pattern!);
+                }
+                else
+                {
+                    section.Error(entry, error!);
+                }
+            }
+        }
+
+        return patterns;
     }
 
     private static string ReadTextOrFile(ConfigSection section, string key, string fileKey)

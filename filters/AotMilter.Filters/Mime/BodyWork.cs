@@ -14,4 +14,19 @@ internal static class BodyWork
     public const int InlineBytes = 64 * 1024;
 
     public static bool FitsInline(int bodyLength) => bodyLength <= InlineBytes;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on <paramref name="state"/> where a body of <paramref name="bodyLength"/> bytes
+    /// belongs: in the callback or on the thread pool. Give a static lambda and the filter's arguments as the state
+    /// (a value tuple): the inline path then allocates nothing, and the editor's calls stay in the filter's own code,
+    /// where the generator reads them.
+    /// </summary>
+    public static ValueTask<Verdict> RunAsync<TState>(int bodyLength, TState state, Func<TState, Verdict> work)
+        => FitsInline(bodyLength)
+            ? new ValueTask<Verdict>(work(state))
+            : new ValueTask<Verdict>(OnThreadPool(state, work));
+
+    // A method of its own, so that the closure is allocated only for a body that goes to the thread pool.
+    private static Task<Verdict> OnThreadPool<TState>(TState state, Func<TState, Verdict> work)
+        => Task.Run(() => work(state));
 }

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Collections.Immutable;
-using System.Linq;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -15,7 +11,7 @@ namespace AotMilter.Generators.Analyzers;
 /// connection); static members, members of other types and delegates started without anyone waiting for them are not.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class KeptContextAnalyzer : DiagnosticAnalyzer
+public sealed class KeptContextAnalyzer() : FilterCodeAnalyzer(DiagnosticDescriptors.ContextKept)
 {
     private static readonly SyntaxKind[] s_assignments =
     [
@@ -26,25 +22,13 @@ public sealed class KeptContextAnalyzer : DiagnosticAnalyzer
         SyntaxKind.UnsignedRightShiftAssignmentExpression, SyntaxKind.CoalesceAssignmentExpression,
     ];
 
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.ContextKept];
-
-    public override void Initialize(AnalysisContext context)
+    private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
     {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(static start =>
-        {
-            var kept = new KeptTypes(new KnownTypes(start.Compilation));
-            if (!kept.Any)
-            {
-                return;
-            }
-
-            start.RegisterSymbolAction(c => AnalyzeFilterClass(c, kept), SymbolKind.NamedType);
-            start.RegisterSyntaxNodeAction(c => AnalyzeAssignment(c, kept), s_assignments);
-            start.RegisterSyntaxNodeAction(c => AnalyzeInvocation(c, kept), SyntaxKind.InvocationExpression);
-            start.RegisterSyntaxNodeAction(c => AnalyzeCreation(c, kept), SyntaxKind.ObjectCreationExpression, SyntaxKind.ImplicitObjectCreationExpression);
-        });
+        var kept = new KeptTypes(known);
+        start.RegisterSymbolAction(c => AnalyzeFilterClass(c, kept), SymbolKind.NamedType);
+        start.RegisterSyntaxNodeAction(c => AnalyzeAssignment(c, kept), s_assignments);
+        start.RegisterSyntaxNodeAction(c => AnalyzeInvocation(c, kept), SyntaxKind.InvocationExpression);
+        start.RegisterSyntaxNodeAction(c => AnalyzeCreation(c, kept), SyntaxKind.ObjectCreationExpression, SyntaxKind.ImplicitObjectCreationExpression);
     }
 
     /// <summary>Static fields and properties of the filter class and its nested types, wherever they are assigned.</summary>
@@ -99,7 +83,7 @@ public sealed class KeptContextAnalyzer : DiagnosticAnalyzer
             return; // a local, a parameter, a discard
         }
 
-        foreach (INamedTypeSymbol filter in FilterClassesAround(context.ContainingSymbol))
+        foreach (INamedTypeSymbol filter in FilterSymbols.EnclosingFilters(context.ContainingSymbol))
         {
             bool ownMember = FilterSymbols.IsWithin(owner, filter);
 
@@ -141,7 +125,7 @@ public sealed class KeptContextAnalyzer : DiagnosticAnalyzer
 
     private static void InspectDelegates(SyntaxNodeAnalysisContext context, ArgumentListSyntax arguments, string runner, KeptTypes kept)
     {
-        List<INamedTypeSymbol> filters = FilterClassesAround(context.ContainingSymbol);
+        List<INamedTypeSymbol> filters = FilterSymbols.EnclosingFilters(context.ContainingSymbol);
         if (filters.Count == 0)
         {
             return;
@@ -175,21 +159,6 @@ public sealed class KeptContextAnalyzer : DiagnosticAnalyzer
                 }
             }
         }
-    }
-
-    /// <summary>The filter classes whose own code this is: each [Milter] class the code is in, nested or not.</summary>
-    private static List<INamedTypeSymbol> FilterClassesAround(ISymbol? symbol)
-    {
-        var filters = new List<INamedTypeSymbol>();
-        for (INamedTypeSymbol? type = symbol as INamedTypeSymbol ?? symbol?.ContainingType; type is not null; type = type.ContainingType)
-        {
-            if (FilterSymbols.IsFilter(type))
-            {
-                filters.Add(type);
-            }
-        }
-
-        return filters;
     }
 
     private static void Report(System.Action<Diagnostic> report, Location? at, string typeName, string kept, string where)

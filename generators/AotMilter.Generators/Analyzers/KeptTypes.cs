@@ -1,13 +1,8 @@
-using System.Collections.Generic;
-using Microsoft.CodeAnalysis;
-
 namespace AotMilter.Generators.Analyzers;
 
 /// <summary>The per-connection objects a filter must not keep beyond its connection, and the types that hold one.</summary>
 internal sealed class KeptTypes(KnownTypes known)
 {
-    public bool Any => known.Context is not null || known.MessageEditor is not null;
-
     /// <summary>"MilterContext" or "MessageEditor" when the type is one, or an array or generic type holding one; else null.</summary>
     public string? NameOf(ITypeSymbol? candidate) => candidate switch
     {

@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using System.Collections.Immutable;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -13,24 +10,10 @@ namespace AotMilter.Generators.Analyzers;
 /// TempFailWith when it is built inline or read from a static readonly field so built (AOTM023).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class ReplyAnalyzer : DiagnosticAnalyzer
+public sealed class ReplyAnalyzer() : FilterCodeAnalyzer(DiagnosticDescriptors.InvalidReply, DiagnosticDescriptors.ReplyClassMismatch)
 {
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        [DiagnosticDescriptors.InvalidReply, DiagnosticDescriptors.ReplyClassMismatch];
-
-    public override void Initialize(AnalysisContext context)
-    {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(static start =>
-        {
-            var known = new KnownTypes(start.Compilation);
-            if (known.SmtpReply is not null && known.Verdict is not null)
-            {
-                start.RegisterOperationAction(c => AnalyzeInvocation(c, known), OperationKind.Invocation);
-            }
-        });
-    }
+    private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
+        => start.RegisterOperationAction(c => AnalyzeInvocation(c, known), OperationKind.Invocation);
 
     private static void AnalyzeInvocation(OperationAnalysisContext context, KnownTypes known)
     {
@@ -41,7 +24,7 @@ public sealed class ReplyAnalyzer : DiagnosticAnalyzer
             && SymbolEqualityComparer.Default.Equals(target.ContainingType, known.Verdict)
             && target.Name is "RejectWith" or "TempFailWith"
             && operation.Arguments.Length == 1;
-        if ((!reply && !verdict) || !InFilterClass(context.ContainingSymbol))
+        if ((!reply && !verdict) || FilterSymbols.EnclosingFilters(context.ContainingSymbol).Count == 0)
         {
             return;
         }
@@ -57,20 +40,6 @@ public sealed class ReplyAnalyzer : DiagnosticAnalyzer
         }
 
         CheckVerdictReply(context, target.Name, operation.Arguments[0], known);
-    }
-
-    /// <summary>The code is the filter class's own: in it or in a type nested in it.</summary>
-    private static bool InFilterClass(ISymbol? symbol)
-    {
-        for (INamedTypeSymbol? type = symbol as INamedTypeSymbol ?? symbol?.ContainingType; type is not null; type = type.ContainingType)
-        {
-            if (FilterSymbols.IsFilter(type))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Why a SmtpReply.Create/Parse call with constant arguments would throw (null when it would not, or when unknown); and its code when constant.</summary>

@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using System.Collections.Immutable;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -13,24 +10,10 @@ namespace AotMilter.Generators.Analyzers;
 /// followed. The generator reads the body callback's own Skip separately, to negotiate SMFIP_SKIP.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class VerdictUseAnalyzer : DiagnosticAnalyzer
+public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescriptors.SkipOutsideBody, DiagnosticDescriptors.DiscardBeforeMessage)
 {
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        [DiagnosticDescriptors.SkipOutsideBody, DiagnosticDescriptors.DiscardBeforeMessage];
-
-    public override void Initialize(AnalysisContext context)
-    {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(static start =>
-        {
-            var known = new KnownTypes(start.Compilation);
-            if (known.Verdict is not null)
-            {
-                start.RegisterSyntaxNodeAction(c => AnalyzeIdentifier(c, known), SyntaxKind.IdentifierName);
-            }
-        });
-    }
+    private protected override void Register(CompilationStartAnalysisContext start, KnownTypes known)
+        => start.RegisterSyntaxNodeAction(c => AnalyzeIdentifier(c, known), SyntaxKind.IdentifierName);
 
     private static void AnalyzeIdentifier(SyntaxNodeAnalysisContext context, KnownTypes known)
     {

@@ -1,5 +1,3 @@
-using Microsoft.CodeAnalysis;
-
 namespace AotMilter.Generators.Model;
 
 /// <summary>A diagnostic to report, as plain values: the descriptor's ID, where, and the message arguments.</summary>

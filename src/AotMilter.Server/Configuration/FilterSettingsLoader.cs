@@ -16,6 +16,9 @@ public sealed record SettingsLoadResult(IReadOnlyList<object?> Settings, IReadOn
 /// </summary>
 public static class FilterSettingsLoader
 {
+    /// <summary>How the error of a settings parser that threw begins (the exception's message follows).</summary>
+    public const string ParserThrewPrefix = "reading the settings failed: ";
+
     /// <summary>Reads <paramref name="file"/> for the filters of <paramref name="chain"/>, checking it against all <paramref name="known"/> filters.</summary>
     public static SettingsLoadResult Load(ConfigFile file, IReadOnlyList<MilterRegistration> known, IReadOnlyList<MilterRegistration> chain)
     {
@@ -99,7 +102,7 @@ public static class FilterSettingsLoader
         catch (Exception ex)
         {
             // A settings parser must report problems, not throw; if one does, the file is still rejected, with a reason.
-            errors.Add(new ConfigError(section.File, section.Line, $"[{section.Name}]", $"reading the settings failed: {ex.Message}"));
+            errors.Add(new ConfigError(section.File, section.Line, $"[{section.Name}]", ParserThrewPrefix + ex.Message));
             return null;
         }
 
