@@ -12,7 +12,7 @@ public sealed class BenchToolTests
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
 
     [Fact]
-    public async Task Eight_connections_of_2000_messages_each_end_without_an_error_and_every_message_gets_X_Bench_10()
+    public async Task EightConnectionsOf2000MessagesEachEndWithoutAnErrorAndEveryMessageGetsXBench10()
     {
         using var dir = new TempDirectory("bench");
         var socket = dir.Combine("milter.sock");
@@ -47,7 +47,7 @@ public sealed class BenchToolTests
     /// bytes — start-up, every connection and every message included.
     /// </summary>
     [Fact]
-    public async Task A_hundred_thousand_messages_allocate_under_64_bytes_each_in_the_daemon()
+    public async Task AHundredThousandMessagesAllocateUnder64BytesEachInTheDaemon()
     {
         using var dir = new TempDirectory("alloc");
         var socket = dir.Combine("milter.sock");
@@ -75,7 +75,7 @@ public sealed class BenchToolTests
     }
 
     [Fact]
-    public async Task Recipient_reject_at_example_com_is_refused_for_every_message()
+    public async Task RecipientRejectAtExampleComIsRefusedForEveryMessage()
     {
         using var dir = new TempDirectory("bench");
         var socket = dir.Combine("milter.sock");
@@ -91,7 +91,7 @@ public sealed class BenchToolTests
     }
 
     [Fact]
-    public async Task A_reply_the_generator_does_not_expect_is_an_error_and_the_exit_status_is_1()
+    public async Task AReplyTheGeneratorDoesNotExpectIsAnErrorAndTheExitStatusIs1()
     {
         using var dir = new TempDirectory("bench");
         var socket = dir.Combine("milter.sock");
@@ -106,7 +106,7 @@ public sealed class BenchToolTests
     }
 
     [Fact]
-    public async Task Idle_mode_holds_negotiated_connections_open_until_the_duration_is_over()
+    public async Task IdleModeHoldsNegotiatedConnectionsOpenUntilTheDurationIsOver()
     {
         using var dir = new TempDirectory("bench");
         var socket = dir.Combine("milter.sock");
@@ -122,7 +122,7 @@ public sealed class BenchToolTests
 
     /// <summary>Over TCP a connect completes later (EINPROGRESS, then writable); two generator threads share the load.</summary>
     [Fact]
-    public async Task Over_tcp_with_two_generator_threads_every_message_is_checked()
+    public async Task OverTcpWithTwoGeneratorThreadsEveryMessageIsChecked()
     {
         var endpoint = MilterEndpoint.Inet(Ports.GetFree());
         await using var milter = await MilterDaemon.StartAsync("bench", endpoint);
@@ -142,7 +142,7 @@ public sealed class BenchToolTests
     /// more than a unix socket buffer holds, so the generator must wait for the socket to become writable again.
     /// </summary>
     [Fact]
-    public async Task Bodies_larger_than_the_socket_buffer_are_sent_whole()
+    public async Task BodiesLargerThanTheSocketBufferAreSentWhole()
     {
         using var dir = new TempDirectory("bench");
         var socket = dir.Combine("milter.sock");
@@ -158,7 +158,7 @@ public sealed class BenchToolTests
     }
 
     [Fact]
-    public async Task A_milter_that_is_not_there_is_an_error_per_attempt_and_the_exit_status_is_1()
+    public async Task AMilterThatIsNotThereIsAnErrorPerAttemptAndTheExitStatusIs1()
     {
         int port = Ports.GetFree();
 

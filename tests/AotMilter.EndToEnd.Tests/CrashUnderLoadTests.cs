@@ -30,7 +30,7 @@ public sealed class CrashUnderLoadTests(PostfixCrashFixture fixture, ITestOutput
     ];
 
     [Fact]
-    public Task SIGKILL_under_load_loses_nothing_duplicates_nothing_and_lets_nothing_through_unfiltered() => fixture.VerifyAsync(async () =>
+    public Task SIGKILLUnderLoadLosesNothingDuplicatesNothingAndLetsNothingThroughUnfiltered() => fixture.VerifyAsync(async () =>
     {
         var messages = Enumerable.Range(1, MessageCount).Select(i => TestMessage.Create(subject: $"crash under load {i}")).ToList();
         var load = new RetryingSmtpLoad(fixture.Postfix.SmtpPort, Sessions);

@@ -16,7 +16,7 @@ public sealed class DescriptorLimitTests
     private const int DescriptorLimit = 64;
 
     [Fact]
-    public async Task With_every_descriptor_taken_the_daemon_idles_logs_little_and_serves_milter_and_metrics_again_afterwards()
+    public async Task WithEveryDescriptorTakenTheDaemonIdlesLogsLittleAndServesMilterAndMetricsAgainAfterwards()
     {
         using var dir = new TempDirectory("fdlimit");
         string socket = dir.Combine("milter.sock");

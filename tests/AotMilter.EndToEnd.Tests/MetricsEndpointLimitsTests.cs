@@ -18,7 +18,7 @@ public sealed class MetricsEndpointLimitsTests
     private static readonly TimeSpan ClientDeadline = TimeSpan.FromSeconds(5);
 
     [Fact]
-    public async Task Two_hundred_silent_clients_cost_at_most_the_cap_in_descriptors_are_closed_at_the_deadline_and_a_scrape_still_answers()
+    public async Task TwoHundredSilentClientsCostAtMostTheCapInDescriptorsAreClosedAtTheDeadlineAndAScrapeStillAnswers()
     {
         using var dir = new TempDirectory("metrics-flood");
         int port = Ports.GetFree();
@@ -64,7 +64,7 @@ public sealed class MetricsEndpointLimitsTests
     }
 
     [Fact]
-    public async Task A_request_head_larger_than_8_KiB_is_answered_431_and_closed()
+    public async Task ARequestHeadLargerThan8KiBIsAnswered431AndClosed()
     {
         using var dir = new TempDirectory("metrics-big");
         int port = Ports.GetFree();

@@ -13,7 +13,7 @@ namespace AotMilter.EndToEnd.Tests;
 public sealed class MetricsTests
 {
     [Fact]
-    public async Task After_a_load_run_the_metrics_endpoint_counts_exactly_the_messages_and_verdicts_sent()
+    public async Task AfterALoadRunTheMetricsEndpointCountsExactlyTheMessagesAndVerdictsSent()
     {
         using var dir = new TempDirectory("metrics");
         string socket = dir.Combine("milter.sock");

@@ -55,35 +55,35 @@ public static class MilterDown
 public sealed class PostfixMilterDownTempfailTests(PostfixMilterDownTempfailFixture fixture) : IClassFixture<PostfixMilterDownTempfailFixture>
 {
     [Fact]
-    public Task Milter_default_action_tempfail_gives_4xx() => MilterDown.CheckAsync(fixture, fixture.Postfix, fixture.DefaultAction);
+    public Task MilterDefaultActionTempfailGives4xx() => MilterDown.CheckAsync(fixture, fixture.Postfix, fixture.DefaultAction);
 }
 
 public sealed class PostfixMilterDownRejectTests(PostfixMilterDownRejectFixture fixture) : IClassFixture<PostfixMilterDownRejectFixture>
 {
     [Fact]
-    public Task Milter_default_action_reject_gives_5xx() => MilterDown.CheckAsync(fixture, fixture.Postfix, fixture.DefaultAction);
+    public Task MilterDefaultActionRejectGives5xx() => MilterDown.CheckAsync(fixture, fixture.Postfix, fixture.DefaultAction);
 }
 
 public sealed class PostfixMilterDownAcceptTests(PostfixMilterDownAcceptFixture fixture) : IClassFixture<PostfixMilterDownAcceptFixture>
 {
     [Fact]
-    public Task Milter_default_action_accept_delivers_unfiltered() => MilterDown.CheckAsync(fixture, fixture.Postfix, fixture.DefaultAction);
+    public Task MilterDefaultActionAcceptDeliversUnfiltered() => MilterDown.CheckAsync(fixture, fixture.Postfix, fixture.DefaultAction);
 }
 
 public sealed class SendmailMilterDownTempfailTests(SendmailMilterDownTempfailFixture fixture) : IClassFixture<SendmailMilterDownTempfailFixture>
 {
     [Fact]
-    public Task Flag_T_gives_4xx() => MilterDown.CheckAsync(fixture, fixture.Sendmail, fixture.DefaultAction);
+    public Task FlagTGives4xx() => MilterDown.CheckAsync(fixture, fixture.Sendmail, fixture.DefaultAction);
 }
 
 public sealed class SendmailMilterDownRejectTests(SendmailMilterDownRejectFixture fixture) : IClassFixture<SendmailMilterDownRejectFixture>
 {
     [Fact]
-    public Task Flag_R_gives_5xx() => MilterDown.CheckAsync(fixture, fixture.Sendmail, fixture.DefaultAction);
+    public Task FlagRGives5xx() => MilterDown.CheckAsync(fixture, fixture.Sendmail, fixture.DefaultAction);
 }
 
 public sealed class SendmailMilterDownAcceptTests(SendmailMilterDownAcceptFixture fixture) : IClassFixture<SendmailMilterDownAcceptFixture>
 {
     [Fact]
-    public Task No_flag_delivers_unfiltered() => MilterDown.CheckAsync(fixture, fixture.Sendmail, fixture.DefaultAction);
+    public Task NoFlagDeliversUnfiltered() => MilterDown.CheckAsync(fixture, fixture.Sendmail, fixture.DefaultAction);
 }

@@ -44,7 +44,7 @@ public sealed class MimeBombTests(ITestOutputHelper output)
     private static readonly List<KeyValuePair<string, string>> Mixed = [new("Subject", "parts"), new("Content-Type", "multipart/mixed; boundary=\"b\"")];
 
     [Fact]
-    public async Task Rules_on_a_megabyte_of_empty_parts_does_not_hold_up_another_connection()
+    public async Task RulesOnAMegabyteOfEmptyPartsDoesNotHoldUpAnotherConnection()
     {
         using var dir = new TempDirectory("bomb-rules");
         await using MilterDaemon daemon = await StartAsync(dir, "rules");
@@ -59,7 +59,7 @@ public sealed class MimeBombTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Disclaimer_on_ten_megabytes_of_empty_parts_does_not_hold_up_another_connection_and_its_memory_is_bounded()
+    public async Task DisclaimerOnTenMegabytesOfEmptyPartsDoesNotHoldUpAnotherConnectionAndItsMemoryIsBounded()
     {
         using var dir = new TempDirectory("bomb-disc");
         await using MilterDaemon daemon = await StartAsync(dir, "disclaimer");
@@ -78,7 +78,7 @@ public sealed class MimeBombTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Disclaimer_on_a_ten_megabyte_text_does_not_hold_up_another_connection_and_its_memory_is_bounded()
+    public async Task DisclaimerOnATenMegabyteTextDoesNotHoldUpAnotherConnectionAndItsMemoryIsBounded()
     {
         using var dir = new TempDirectory("bomb-text");
         await using MilterDaemon daemon = await StartAsync(dir, "disclaimer");

@@ -19,7 +19,7 @@ public sealed partial class PeerTextInLogTests
     private const string Forged = "\r\n1999-01-01 00:00:00.000 INF forged";
 
     [Fact]
-    public async Task Values_with_CR_LF_and_a_one_MiB_header_give_bounded_lines_without_raw_CR_or_LF()
+    public async Task ValuesWithCRLFAndAOneMiBHeaderGiveBoundedLinesWithoutRawCROrLF()
     {
         using var dir = new TempDirectory("peer-log");
         string socket = dir.Combine("milter.sock");

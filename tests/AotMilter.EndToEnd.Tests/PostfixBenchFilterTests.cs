@@ -16,7 +16,7 @@ public sealed class PostfixBenchFilterTests(PostfixBenchFixture fixture) : IClas
     private const int HeadersPostfixAdds = 0;
 
     [Fact]
-    public Task Recipient_reject_at_example_com_gets_550_5_7_1() => fixture.VerifyAsync(async () =>
+    public Task RecipientRejectAtExampleComGets550571() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create(to: "rcpt@example.com");
 
@@ -34,7 +34,7 @@ public sealed class PostfixBenchFilterTests(PostfixBenchFixture fixture) : IClas
     });
 
     [Fact]
-    public Task Delivered_message_gets_X_Bench_with_the_number_of_headers_the_milter_saw() => fixture.VerifyAsync(async () =>
+    public Task DeliveredMessageGetsXBenchWithTheNumberOfHeadersTheMilterSaw() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create(extraHeaders: [new("X-Extra-One", "1"), new("X-Extra-Two", "2")]);
 

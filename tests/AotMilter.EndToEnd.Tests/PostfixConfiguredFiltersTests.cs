@@ -12,7 +12,7 @@ namespace AotMilter.EndToEnd.Tests;
 public sealed class PostfixConfiguredFiltersTests(PostfixConfiguredFiltersFixture fixture) : IClassFixture<PostfixConfiguredFiltersFixture>
 {
     [Fact]
-    public Task Delivered_mail_has_the_disclaimer_in_each_alternative_and_the_rules_changes() => fixture.VerifyAsync(async () =>
+    public Task DeliveredMailHasTheDisclaimerInEachAlternativeAndTheRulesChanges() => fixture.VerifyAsync(async () =>
     {
         byte[] body = Encoding.ASCII.GetBytes(TestMessage.ToCrlf(
             "--b1\nContent-Type: text/plain; charset=utf-8\n\nPlease arrange the wire transfer.\n\n--b1\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n<html><body><p>Please arrange the wire transfer.</p></body></html>\n\n--b1--\n"));
@@ -32,7 +32,7 @@ public sealed class PostfixConfiguredFiltersTests(PostfixConfiguredFiltersFixtur
     });
 
     [Fact]
-    public Task A_rule_rejects_the_message_with_its_reply() => fixture.VerifyAsync(async () =>
+    public Task ARuleRejectsTheMessageWithItsReply() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create("alice@example.com", "bob@example.net", "Buy VIAGRA now", Encoding.ASCII.GetBytes("spam\r\n"));
 

@@ -8,7 +8,7 @@ namespace AotMilter.EndToEnd.Tests;
 public sealed class PostfixLogFilterTests(PostfixLogFixture fixture) : IClassFixture<PostfixLogFixture>
 {
     [Fact]
-    public Task Message_is_delivered_with_an_X_AotMilter_header_and_its_body_intact() => fixture.VerifyAsync(async () =>
+    public Task MessageIsDeliveredWithAnXAotMilterHeaderAndItsBodyIntact() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create(body: "First line.\n.A line that starts with a dot.\n\nLast line.\n");
 
@@ -27,7 +27,7 @@ public sealed class PostfixLogFilterTests(PostfixLogFixture fixture) : IClassFix
     });
 
     [Fact]
-    public Task Body_larger_than_64_KiB_passes_unchanged() => fixture.VerifyAsync(async () =>
+    public Task BodyLargerThan64KiBPassesUnchanged() => fixture.VerifyAsync(async () =>
     {
         // More than one milter body chunk (at most 65535 bytes each) and more than one Postfix queue-file record.
         var body = Bodies.Large(200 * 1024);

@@ -8,7 +8,7 @@ namespace AotMilter.EndToEnd.Tests;
 public sealed class SendmailBenchFilterTests(SendmailBenchFixture fixture) : IClassFixture<SendmailBenchFixture>
 {
     [Fact]
-    public Task Recipient_reject_at_example_com_gets_550_5_7_1() => fixture.VerifyAsync(async () =>
+    public Task RecipientRejectAtExampleComGets550571() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create(to: "rcpt@example.com");
 

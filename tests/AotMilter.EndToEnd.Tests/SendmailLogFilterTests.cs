@@ -8,7 +8,7 @@ namespace AotMilter.EndToEnd.Tests;
 public sealed class SendmailLogFilterTests(SendmailLogFixture fixture) : IClassFixture<SendmailLogFixture>
 {
     [Fact]
-    public Task Message_is_delivered_with_an_X_AotMilter_header_and_its_body_intact() => fixture.VerifyAsync(async () =>
+    public Task MessageIsDeliveredWithAnXAotMilterHeaderAndItsBodyIntact() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create(body: "First line.\n.A line that starts with a dot.\n\nLast line.\n");
 

@@ -7,7 +7,7 @@ namespace AotMilter.Filters.Tests;
 public class ConfigFileTests
 {
     [Fact]
-    public void Sections_keys_repeated_keys_comments_and_quoted_values_are_read_with_their_lines()
+    public void SectionsKeysRepeatedKeysCommentsAndQuotedValuesAreReadWithTheirLines()
     {
         ConfigFile file = ConfigFile.Parse(""""
             # comment
@@ -43,7 +43,7 @@ public class ConfigFileTests
     [InlineData("[policy]\nsender = \"open", 2, "policy.sender", "not closed")]
     [InlineData("[policy]\ntext = \"\"\"\nnever closed", 2, "policy.text", "never closed")]
     [InlineData("[policy]\n[policy]", 2, "[policy]", "appears twice")]
-    public void Syntax_errors_name_the_line_and_the_field(string text, int line, string field, string message)
+    public void SyntaxErrorsNameTheLineAndTheField(string text, int line, string field, string message)
     {
         ConfigError error = Assert.Single(ConfigFile.Parse(text, "x.conf").Errors);
         Assert.Equal(line, error.Line);
@@ -53,7 +53,7 @@ public class ConfigFileTests
     }
 
     [Fact]
-    public void Words_split_on_spaces_and_commas_keep_quoted_parts_and_read_regexes()
+    public void WordsSplitOnSpacesAndCommasKeepQuotedPartsAndReadRegexes()
     {
         Assert.True(ConfigWords.TrySplit("""reject a@b.example, "two words" reply="550 5.7.1 x, y" /a\/b\d+/i""", out List<ConfigWord> words, out _));
         Assert.Equal(
@@ -75,14 +75,14 @@ public class ConfigFileTests
     [InlineData("512k", 512L << 10)]
     [InlineData("1GB", 1L << 30)]
     [InlineData("1234", 1234L)]
-    public void Sizes_read_binary_units(string text, long bytes)
+    public void SizesReadBinaryUnits(string text, long bytes)
     {
         Assert.True(ConfigValues.TryParseSize(text, out long value));
         Assert.Equal(bytes, value);
     }
 
     [Fact]
-    public void A_broken_file_gives_every_error_with_file_line_and_field()
+    public void ABrokenFileGivesEveryErrorWithFileLineAndField()
     {
         SettingsLoadResult result = FilterHost.Load("""
             [policy]
@@ -123,7 +123,7 @@ public class ConfigFileTests
     }
 
     [Fact]
-    public void The_example_configuration_is_valid()
+    public void TheExampleConfigurationIsValid()
     {
         string path = Path.Combine(RepoRoot(), "contrib", "aotmilter.conf.example");
         SettingsLoadResult result = FilterSettingsLoader.Load(ConfigFile.Load(path), FilterHost.All, FilterHost.All);
@@ -131,7 +131,7 @@ public class ConfigFileTests
     }
 
     [Fact]
-    public void A_filter_that_needs_settings_says_so_when_it_runs_without_a_section()
+    public void AFilterThatNeedsSettingsSaysSoWhenItRunsWithoutASection()
     {
         SettingsLoadResult result = FilterHost.Load("[policy]\n", [FilterHost.Filter("disclaimer")]);
         ConfigError error = Assert.Single(result.Errors, e => e.Field == "disclaimer.text");

@@ -24,7 +24,7 @@ public class DisclaimerFilterTests
         => result.Modifications.OfType<Modification.ReplaceBody>().SelectMany(m => m.Chunk).ToArray();
 
     [Fact]
-    public async Task A_megabyte_of_empty_parts_passes_unchanged_and_the_log_says_why_with_the_queue_id()
+    public async Task AMegabyteOfEmptyPartsPassesUnchangedAndTheLogSaysWhyWithTheQueueId()
     {
         await using FilterHost host = FilterHost.Start(Config, "disclaimer");
 
@@ -36,7 +36,7 @@ public class DisclaimerFilterTests
     }
 
     [Fact]
-    public async Task The_limits_come_from_the_configuration()
+    public async Task TheLimitsComeFromTheConfiguration()
     {
         await using FilterHost host = FilterHost.Start(Config + "\nmax-mime-parts = 2\n", "disclaimer");
 
@@ -49,7 +49,7 @@ public class DisclaimerFilterTests
     }
 
     [Fact]
-    public async Task A_body_over_max_message_size_passes_unchanged_and_is_logged()
+    public async Task ABodyOverMaxMessageSizePassesUnchangedAndIsLogged()
     {
         await using FilterHost host = FilterHost.Start(Config + "\nmax-message-size = 1K\n", "disclaimer");
 
@@ -60,7 +60,7 @@ public class DisclaimerFilterTests
     }
 
     [Fact]
-    public async Task After_rules_in_a_chain_a_large_body_gets_both_filters_changes()
+    public async Task AfterRulesInAChainALargeBodyGetsBothFiltersChanges()
     {
         // Both filters hand a body past one chunk to the thread pool; the chain waits for each in turn.
         await using FilterHost host = FilterHost.Start(Config + "\n[rules]\nbody = \"the very end\" add-header X-Rules end\n", "rules", "disclaimer");
@@ -77,7 +77,7 @@ public class DisclaimerFilterTests
     [InlineData(1000)]
     [InlineData(300 * 1024)]
     [InlineData(3 * 1024 * 1024)]
-    public async Task A_body_of_any_size_gets_exactly_the_bytes_of_the_rewrite_piece_by_piece(int size)
+    public async Task ABodyOfAnySizeGetsExactlyTheBytesOfTheRewritePieceByPiece(int size)
     {
         // Small bodies are rewritten in the callback, larger ones on the thread pool; both reach the MTA in pieces.
         await using FilterHost host = FilterHost.Start(Config, "disclaimer");

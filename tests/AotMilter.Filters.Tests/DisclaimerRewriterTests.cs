@@ -37,7 +37,7 @@ public class DisclaimerRewriterTests
 
     [Theory]
     [MemberData(nameof(OwnMessages))]
-    public void Each_visible_text_part_gets_the_disclaimer_exactly_once_and_every_other_byte_stays(string file, int parts, DisclaimerOutcome outcome)
+    public void EachVisibleTextPartGetsTheDisclaimerExactlyOnceAndEveryOtherByteStays(string file, int parts, DisclaimerOutcome outcome)
     {
         byte[] message = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Messages", file));
         (List<KeyValuePair<string, string>> headers, byte[] body) = MessageFile.SplitKeepingEndings(message);
@@ -53,7 +53,7 @@ public class DisclaimerRewriterTests
     }
 
     [Fact]
-    public void A_non_ascii_disclaimer_turns_a_7bit_part_into_quoted_printable_and_skips_us_ascii()
+    public void ANonAsciiDisclaimerTurnsA7bitPartIntoQuotedPrintableAndSkipsUsAscii()
     {
         var rewriter = new DisclaimerRewriter($"Vertraulich – {Mark}", $"<p>Vertraulich – {Mark}</p>");
         byte[] message = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Messages", "20-7bit-needs-qp.eml"));
@@ -72,7 +72,7 @@ public class DisclaimerRewriterTests
     }
 
     [Fact]
-    public void Html_that_cannot_hold_a_character_gets_a_character_reference()
+    public void HtmlThatCannotHoldACharacterGetsACharacterReference()
     {
         var rewriter = new DisclaimerRewriter($"x {Mark}", $"<p>10 € {Mark}</p>");
         byte[] message = Encoding.ASCII.GetBytes("<html><body>hi</body></html>\r\n");
@@ -82,7 +82,7 @@ public class DisclaimerRewriterTests
 
     [SkippableTheory]
     [MemberData(nameof(CorpusFiles))]
-    public void Corpus_messages_parse_after_the_rewrite_and_never_lose_content(string file)
+    public void CorpusMessagesParseAfterTheRewriteAndNeverLoseContent(string file)
     {
         Skip.If(file.Length == 0, $"the shared corpus is not present at {CorpusDirectory()}; these checks run when ../shared/corpus exists");
         byte[] message = File.ReadAllBytes(Path.Combine(CorpusDirectory(), file));

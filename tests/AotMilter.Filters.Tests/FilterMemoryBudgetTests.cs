@@ -17,7 +17,7 @@ public class FilterMemoryBudgetTests
     private const long Budget = 2 * 1024 * 1024;
 
     [Fact]
-    public void A_body_buffer_reserves_beyond_its_working_size_and_gives_it_back_at_reset()
+    public void ABodyBufferReservesBeyondItsWorkingSizeAndGivesItBackAtReset()
     {
         var budget = new MemoryBudget(Budget);
         var buffer = new BodyBuffer(8 * 1024 * 1024);
@@ -46,7 +46,7 @@ public class FilterMemoryBudgetTests
     }
 
     [Fact]
-    public async Task Rules_tempfail_a_body_the_budget_cannot_hold_and_judge_the_next_one_normally()
+    public async Task RulesTempfailABodyTheBudgetCannotHoldAndJudgeTheNextOneNormally()
     {
         const string config = "[rules]\nmax-body-scan = 8M\nbody = \"wire transfer\" reject \"550 5.7.1 No\"\n";
         await using FilterHost host = FilterHost.StartWithBudget(config, Budget, "rules");
@@ -63,7 +63,7 @@ public class FilterMemoryBudgetTests
     }
 
     [Fact]
-    public async Task The_disclaimer_passes_a_body_the_budget_cannot_hold_unchanged_and_says_why()
+    public async Task TheDisclaimerPassesABodyTheBudgetCannotHoldUnchangedAndSaysWhy()
     {
         const string config = "[disclaimer]\nsenders = example.net\ntext = Confidential.\nmax-message-size = 8M\n";
         await using FilterHost host = FilterHost.StartWithBudget(config, Budget, "disclaimer");

@@ -14,7 +14,7 @@ public class FuzzFindingsTests
     private static readonly KeyValuePair<string, string>[] MultipartQ = [new("Content-Type", "multipart/mixed; boundary=q")];
 
     [Fact]
-    public void Mime_a_part_without_the_empty_line_after_its_fields_does_not_get_the_disclaimer_in_its_last_field()
+    public void MimeAPartWithoutTheEmptyLineAfterItsFieldsDoesNotGetTheDisclaimerInItsLastField()
     {
         // The disclaimer was appended to the part's Content-Type field: "text/plain--", and the part was no longer text.
         byte[] body = "--q\nContent-Type: text/plain\n--q\n\n--q--"u8.ToArray();
@@ -27,7 +27,7 @@ public class FuzzFindingsTests
     }
 
     [Fact]
-    public void Mime_re_encoded_content_of_a_part_without_the_empty_line_cannot_become_a_header_field()
+    public void MimeReEncodedContentOfAPartWithoutTheEmptyLineCannotBecomeAHeaderField()
     {
         // The content's first line is not a field ("=3A" is a colon only once decoded); re-encoded, it was one, and
         // the part became application/pdf.
@@ -40,7 +40,7 @@ public class FuzzFindingsTests
     }
 
     [Fact]
-    public void Mime_an_empty_quoted_printable_part_gets_the_disclaimer()
+    public void MimeAnEmptyQuotedPrintablePartGetsTheDisclaimer()
     {
         // QuotedPrintable.Decode threw on empty input (ArrayBufferWriter's capacity must be positive).
         byte[] message = "C^ntent-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: Quoted-Printable\n\n"u8.ToArray();
@@ -53,7 +53,7 @@ public class FuzzFindingsTests
     }
 
     [Fact]
-    public async Task Mime_an_empty_encoded_word_in_a_header_a_rule_reads_does_not_fail_the_rules_filter()
+    public async Task MimeAnEmptyEncodedWordInAHeaderARuleReadsDoesNotFailTheRulesFilter()
     {
         // The same exception, from the rules filter's header callback, turned the message into a tempfail.
         await using FilterHost host = FilterHost.Start("[rules]\nheader = Subject /viagra/i reject\n", "rules");
@@ -72,7 +72,7 @@ public class FuzzFindingsTests
     [InlineData("--q\r\nContent-Type: text/html\r\n\r\n<html><body>hi\r\n--q</body></html>\r\n--q--\r\n")]
     // "--=\r\nq" is a soft line break: decoded, the text has a line "--q", which re-encoding writes as it is.
     [InlineData("--q\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nhi\r\n--=\r\nq\r\nbye\r\n--q--\r\n")]
-    public void Mime_a_disclaimer_that_would_turn_a_line_into_a_delimiter_leaves_the_message_as_it_was(string message)
+    public void MimeADisclaimerThatWouldTurnALineIntoADelimiterLeavesTheMessageAsItWas(string message)
     {
         byte[] body = Encoding.ASCII.GetBytes(message);
         Assert.Single(MimeParser.Parse(body, MultipartQ).Children);
@@ -85,7 +85,7 @@ public class FuzzFindingsTests
     }
 
     [Fact]
-    public void Mime_a_boundary_like_line_the_disclaimer_does_not_touch_still_gets_the_disclaimer()
+    public void MimeABoundaryLikeLineTheDisclaimerDoesNotTouchStillGetsTheDisclaimer()
     {
         // "--qq" and "--q x" are not delimiters of "q" and stay what they were; only touched lines are checked.
         byte[] body = "--q\r\nContent-Type: text/plain\r\n\r\n--qq\r\n--q x\r\nhi\r\n--q--\r\n"u8.ToArray();
@@ -101,7 +101,7 @@ public class FuzzFindingsTests
     [Theory]
     [InlineData("sender-domain = 5/99999999w")]
     [InlineData("sender = 5/315360001s")]
-    public void Config_a_window_too_long_for_a_TimeSpan_is_an_error_not_an_exception(string line)
+    public void ConfigAWindowTooLongForATimeSpanIsAnErrorNotAnException(string line)
     {
         // Found by the config target: 5/99999999w passed the ten-year check in its own unit, then overflowed TimeSpan.
         SettingsLoadResult result = FilterHost.Load("[ratelimit]\n" + line + "\n", [FilterHost.Filter("ratelimit")]);

@@ -15,7 +15,7 @@ public class LimitsFilterTests
         """;
 
     [Fact]
-    public async Task An_announced_size_over_the_limit_is_refused_at_mail_from()
+    public async Task AnAnnouncedSizeOverTheLimitIsRefusedAtMailFrom()
     {
         await using FilterHost host = FilterHost.Start(Config, "limits");
         await using MilterClient mta = await host.ConnectAsync();
@@ -25,7 +25,7 @@ public class LimitsFilterTests
     }
 
     [Fact]
-    public async Task A_body_over_the_limit_is_rejected_while_it_arrives()
+    public async Task ABodyOverTheLimitIsRejectedWhileItArrives()
     {
         await using FilterHost host = FilterHost.Start(Config, "limits");
         await using MilterClient mta = await host.ConnectAsync();
@@ -36,7 +36,7 @@ public class LimitsFilterTests
     }
 
     [Fact]
-    public async Task The_recipient_over_the_limit_gets_its_own_reply()
+    public async Task TheRecipientOverTheLimitGetsItsOwnReply()
     {
         await using FilterHost host = FilterHost.Start(Config, "limits");
         await using MilterClient mta = await host.ConnectAsync();
@@ -47,7 +47,7 @@ public class LimitsFilterTests
     }
 
     [Fact]
-    public async Task Too_many_header_fields_and_too_long_header_lines_are_rejected()
+    public async Task TooManyHeaderFieldsAndTooLongHeaderLinesAreRejected()
     {
         await using FilterHost host = FilterHost.Start(Config, "limits");
         await using MilterClient mta = await host.ConnectAsync();

@@ -21,7 +21,7 @@ public class MimeParserLimitsTests
     private static byte[] Ascii(string text) => Encoding.Latin1.GetBytes(text.ReplaceLineEndings("\r\n"));
 
     [Fact]
-    public void A_megabyte_of_empty_parts_stops_at_max_parts_and_keeps_the_parts_before_it()
+    public void AMegabyteOfEmptyPartsStopsAtMaxPartsAndKeepsThePartsBeforeIt()
     {
         byte[] bomb = Repeat("--b\r\n", 1 << 20);
 
@@ -34,7 +34,7 @@ public class MimeParserLimitsTests
     }
 
     [Fact]
-    public void Parts_are_counted_at_every_depth_and_exactly_max_parts_is_still_within_the_limit()
+    public void PartsAreCountedAtEveryDepthAndExactlyMaxPartsIsStillWithinTheLimit()
     {
         byte[] body = Ascii("""
             --b
@@ -73,7 +73,7 @@ public class MimeParserLimitsTests
     [Theory]
     [InlineData(1000, MimeLimit.None)]
     [InlineData(1001, MimeLimit.HeaderFields)]
-    public void A_part_with_more_header_fields_than_the_limit_stops_the_parse(int fields, MimeLimit expected)
+    public void APartWithMoreHeaderFieldsThanTheLimitStopsTheParse(int fields, MimeLimit expected)
     {
         var part = new StringBuilder("--b\r\n");
         for (int i = 0; i < fields - 1; i++)
@@ -91,7 +91,7 @@ public class MimeParserLimitsTests
     }
 
     [Fact]
-    public void Only_the_first_mime_fields_of_a_part_are_kept_however_many_it_has()
+    public void OnlyTheFirstMimeFieldsOfAPartAreKeptHoweverManyItHas()
     {
         var part = new StringBuilder("--b\r\n");
         for (int i = 0; i < 900; i++)
@@ -111,7 +111,7 @@ public class MimeParserLimitsTests
     }
 
     [Fact]
-    public void A_header_block_larger_than_the_limit_stops_the_parse_even_inside_one_folded_field()
+    public void AHeaderBlockLargerThanTheLimitStopsTheParseEvenInsideOneFoldedField()
     {
         byte[] folded = [.. Ascii("--b\r\nX-Long: start\r\n"), .. Repeat(" more\r\n", 8 << 20), .. Ascii("\r\nbody\r\n--b--\r\n")];
         byte[] wide = [.. Ascii("--b\r\nX-Wide: "), .. Repeat("w", 70 * 1024), .. Ascii("\r\n\r\nbody\r\n--b--\r\n")];
@@ -126,7 +126,7 @@ public class MimeParserLimitsTests
     }
 
     [Fact]
-    public void The_message_header_block_of_a_whole_message_is_held_to_the_same_limits()
+    public void TheMessageHeaderBlockOfAWholeMessageIsHeldToTheSameLimits()
     {
         byte[] message = [.. Repeat("X-Junk: filler\r\n", 16 * 2000), .. Ascii("\r\nbody\r\n")];
 
@@ -136,7 +136,7 @@ public class MimeParserLimitsTests
     }
 
     [Fact]
-    public void Deep_nesting_is_read_in_one_pass_and_stays_within_the_parts_of_each_level()
+    public void DeepNestingIsReadInOnePassAndStaysWithinThePartsOfEachLevel()
     {
         // Each level's multipart holds the next one; the innermost holds lines that look like delimiters of none.
         var body = new StringBuilder();
@@ -170,7 +170,7 @@ public class MimeParserLimitsTests
     }
 
     [Fact]
-    public void An_outer_delimiter_ends_every_inner_part_and_a_header_never_runs_into_a_delimiter_line()
+    public void AnOuterDelimiterEndsEveryInnerPartAndAHeaderNeverRunsIntoADelimiterLine()
     {
         // The boundary has a colon, so its delimiter line looks like a header field; the part has no empty line.
         byte[] body = Ascii("""
@@ -206,7 +206,7 @@ public class MimeParserLimitsTests
     [InlineData("--pad  \r\nhello\r\n--pad  --\r\n", true)]
     [InlineData("--pad    \r\nhello\r\n--pad  --  \r\n", true)]
     [InlineData("--pad\r\nhello\r\n--pad--\r\n", false)]
-    public void A_boundary_that_ends_in_spaces_is_matched_with_its_spaces(string body, bool found)
+    public void ABoundaryThatEndsInSpacesIsMatchedWithItsSpaces(string body, bool found)
     {
         MimeEntity message = MimeParser.Parse(Encoding.ASCII.GetBytes(body), [new("Content-Type", "multipart/mixed; boundary=\"pad  \"")], MimeLimits.Default, out _);
 

@@ -26,7 +26,7 @@ public class PolicyFilterTests
     [InlineData("192.0.2.55", "replycode \"554 5.7.1 Network blocked\"")]
     [InlineData("2001:db8:bad:1::9", "replycode \"554 5.7.1 Network blocked\"")]
     [InlineData("198.51.100.1", "continue")]
-    public async Task Client_networks_are_matched_by_CIDR_for_IPv4_and_IPv6(string address, string expected)
+    public async Task ClientNetworksAreMatchedByCIDRForIPv4AndIPv6(string address, string expected)
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await MilterClient.ConnectAsync(host.SocketPath);
@@ -36,7 +36,7 @@ public class PolicyFilterTests
     }
 
     [Fact]
-    public async Task An_allowed_client_skips_every_later_policy_rule()
+    public async Task AnAllowedClientSkipsEveryLaterPolicyRule()
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await host.ConnectAsync("127.0.0.1", helo: "localhost");
@@ -47,7 +47,7 @@ public class PolicyFilterTests
     [InlineData("localhost", "replycode \"550 5.7.1 Bad HELO\"")]
     [InlineData("10.1.2.3", "replycode \"550 5.7.1 Bad HELO\"")]
     [InlineData("mail.example.net", "continue")]
-    public async Task Helo_names_are_matched_by_wildcards_and_regexes(string helo, string expected)
+    public async Task HeloNamesAreMatchedByWildcardsAndRegexes(string helo, string expected)
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await host.ConnectAsync(helo: null);
@@ -55,7 +55,7 @@ public class PolicyFilterTests
     }
 
     [Fact]
-    public async Task A_client_host_rule_can_act_later_at_rcpt()
+    public async Task AClientHostRuleCanActLaterAtRcpt()
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await host.ConnectAsync(hostName: "h42.dynamic.example.net");
@@ -66,7 +66,7 @@ public class PolicyFilterTests
     }
 
     [Fact]
-    public async Task Senders_match_by_domain_and_wildcard_and_the_auth_condition()
+    public async Task SendersMatchByDomainAndWildcardAndTheAuthCondition()
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await host.ConnectAsync();
@@ -76,7 +76,7 @@ public class PolicyFilterTests
     }
 
     [Fact]
-    public async Task Authenticated_senders_are_allowed_and_a_denied_login_is_rejected()
+    public async Task AuthenticatedSendersAreAllowedAndADeniedLoginIsRejected()
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await host.ConnectAsync();
@@ -89,7 +89,7 @@ public class PolicyFilterTests
     }
 
     [Fact]
-    public async Task Recipients_get_tempfail_discard_and_accept()
+    public async Task RecipientsGetTempfailDiscardAndAccept()
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await host.ConnectAsync();
@@ -102,7 +102,7 @@ public class PolicyFilterTests
     }
 
     [Fact]
-    public async Task A_sender_rule_can_act_at_data()
+    public async Task ASenderRuleCanActAtData()
     {
         await using FilterHost host = FilterHost.Start(Config, "policy");
         await using MilterClient mta = await host.ConnectAsync();

@@ -8,7 +8,7 @@ namespace AotMilter.Filters.Tests;
 public class RateLimitFilterTests
 {
     [Fact]
-    public async Task The_message_over_the_sender_limit_is_tempfailed_and_other_senders_go_on()
+    public async Task TheMessageOverTheSenderLimitIsTempfailedAndOtherSendersGoOn()
     {
         string sender = $"s{Guid.NewGuid():N}@example.net";
         await using FilterHost host = FilterHost.Start("[ratelimit]\nsender = 2/1h reply=\"451 4.7.1 Slow down\"\nexempt-clients = 127.0.0.1", "ratelimit");
@@ -23,7 +23,7 @@ public class RateLimitFilterTests
     }
 
     [Fact]
-    public async Task Senders_longer_than_SMTP_allows_share_one_counter_instead_of_a_key_each()
+    public async Task SendersLongerThanSMTPAllowsShareOneCounterInsteadOfAKeyEach()
     {
         // Before, each such sender was a key of its own, as long as the sender: 150 senders of 1 MiB held 500 MB.
         string tag = Guid.NewGuid().ToString("N");
@@ -36,7 +36,7 @@ public class RateLimitFilterTests
     }
 
     [Fact]
-    public async Task Spellings_of_one_sender_and_domain_share_their_counters()
+    public async Task SpellingsOfOneSenderAndDomainShareTheirCounters()
     {
         // Case and the trailing dot of an absolute domain name gave each spelling a counter of its own.
         string tag = Guid.NewGuid().ToString("N");
@@ -51,7 +51,7 @@ public class RateLimitFilterTests
     }
 
     [Fact]
-    public async Task Clients_and_logins_are_counted_separately()
+    public async Task ClientsAndLoginsAreCountedSeparately()
     {
         string login = $"user{Guid.NewGuid():N}";
         await using FilterHost host = FilterHost.Start("[ratelimit]\nclient = 3/1h\nauth = 1/1m", "ratelimit");
@@ -67,7 +67,7 @@ public class RateLimitFilterTests
     }
 
     [Fact]
-    public async Task The_window_slides_and_idle_keys_are_evicted()
+    public async Task TheWindowSlidesAndIdleKeysAreEvicted()
     {
         var time = new ManualTime();
         var store = new InMemoryRateLimitStore(100, time);
@@ -87,7 +87,7 @@ public class RateLimitFilterTests
     }
 
     [Fact]
-    public async Task A_refused_event_counts_nothing_on_the_other_keys()
+    public async Task ARefusedEventCountsNothingOnTheOtherKeys()
     {
         var store = new InMemoryRateLimitStore(100, new ManualTime());
         Assert.Equal(-1, await store.TryAcquireAsync([new("a", 1, TimeSpan.FromHours(1))]));

@@ -9,7 +9,7 @@ namespace AotMilter.Filters.Tests;
 public class ReloadTests
 {
     [Fact]
-    public async Task New_connections_get_new_settings_and_a_connection_in_flight_keeps_the_old()
+    public async Task NewConnectionsGetNewSettingsAndAConnectionInFlightKeepsTheOld()
     {
         await using FilterHost host = FilterHost.Start("[policy]\nsender = reject @old.example", "policy");
         await using MilterClient before = await host.ConnectAsync();
@@ -26,7 +26,7 @@ public class ReloadTests
     }
 
     [Fact]
-    public void A_bad_new_file_is_reported_and_leaves_the_settings_as_they_were()
+    public void ABadNewFileIsReportedAndLeavesTheSettingsAsTheyWere()
     {
         var chain = new Server.FilterChain([FilterHost.Filter("policy")], FilterHost.Load("[policy]\nsender = reject @old.example", [FilterHost.Filter("policy")]).Settings);
         IReadOnlyList<object?> current = chain.Settings;

@@ -26,7 +26,7 @@ public class RulesFilterTests
     }
 
     [Fact]
-    public async Task A_header_regex_rejects_with_its_reply_even_when_the_subject_is_encoded()
+    public async Task AHeaderRegexRejectsWithItsReplyEvenWhenTheSubjectIsEncoded()
     {
         await using FilterHost host = FilterHost.Start(Config, "rules");
         EndOfMessageResult? result = await SendAsync(host, "Subject: =?UTF-8?B?QnV5IFZJQUdSQSBub3c=?=\n\nhello\n");
@@ -34,7 +34,7 @@ public class RulesFilterTests
     }
 
     [Fact]
-    public async Task Quarantine_and_add_header_are_applied_at_end_of_message()
+    public async Task QuarantineAndAddHeaderAreAppliedAtEndOfMessage()
     {
         await using FilterHost host = FilterHost.Start(Config, "rules");
         EndOfMessageResult? result = await SendAsync(host, "Subject: hi\nX-Spam-Flag: YES\n\nhello\n");
@@ -46,7 +46,7 @@ public class RulesFilterTests
     [Theory]
     [InlineData("X-Drop: 1", MilterReplyKind.Discard)]
     [InlineData("X-Later: 1", MilterReplyKind.ReplyCode)]
-    public async Task Header_rules_discard_and_tempfail(string header, MilterReplyKind expected)
+    public async Task HeaderRulesDiscardAndTempfail(string header, MilterReplyKind expected)
     {
         await using FilterHost host = FilterHost.Start(Config, "rules");
         EndOfMessageResult? result = await SendAsync(host, $"Subject: x\n{header}\n\nbody\n");
@@ -54,7 +54,7 @@ public class RulesFilterTests
     }
 
     [Fact]
-    public async Task A_body_literal_in_quoted_printable_prefixes_the_subject_and_tags_the_message()
+    public async Task ABodyLiteralInQuotedPrintablePrefixesTheSubjectAndTagsTheMessage()
     {
         await using FilterHost host = FilterHost.Start(Config, "rules");
         EndOfMessageResult? result = await SendAsync(host, "Subject: Payment\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nPlease make the wire =\ntransfer today.\n");
@@ -63,7 +63,7 @@ public class RulesFilterTests
     }
 
     [Fact]
-    public async Task A_body_regex_in_a_base64_part_redirects_every_recipient()
+    public async Task ABodyRegexInABase64PartRedirectsEveryRecipient()
     {
         await using FilterHost host = FilterHost.Start(Config, "rules");
         string b64 = Convert.ToBase64String(Encoding.UTF8.GetBytes("Our Secret   Plan is ready.\r\n"));
@@ -78,7 +78,7 @@ public class RulesFilterTests
     }
 
     [Fact]
-    public async Task Bcc_adds_a_recipient_and_change_sender_replaces_the_sender()
+    public async Task BccAddsARecipientAndChangeSenderReplacesTheSender()
     {
         await using FilterHost host = FilterHost.Start(Config, "rules");
         EndOfMessageResult? result = await SendAsync(host, "From: Partner <p@partner.example>\nTo: change-me@example.org\nSubject: x\n\nbody\n");
@@ -87,7 +87,7 @@ public class RulesFilterTests
     }
 
     [Fact]
-    public async Task A_message_no_rule_matches_is_left_alone()
+    public async Task AMessageNoRuleMatchesIsLeftAlone()
     {
         await using FilterHost host = FilterHost.Start(Config, "rules");
         EndOfMessageResult? result = await SendAsync(host, "Subject: hello\n\nnothing to see\n");

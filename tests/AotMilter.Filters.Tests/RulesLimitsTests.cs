@@ -23,7 +23,7 @@ public class RulesLimitsTests
     }
 
     [Fact]
-    public async Task A_megabyte_of_empty_parts_gets_the_over_limits_actions_and_the_log_says_why()
+    public async Task AMegabyteOfEmptyPartsGetsTheOverLimitsActionsAndTheLogSaysWhy()
     {
         await using FilterHost host = FilterHost.Start(Rules + "\nover-limits = quarantine \"MIME structure too complex\" add-header X-Rules-Limit yes\n", "rules");
 
@@ -36,7 +36,7 @@ public class RulesLimitsTests
     }
 
     [Fact]
-    public async Task Without_over_limits_the_message_passes_with_the_rules_that_matched_before_the_limit()
+    public async Task WithoutOverLimitsTheMessagePassesWithTheRulesThatMatchedBeforeTheLimit()
     {
         await using FilterHost host = FilterHost.Start(Rules + "\nmax-mime-parts = 3\n", "rules");
 
@@ -49,7 +49,7 @@ public class RulesLimitsTests
     }
 
     [Fact]
-    public async Task An_over_limits_reject_rejects_with_its_reply()
+    public async Task AnOverLimitsRejectRejectsWithItsReply()
     {
         await using FilterHost host = FilterHost.Start(Rules + "\nmax-mime-parts = 3\nover-limits = reject \"550 5.7.1 Too many MIME parts\"\n", "rules");
 
@@ -61,7 +61,7 @@ public class RulesLimitsTests
     }
 
     [Fact]
-    public async Task A_body_larger_than_max_body_scan_is_read_up_to_it_and_that_is_logged()
+    public async Task ABodyLargerThanMaxBodyScanIsReadUpToItAndThatIsLogged()
     {
         await using FilterHost host = FilterHost.Start("[rules]\nbody = needle add-header X-Rules found\nbody = haystack-end add-header X-Rules end\nmax-body-scan = 1K\n", "rules");
         byte[] body = [.. Encoding.ASCII.GetBytes("a needle near the start\r\n"), .. Bodies.Repeat("filler line\r\n", 10_000), .. Encoding.ASCII.GetBytes("haystack-end\r\n")];
@@ -75,7 +75,7 @@ public class RulesLimitsTests
     [Theory]
     [InlineData(10 * 1024)]
     [InlineData(900 * 1024)]
-    public async Task Body_rules_match_at_the_end_of_a_body_whatever_its_size(int size)
+    public async Task BodyRulesMatchAtTheEndOfABodyWhateverItsSize(int size)
     {
         // Past one chunk the body is parsed and matched on the thread pool; the verdict is the same.
         await using FilterHost host = FilterHost.Start("[rules]\nbody = \"the very end\" add-header X-Rules end\n", "rules");
@@ -92,7 +92,7 @@ public class RulesLimitsTests
     [InlineData("max-part-header-size = 100", "rules.max-part-header-size", "out of range")]
     [InlineData("over-limits = shrug", "rules.over-limits", "'shrug' is not an action")]
     [InlineData("over-limits = reject discard", "rules.over-limits", "not several")]
-    public void Bad_limit_settings_are_reported_with_their_line(string line, string field, string message)
+    public void BadLimitSettingsAreReportedWithTheirLine(string line, string field, string message)
     {
         SettingsLoadResult result = FilterHost.Load($"[rules]\n{line}\n", [FilterHost.Filter("rules")]);
 
@@ -103,7 +103,7 @@ public class RulesLimitsTests
     }
 
     [Fact]
-    public void Limit_settings_are_read_by_both_mime_filters()
+    public void LimitSettingsAreReadByBothMimeFilters()
     {
         const string limits = "max-mime-parts = 20\nmax-part-header-fields = 30\nmax-part-header-size = 8K\n";
         SettingsLoadResult result = FilterHost.Load(

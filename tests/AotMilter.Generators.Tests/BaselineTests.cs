@@ -11,35 +11,35 @@ public class BaselineTests
     private static readonly bool s_update = Environment.GetEnvironmentVariable("AOTMILTER_UPDATE_BASELINES") == "1";
 
     [Fact]
-    public void The_dispatcher_and_registration_of_a_filter_using_every_callback_match_the_baseline()
+    public void TheDispatcherAndRegistrationOfAFilterUsingEveryCallbackMatchTheBaseline()
         => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(Samples.EveryCallback)), "Samples.EveryCallbackFilter.Milter.g.cs");
 
     [Fact]
-    public void The_dispatcher_and_registration_of_a_configurable_async_filter_reading_macros_match_the_baseline()
+    public void TheDispatcherAndRegistrationOfAConfigurableAsyncFilterReadingMacrosMatchTheBaseline()
         => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Modern)), "Samples.ModernFilter.Milter.g.cs");
 
     [Fact]
-    public void The_dispatcher_and_registration_of_a_filter_taking_a_token_in_every_callback_match_the_baseline()
+    public void TheDispatcherAndRegistrationOfAFilterTakingATokenInEveryCallbackMatchTheBaseline()
         => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Aborting)), "Samples.AbortingFilter.Milter.g.cs");
 
     [Fact]
-    public void The_dispatcher_and_registration_of_the_log_filter_match_the_baseline()
+    public void TheDispatcherAndRegistrationOfTheLogFilterMatchTheBaseline()
         => AssertBaseline(
             TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Bundled)),
             "AotMilter.Filters.LogFilter.Milter.g.cs");
 
     [Fact]
-    public void The_dispatcher_and_registration_of_the_bench_filter_match_the_baseline()
+    public void TheDispatcherAndRegistrationOfTheBenchFilterMatchTheBaseline()
         => AssertBaseline(
             TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Bundled)),
             "AotMilter.Filters.BenchFilter.Milter.g.cs");
 
     [Fact]
-    public void The_catalog_matches_the_baseline()
+    public void TheCatalogMatchesTheBaseline()
         => AssertBaseline(TestCompiler.Run(TestCompiler.CreateCompilation(SampleSet.All["everything"])), "MilterCatalog.g.cs");
 
     [Fact]
-    public void The_linked_filters_of_an_executable_match_the_baseline()
+    public void TheLinkedFiltersOfAnExecutableMatchTheBaseline()
     {
         MetadataReference library = LinkingTests.CompileLibrary("Bundled.Filters", Samples.Bundled).Reference;
         Compilation app = TestCompiler.CreateCompilation([Samples.Program, Samples.EveryCallback], OutputKind.ConsoleApplication, "App", [library]);

@@ -24,7 +24,7 @@ public class CachingTests
     ];
 
     [Fact]
-    public void An_unrelated_edit_to_a_filter_library_leaves_every_step_cached()
+    public void AnUnrelatedEditToAFilterLibraryLeavesEveryStepCached()
     {
         CSharpCompilation compilation = TestCompiler.CreateCompilation(SampleSet.All["everything"]);
 
@@ -32,7 +32,7 @@ public class CachingTests
     }
 
     [Fact]
-    public void An_unrelated_edit_to_an_executable_that_links_a_filter_library_leaves_every_step_cached()
+    public void AnUnrelatedEditToAnExecutableThatLinksAFilterLibraryLeavesEveryStepCached()
     {
         MetadataReference library = LinkingTests.CompileLibrary("Bundled", Samples.Bundled).Reference;
         CSharpCompilation compilation = TestCompiler.CreateCompilation(
@@ -45,7 +45,7 @@ public class CachingTests
     }
 
     [Fact]
-    public void Editing_one_filter_reruns_only_that_filter()
+    public void EditingOneFilterRerunsOnlyThatFilter()
     {
         CSharpCompilation compilation = TestCompiler.CreateCompilation(SampleSet.All["everything"]);
         GeneratorRun first = TestCompiler.Run(compilation);

@@ -9,7 +9,7 @@ public class CallbackAbortedTests
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public void Every_callback_passes_CallbackAborted_for_its_token_wherever_the_parameter_stands()
+    public void EveryCallbackPassesCallbackAbortedForItsTokenWhereverTheParameterStands()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(Samples.Aborting));
 
@@ -25,7 +25,7 @@ public class CallbackAbortedTests
     }
 
     [Fact]
-    public async Task Each_callback_receives_the_token_of_its_context()
+    public async Task EachCallbackReceivesTheTokenOfItsContext()
     {
         using Loaded loaded = Loaded.Library("Aborting", Samples.Aborting);
         FilterDispatcher d = loaded.Registration("Aborting", "aborting").CreateDispatcher();
@@ -49,7 +49,7 @@ public class CallbackAbortedTests
     }
 
     [Fact]
-    public async Task A_callback_waiting_on_its_token_ends_when_the_callback_is_aborted()
+    public async Task ACallbackWaitingOnItsTokenEndsWhenTheCallbackIsAborted()
     {
         using Loaded loaded = Loaded.Library("Aborting", Samples.Aborting);
         FilterDispatcher d = loaded.Registration("Aborting", "aborting").CreateDispatcher();

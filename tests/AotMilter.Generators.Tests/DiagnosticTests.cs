@@ -28,7 +28,7 @@ public class DiagnosticTests
     [InlineData("-dash")]
     [InlineData("dot.ted")]
     [InlineData("ünicode")]
-    public void AOTM001_is_reported_for_an_invalid_filter_name(string name)
+    public void AOTM001IsReportedForAnInvalidFilterName(string name)
     {
         Diagnostic d = AssertOnly("AOTM001", $$"""
             [Milter("{{name}}")]
@@ -44,7 +44,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM001_is_reported_for_a_null_filter_name()
+    public void AOTM001IsReportedForANullFilterName()
         => AssertOnly("AOTM001", """
             [Milter(null!)]
             public sealed class Named
@@ -53,7 +53,7 @@ public class DiagnosticTests
             """);
 
     [Fact]
-    public void AOTM002_is_reported_for_two_filters_with_one_name_in_a_compilation()
+    public void AOTM002IsReportedForTwoFiltersWithOneNameInACompilation()
     {
         GeneratorRun run = RunBroken("""
             [Milter("same")]
@@ -81,7 +81,7 @@ public class DiagnosticTests
     [InlineData("public class Outer<T> { [Milter(\"x\")] public sealed class Shape { } }\npublic class Unused", "nested in the generic type 'Broken.Outer<T>'")]
     [InlineData("public class Outer { [Milter(\"x\")] private sealed class Shape { } }\npublic class Unused", "private")]
     [InlineData("public class Outer { private class Middle { [Milter(\"x\")] public sealed class Shape { } } }\npublic class Unused", "nested in 'Broken.Outer.Middle', which is private")]
-    public void AOTM003_is_reported_for_a_filter_class_the_dispatcher_cannot_create(string declaration, string reason)
+    public void AOTM003IsReportedForAFilterClassTheDispatcherCannotCreate(string declaration, string reason)
     {
         string source = declaration.Contains("[Milter", StringComparison.Ordinal)
             ? declaration + " { }"
@@ -97,7 +97,7 @@ public class DiagnosticTests
     [InlineData("public Creator(int seed) { }")]
     [InlineData("private Creator() { }")]
     [InlineData("protected Creator() { }")]
-    public void AOTM004_is_reported_for_a_filter_class_without_an_accessible_parameterless_constructor(string constructor)
+    public void AOTM004IsReportedForAFilterClassWithoutAnAccessibleParameterlessConstructor(string constructor)
     {
         Diagnostic d = AssertOnly("AOTM004", $$"""
             [Milter("creator")]
@@ -111,7 +111,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void A_constructor_with_only_optional_parameters_is_enough()
+    public void AConstructorWithOnlyOptionalParametersIsEnough()
     {
         GeneratorRun run = RunBroken("""
             [Milter("creator")]
@@ -135,7 +135,7 @@ public class DiagnosticTests
     [InlineData("OnData", "CancellationToken? token", "'token'", "'CancellationToken?'", "allowed types: MilterContext, CancellationToken")]
     [InlineData("OnEndOfHeaders", "in CancellationToken token", "'token'", "'in CancellationToken'", "allowed types: MilterContext, CancellationToken")]
     [InlineData("OnEndOfMessage", "CancellationTokenSource source", "'source'", "'CancellationTokenSource'", "allowed types: MilterContext, CancellationToken, MessageEditor")]
-    public void AOTM005_is_reported_for_a_parameter_the_callback_cannot_bind(string attribute, string parameter, params string[] expected)
+    public void AOTM005IsReportedForAParameterTheCallbackCannotBind(string attribute, string parameter, params string[] expected)
     {
         Diagnostic d = AssertOnly("AOTM005", $$"""
             [Milter("params")]
@@ -160,7 +160,7 @@ public class DiagnosticTests
     [InlineData("OnData", "Task", "Task.CompletedTask", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
     [InlineData("OnEndOfMessage", "VerdictKind", "VerdictKind.Accept", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
     [InlineData("OnHeader", "async void", "await Task.Yield()", "must return Verdict, void, ValueTask<Verdict> or ValueTask")]
-    public void AOTM006_is_reported_for_an_unsupported_return_type(string attribute, string returnType, string value, string expected)
+    public void AOTM006IsReportedForAnUnsupportedReturnType(string attribute, string returnType, string value, string expected)
     {
         Diagnostic d = AssertOnly("AOTM006", $$"""
             [Milter("returns")]
@@ -176,7 +176,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM007_is_reported_for_two_methods_for_one_callback()
+    public void AOTM007IsReportedForTwoMethodsForOneCallback()
     {
         Diagnostic d = AssertOnly("AOTM007", """
             [Milter("twice")]
@@ -200,7 +200,7 @@ public class DiagnosticTests
     [InlineData("public static void Handle() { }", "static")]
     [InlineData("public void Handle<T>() { }", "generic")]
     [InlineData("public void Use() { Handle(); [OnData] void Handle() { } }", "a local function")]
-    public void AOTM008_is_reported_for_a_callback_the_dispatcher_cannot_call(string method, string reason)
+    public void AOTM008IsReportedForACallbackTheDispatcherCannotCall(string method, string reason)
     {
         Diagnostic d = AssertOnly("AOTM008", $$"""
             [Milter("hidden")]
@@ -216,7 +216,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM009_is_reported_for_a_callback_attribute_in_a_class_without_Milter()
+    public void AOTM009IsReportedForACallbackAttributeInAClassWithoutMilter()
     {
         Diagnostic d = AssertOnly("AOTM009", """
             public sealed class Forgotten
@@ -234,7 +234,7 @@ public class DiagnosticTests
     [InlineData("editor.StampExtension();", "'Helpers.StampExtension'")]
     [InlineData("_ = new Holder(editor);", "'new Holder'")]
     [InlineData("Action<MessageEditor> act = Helpers.Stamp; act(editor);", "'Action<MessageEditor>.Invoke'")]
-    public void AOTM010_warns_when_the_MessageEditor_leaves_the_filter_class(string statement, string target)
+    public void AOTM010WarnsWhenTheMessageEditorLeavesTheFilterClass(string statement, string target)
     {
         GeneratorRun run = RunBroken($$"""
             [Milter("leaky")]
@@ -271,7 +271,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM011_is_reported_for_a_parameter_type_bound_twice()
+    public void AOTM011IsReportedForAParameterTypeBoundTwice()
     {
         Diagnostic d = AssertOnly("AOTM011", """
             [Milter("double")]
@@ -286,7 +286,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM011_is_reported_for_a_second_cancellation_token()
+    public void AOTM011IsReportedForASecondCancellationToken()
     {
         Diagnostic d = AssertOnly("AOTM011", """
             [Milter("tokens")]
@@ -304,7 +304,7 @@ public class DiagnosticTests
     [InlineData("public Creator(Settings settings, int seed) { }", "")]
     [InlineData("public Creator(Settings settings) { }\n    public Creator(OtherSettings settings) { }", "it has 2 settings constructors (Settings, OtherSettings), keep one")]
     [InlineData("public Creator(NotSettings settings) { }", "")]
-    public void AOTM004_is_reported_for_constructors_that_take_more_than_the_filter_settings(string constructors, string detail)
+    public void AOTM004IsReportedForConstructorsThatTakeMoreThanTheFilterSettings(string constructors, string detail)
     {
         Diagnostic d = AssertOnly("AOTM004", $$"""
             public sealed class Settings : IFilterSettings<Settings>
@@ -334,7 +334,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM005_in_an_async_callback_lists_only_the_types_an_async_method_can_take()
+    public void AOTM005InAnAsyncCallbackListsOnlyTheTypesAnAsyncMethodCanTake()
     {
         Diagnostic d = AssertOnly("AOTM005", """
             [Milter("params")]
@@ -356,7 +356,7 @@ public class DiagnosticTests
     [InlineData("OnHeader", "ValueTask", "HeaderField header", "copy the data you need in a synchronous callback")]
     [InlineData("OnBody", "ValueTask<Verdict>", "ReadOnlySpan<byte> chunk", "copy the data you need in a synchronous callback")]
     [InlineData("OnEndOfMessage", "ValueTask<Verdict>", "[Macro(\"i\")] ReadOnlySpan<byte> queueId", "take the macro as 'string?' instead")]
-    public void AOTM012_is_reported_for_a_span_parameter_of_an_async_callback(string attribute, string returnType, string parameter, string advice)
+    public void AOTM012IsReportedForASpanParameterOfAnAsyncCallback(string attribute, string returnType, string parameter, string advice)
     {
         Diagnostic d = AssertOnly("AOTM012", $$"""
             [Milter("spans")]
@@ -371,7 +371,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM012_is_reported_beside_the_compiler_error_for_an_async_method_with_a_span_parameter()
+    public void AOTM012IsReportedBesideTheCompilerErrorForAnAsyncMethodWithASpanParameter()
     {
         GeneratorRun run = RunBroken("""
             [Milter("spans")]
@@ -393,7 +393,7 @@ public class DiagnosticTests
     [Theory]
     [InlineData("ValueTask<Verdict>", "return Verdict.Continue;", "PoolingAsyncValueTaskMethodBuilder<>")]
     [InlineData("ValueTask", "", "PoolingAsyncValueTaskMethodBuilder")]
-    public void AOTM013_suggests_the_pooling_builder_for_an_async_callback(string returnType, string returnStatement, string builder)
+    public void AOTM013SuggestsThePoolingBuilderForAnAsyncCallback(string returnType, string returnStatement, string builder)
     {
         GeneratorRun run = RunBroken($$"""
             [Milter("slow")]
@@ -417,7 +417,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM013_is_not_reported_with_the_pooling_builder_or_without_the_async_keyword()
+    public void AOTM013IsNotReportedWithThePoolingBuilderOrWithoutTheAsyncKeyword()
     {
         GeneratorRun run = RunBroken("""
             [Milter("fast")]
@@ -446,7 +446,7 @@ public class DiagnosticTests
     [InlineData("OnHelo", "void", "[Macro(\"j\")] MilterContext context", "'MilterContext'", "'ReadOnlySpan<byte>' (empty when absent) or 'string?'")]
     [InlineData("OnHelo", "void", "[Macro(\"j\")] ref string host", "'ref string'", "'ReadOnlySpan<byte>' (empty when absent) or 'string?'")]
     [InlineData("OnData", "ValueTask", "[Macro(\"i\")] byte[] id", "'byte[]'", "'string?' (null when absent) in an async callback")]
-    public void AOTM014_is_reported_for_a_macro_parameter_of_another_type(string attribute, string returnType, string parameter, string type, string allowed)
+    public void AOTM014IsReportedForAMacroParameterOfAnotherType(string attribute, string returnType, string parameter, string type, string allowed)
     {
         Diagnostic d = AssertOnly("AOTM014", $$"""
             [Milter("macros")]
@@ -465,7 +465,7 @@ public class DiagnosticTests
     [InlineData("OnUnknown", "unknown commands")]
     [InlineData("OnAbort", "an abort")]
     [InlineData("OnClose", "the end of a connection")]
-    public void AOTM015_is_reported_for_a_macro_in_a_callback_without_a_macro_stage(string attribute, string stage)
+    public void AOTM015IsReportedForAMacroInACallbackWithoutAMacroStage(string attribute, string stage)
     {
         Diagnostic d = AssertOnly("AOTM015", $$"""
             [Milter("late")]
@@ -482,7 +482,7 @@ public class DiagnosticTests
     [Theory]
     [InlineData("i", "{i}", "i")]
     [InlineData("auth_authen", "{auth_authen}", "{auth_authen}")]
-    public void AOTM016_is_reported_for_one_macro_read_twice(string first, string second, string normalised)
+    public void AOTM016IsReportedForOneMacroReadTwice(string first, string second, string normalised)
     {
         Diagnostic d = AssertOnly("AOTM016", $$"""
             [Milter("twice")]
@@ -503,7 +503,7 @@ public class DiagnosticTests
     [InlineData("{a{b}")]
     [InlineData("ünicode")]
     [InlineData("tab\\there")]
-    public void AOTM017_is_reported_for_an_invalid_macro_name(string name)
+    public void AOTM017IsReportedForAnInvalidMacroName(string name)
     {
         Diagnostic d = AssertOnly("AOTM017", $$"""
             [Milter("names")]
@@ -526,7 +526,7 @@ public class DiagnosticTests
     [InlineData("OnHelo", "{rcpt_mailer}", "{rcpt_mailer}", "RCPT TO")]
     [InlineData("OnHeader", "msg_id", "{msg_id}", "end of message")]
     [InlineData("OnBody", "{msg_id}", "{msg_id}", "end of message")]
-    public void AOTM018_warns_about_a_macro_read_before_any_MTA_defines_it(string attribute, string name, string normalised, string earliest)
+    public void AOTM018WarnsAboutAMacroReadBeforeAnyMTADefinesIt(string attribute, string name, string normalised, string earliest)
     {
         GeneratorRun run = RunBroken($$"""
             [Milter("early")]
@@ -546,7 +546,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void Macros_read_at_or_after_the_stage_that_defines_them_are_not_warned_about()
+    public void MacrosReadAtOrAfterTheStageThatDefinesThemAreNotWarnedAbout()
     {
         GeneratorRun run = RunBroken("""
             [Milter("timely")]
@@ -571,7 +571,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM019_warns_about_RejectedRecipients_without_a_recipient_callback_and_drops_the_capability()
+    public void AOTM019WarnsAboutRejectedRecipientsWithoutARecipientCallbackAndDropsTheCapability()
     {
         GeneratorRun run = RunBroken("""
             [Milter("norcpt", RejectedRecipients = true, RawHeaderValues = true)]
@@ -594,7 +594,7 @@ public class DiagnosticTests
     [InlineData("OnHeader", "public Verdict Handle(HeaderField header) => header.Name.IsEmpty ? Verdict.Skip : Verdict.Continue;")]
     [InlineData("OnRcptTo", "public ValueTask<Verdict> Handle() => new(Verdict.Skip);")]
     [InlineData("OnEndOfHeaders", "public Verdict Handle() { Verdict v = Verdict.Skip; return v; }")]
-    public void AOTM020_warns_about_Verdict_Skip_outside_the_body_callback(string attribute, string method)
+    public void AOTM020WarnsAboutVerdictSkipOutsideTheBodyCallback(string attribute, string method)
     {
         GeneratorRun run = RunBroken($$"""
             [Milter("skipper")]
@@ -617,7 +617,7 @@ public class DiagnosticTests
     [Theory]
     [InlineData("OnConnect", "public Verdict Handle(ConnectInfo info) => info.Port == 25 ? Verdict.Discard : Verdict.Continue;")]
     [InlineData("OnHelo", "public ValueTask<Verdict> Handle(string name) => new(name == \"x\" ? Verdict.Discard : Verdict.Continue);")]
-    public void AOTM021_warns_about_Verdict_Discard_at_connect_or_HELO(string attribute, string method)
+    public void AOTM021WarnsAboutVerdictDiscardAtConnectOrHELO(string attribute, string method)
     {
         GeneratorRun run = RunBroken($$"""
             [Milter("discarder")]
@@ -652,7 +652,7 @@ public class DiagnosticTests
     [InlineData("SmtpReply.Parse(\"250 2.0.0 fine\")", "SMTP reply code 250 is not 4xx or 5xx")]
     [InlineData("SmtpReply.Parse(\"550 4.7.1 mixed\")", "extended status code '4.7.1' does not match the class of reply code 550")]
     [InlineData("SmtpReply.Parse(\"451 \" + \"x\\ny\")", "must not contain CR or LF")]
-    public void AOTM022_is_reported_for_a_constant_reply_libmilter_would_reject(string expression, string reason)
+    public void AOTM022IsReportedForAConstantReplyLibmilterWouldReject(string expression, string reason)
     {
         string code = expression
             .Replace("LONG", "\"" + new string('x', 981) + "\"", StringComparison.Ordinal)
@@ -677,7 +677,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void Replies_that_are_valid_or_not_constant_are_not_reported()
+    public void RepliesThatAreValidOrNotConstantAreNotReported()
     {
         GeneratorRun run = RunBroken("""
             [Milter("replies")]
@@ -708,7 +708,7 @@ public class DiagnosticTests
     [InlineData("Verdict.TempFailWith(SmtpReply.Parse(\"554 5.7.1 never\"))", "Verdict.TempFailWith is given reply code 554, a 5xx reply", "use Verdict.RejectWith")]
     [InlineData("Verdict.TempFailWith(Permanent)", "Verdict.TempFailWith is given 'Permanent' (reply code 550), a 5xx reply", "use Verdict.RejectWith")]
     [InlineData("Verdict.RejectWith(Shared.Busy)", "Verdict.RejectWith is given 'Busy' (reply code 421), a 4xx reply", "use Verdict.TempFailWith")]
-    public void AOTM023_is_reported_for_a_reply_of_the_wrong_class_for_the_verdict(string verdict, string start, string advice)
+    public void AOTM023IsReportedForAReplyOfTheWrongClassForTheVerdict(string verdict, string start, string advice)
     {
         Diagnostic d = AssertOnly("AOTM023", $$"""
             public static class Shared
@@ -731,7 +731,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void A_reply_the_generator_cannot_follow_is_not_reported()
+    public void AReplyTheGeneratorCannotFollowIsNotReported()
     {
         GeneratorRun run = RunBroken("""
             [Milter("mutable")]
@@ -759,7 +759,7 @@ public class DiagnosticTests
     [InlineData("", "_ = Task.Run(() => context.ConnectionId);", "MilterContext in a delegate given to 'Task.Run', which nobody awaits")]
     [InlineData("", "System.Threading.ThreadPool.QueueUserWorkItem(_ => editor.AddHeader(\"X\", \"y\"));", "MessageEditor in a delegate given to 'ThreadPool.QueueUserWorkItem', which nobody awaits")]
     [InlineData("", "new System.Threading.Thread(() => context.SetReply(SmtpReply.Create(451, null, \"later\"))).Start();", "MilterContext in a delegate given to 'new Thread'")]
-    public void AOTM024_warns_when_a_context_or_editor_is_kept_where_a_later_connection_can_reach_it(string member, string statement, string where)
+    public void AOTM024WarnsWhenAContextOrEditorIsKeptWhereALaterConnectionCanReachIt(string member, string statement, string where)
     {
         GeneratorRun run = RunBroken($$"""
             [Milter("keeper")]
@@ -792,7 +792,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void A_context_kept_for_the_connection_or_used_while_awaited_is_not_reported()
+    public void AContextKeptForTheConnectionOrUsedWhileAwaitedIsNotReported()
     {
         GeneratorRun run = RunBroken("""
             [Milter("careful")]
@@ -828,7 +828,7 @@ public class DiagnosticTests
     [InlineData("OnHeader", "void Header(HeaderField header, CancellationToken token) { }", "void", "_filter.Header(header, context.CallbackAborted)")]
     [InlineData("OnBody", "Verdict Body(CancellationToken token, ReadOnlySpan<byte> chunk) => Verdict.Continue;", "Verdict", "_filter.Body(context.CallbackAborted, chunk)")]
     [InlineData("OnClose", "void Close(MilterContext context, CancellationToken token) { }", "void", "_filter.Close(context, context.CallbackAborted)")]
-    public void AOTM025_notes_that_the_token_of_a_synchronous_callback_cannot_fire_while_it_runs(string attribute, string method, string returned, string call)
+    public void AOTM025NotesThatTheTokenOfASynchronousCallbackCannotFireWhileItRuns(string attribute, string method, string returned, string call)
     {
         GeneratorRun run = RunBroken($$"""
             [Milter("sync")]
@@ -853,7 +853,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void AOTM025_is_not_reported_for_asynchronous_callbacks()
+    public void AOTM025IsNotReportedForAsynchronousCallbacks()
     {
         GeneratorRun run = RunBroken("""
             [Milter("async")]
@@ -877,7 +877,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void Every_diagnostic_ID_has_a_test_and_an_entry_in_the_documentation()
+    public void EveryDiagnosticIDHasATestAndAnEntryInTheDocumentation()
     {
         string docs = File.ReadAllText(Path.Combine(Samples.RepositoryRoot, "docs", "diagnostics.md"));
         string[] tested = [.. typeof(DiagnosticTests).GetMethods().Select(m => m.Name[..Math.Min(7, m.Name.Length)]).Where(n => n.StartsWith("AOTM", StringComparison.Ordinal)).Distinct()];
@@ -893,7 +893,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void Code_that_does_not_compile_gets_compiler_errors_and_no_generator_noise()
+    public void CodeThatDoesNotCompileGetsCompilerErrorsAndNoGeneratorNoise()
     {
         GeneratorRun run = RunBroken("""
             [Milter("typo")]

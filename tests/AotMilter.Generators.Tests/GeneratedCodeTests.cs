@@ -8,7 +8,7 @@ public class GeneratedCodeTests
 
     [Theory]
     [MemberData(nameof(SampleSets))]
-    public void The_generated_code_compiles_with_no_errors_or_warnings(string sampleSet)
+    public void TheGeneratedCodeCompilesWithNoErrorsOrWarnings(string sampleSet)
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(SampleSet.All[sampleSet]));
 
@@ -18,7 +18,7 @@ public class GeneratedCodeTests
     }
 
     [Fact]
-    public void Each_filter_gets_its_own_file_and_the_assembly_one_catalog()
+    public void EachFilterGetsItsOwnFileAndTheAssemblyOneCatalog()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(SampleSet.All["everything"]));
 
@@ -37,7 +37,7 @@ public class GeneratedCodeTests
     }
 
     [Fact]
-    public void The_catalog_lists_filters_sorted_by_name_whatever_the_source_order()
+    public void TheCatalogListsFiltersSortedByNameWhateverTheSourceOrder()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(Samples.OddShapes, Samples.EveryCallback, Samples.EndOfMessageOnly));
 
@@ -50,7 +50,7 @@ public class GeneratedCodeTests
     }
 
     [Fact]
-    public void A_filter_that_implements_IResettableFilter_lets_its_dispatcher_reset_it_and_others_do_not()
+    public void AFilterThatImplementsIResettableFilterLetsItsDispatcherResetItAndOthersDoNot()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("""
             using AotMilter;
@@ -87,7 +87,7 @@ public class GeneratedCodeTests
     }
 
     [Fact]
-    public void Filters_whose_names_need_escaping_get_distinct_files_and_compile()
+    public void FiltersWhoseNamesNeedEscapingGetDistinctFilesAndCompile()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("""
             using AotMilter;
@@ -132,7 +132,7 @@ public class GeneratedCodeTests
     }
 
     [Fact]
-    public void A_class_library_without_filters_gets_no_generated_files()
+    public void AClassLibraryWithoutFiltersGetsNoGeneratedFiles()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation("namespace Plain; public class NotAFilter { }"));
 
@@ -141,7 +141,7 @@ public class GeneratedCodeTests
     }
 
     [Fact]
-    public void A_compilation_without_AotMilter_gets_nothing_even_as_an_executable()
+    public void ACompilationWithoutAotMilterGetsNothingEvenAsAnExecutable()
     {
         var compilation = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create(
             "Bare",

@@ -6,7 +6,7 @@ namespace AotMilter.Generators.Tests;
 public class LinkingTests
 {
     [Fact]
-    public void An_executable_links_the_filters_of_a_referenced_assembly_and_its_own_sorted_by_name()
+    public void AnExecutableLinksTheFiltersOfAReferencedAssemblyAndItsOwnSortedByName()
     {
         (MetadataReference reference, byte[] library) = CompileLibrary("Bundled.Filters", Samples.Bundled);
         Compilation app = TestCompiler.CreateCompilation([Samples.Program, Samples.EveryCallback], OutputKind.ConsoleApplication, "App", [reference]);
@@ -26,7 +26,7 @@ public class LinkingTests
     }
 
     [Fact]
-    public void An_executable_without_filters_gets_an_empty_list()
+    public void AnExecutableWithoutFiltersGetsAnEmptyList()
     {
         Compilation app = TestCompiler.CreateCompilation([Samples.Program], OutputKind.ConsoleApplication, "Empty");
 
@@ -40,7 +40,7 @@ public class LinkingTests
     }
 
     [Fact]
-    public void A_library_gets_no_linked_list()
+    public void ALibraryGetsNoLinkedList()
     {
         GeneratorRun run = TestCompiler.Run(TestCompiler.CreateCompilation(Samples.EveryCallback));
 
@@ -48,7 +48,7 @@ public class LinkingTests
     }
 
     [Fact]
-    public void AOTM002_is_reported_when_an_executable_and_a_referenced_assembly_use_one_name()
+    public void AOTM002IsReportedWhenAnExecutableAndAReferencedAssemblyUseOneName()
     {
         MetadataReference reference = CompileLibrary("Lib", Samples.EveryCallback).Reference;
         string clash = """
@@ -71,7 +71,7 @@ public class LinkingTests
     }
 
     [Fact]
-    public void AOTM002_is_reported_when_two_referenced_assemblies_use_one_name()
+    public void AOTM002IsReportedWhenTwoReferencedAssembliesUseOneName()
     {
         MetadataReference first = CompileLibrary("LibA", Samples.EndOfMessageOnly).Reference;
         MetadataReference second = CompileLibrary("LibB", Samples.EndOfMessageOnly).Reference;

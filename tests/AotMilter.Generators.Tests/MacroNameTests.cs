@@ -23,6 +23,6 @@ public class MacroNameTests
     [InlineData("{ab", null)]
     [InlineData("ü", null)]
     [InlineData(null, null)]
-    public void Macro_names_are_normalised_to_the_form_Sendmail_sends(string? given, string? expected)
+    public void MacroNamesAreNormalisedToTheFormSendmailSends(string? given, string? expected)
         => Assert.Equal(expected, MacroTable.Normalize(given));
 }

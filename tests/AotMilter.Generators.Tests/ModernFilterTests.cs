@@ -8,7 +8,7 @@ namespace AotMilter.Generators.Tests;
 public class ModernFilterTests
 {
     [Fact]
-    public void Capabilities_async_observers_and_the_body_skip_are_in_the_negotiation()
+    public void CapabilitiesAsyncObserversAndTheBodySkipAreInTheNegotiation()
     {
         using Loaded loaded = Loaded.Library("Modern", Samples.Modern);
         MilterRegistration r = loaded.Registration("Modern", "modern");
@@ -23,7 +23,7 @@ public class ModernFilterTests
     }
 
     [Fact]
-    public void Macros_are_requested_at_the_stage_of_the_callback_that_reads_them_normalised_and_sorted()
+    public void MacrosAreRequestedAtTheStageOfTheCallbackThatReadsThemNormalisedAndSorted()
     {
         using Loaded loaded = Loaded.Library("Modern", Samples.Modern);
         MilterRegistration r = loaded.Registration("Modern", "modern");
@@ -40,7 +40,7 @@ public class ModernFilterTests
     }
 
     [Fact]
-    public void A_filter_without_macro_parameters_requests_no_macros_and_has_no_settings()
+    public void AFilterWithoutMacroParametersRequestsNoMacrosAndHasNoSettings()
     {
         using Loaded loaded = Loaded.Library("Every", Samples.EveryCallback);
         MilterRegistration r = loaded.Registration("Every", "every");
@@ -51,7 +51,7 @@ public class ModernFilterTests
     }
 
     [Fact]
-    public async Task Async_callbacks_get_strings_and_macros_and_their_verdicts_reach_the_dispatcher()
+    public async Task AsyncCallbacksGetStringsAndMacrosAndTheirVerdictsReachTheDispatcher()
     {
         using Loaded loaded = Loaded.Library("Modern", Samples.Modern);
         MilterRegistration r = loaded.Registration("Modern", "modern");
@@ -97,7 +97,7 @@ public class ModernFilterTests
     }
 
     [Fact]
-    public async Task Absent_macros_are_null_for_string_nullable_empty_for_string_and_spans()
+    public async Task AbsentMacrosAreNullForStringNullableEmptyForStringAndSpans()
     {
         using Loaded loaded = Loaded.Library("Modern", Samples.Modern);
         FilterDispatcher d = loaded.Registration("Modern", "modern").CreateDispatcher();
@@ -111,7 +111,7 @@ public class ModernFilterTests
     }
 
     [Fact]
-    public async Task A_configurable_filter_gets_parsed_settings_or_the_defaults_of_an_empty_section()
+    public async Task AConfigurableFilterGetsParsedSettingsOrTheDefaultsOfAnEmptySection()
     {
         using Loaded loaded = Loaded.Library("Modern", Samples.Modern);
         MilterRegistration r = loaded.Registration("Modern", "modern");
@@ -126,7 +126,7 @@ public class ModernFilterTests
     }
 
     [Fact]
-    public void A_settings_constructor_wins_over_a_parameterless_one_and_parse_errors_stay_in_the_section()
+    public void ASettingsConstructorWinsOverAParameterlessOneAndParseErrorsStayInTheSection()
     {
         using Loaded loaded = Loaded.Library("Limit", Samples.ImplicitSettings);
         MilterRegistration r = loaded.Registration("Limit", "limit");

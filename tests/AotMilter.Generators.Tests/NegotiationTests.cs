@@ -11,7 +11,7 @@ public class NegotiationTests
     private const ProtocolFlags AllSkips = ProtocolFlags.AllSkips;
 
     [Fact]
-    public void A_filter_handling_every_event_skips_nothing_and_derives_every_action()
+    public void AFilterHandlingEveryEventSkipsNothingAndDerivesEveryAction()
     {
         using Loaded loaded = Loaded.Library("Every", Samples.EveryCallback);
         MilterRegistration r = loaded.Registration("Every", "every");
@@ -27,7 +27,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void A_filter_with_only_end_of_message_skips_every_other_event()
+    public void AFilterWithOnlyEndOfMessageSkipsEveryOtherEvent()
     {
         using Loaded loaded = Loaded.Library("EomOnly", Samples.EndOfMessageOnly);
         MilterRegistration r = loaded.Registration("EomOnly", "eom-only");
@@ -39,7 +39,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void Edits_made_in_helper_methods_and_nested_types_of_the_class_count_and_a_body_that_never_skips_asks_for_no_skip()
+    public void EditsMadeInHelperMethodsAndNestedTypesOfTheClassCountAndABodyThatNeverSkipsAsksForNoSkip()
     {
         using Loaded loaded = Loaded.Library("Helpers", Samples.HelperEdits);
         MilterRegistration r = loaded.Registration("Helpers", "helpers");
@@ -50,7 +50,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void One_method_can_handle_two_events_and_a_void_end_of_message_still_replies()
+    public void OneMethodCanHandleTwoEventsAndAVoidEndOfMessageStillReplies()
     {
         using Loaded loaded = Loaded.Library("Odd", Samples.OddShapes);
         MilterRegistration r = loaded.Registration("Odd", "odd_shapes-2");
@@ -65,7 +65,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void The_bundled_bench_filter_skips_what_it_does_not_handle_and_does_not_reply_to_headers_or_mail_from()
+    public void TheBundledBenchFilterSkipsWhatItDoesNotHandleAndDoesNotReplyToHeadersOrMailFrom()
     {
         using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
         MilterRegistration r = loaded.Registration("Bundled", "bench");
@@ -80,7 +80,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void The_bundled_log_filter_handles_every_event_without_replies_except_end_of_message_and_asks_for_the_macros_it_logs()
+    public void TheBundledLogFilterHandlesEveryEventWithoutRepliesExceptEndOfMessageAndAsksForTheMacrosItLogs()
     {
         using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
         MilterRegistration r = loaded.Registration("Bundled", "log");
@@ -96,7 +96,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void The_bundled_bench_filter_rejects_its_recipient_counts_headers_and_resets_at_mail_from_and_abort()
+    public void TheBundledBenchFilterRejectsItsRecipientCountsHeadersAndResetsAtMailFromAndAbort()
     {
         using Loaded loaded = Loaded.Library("Bundled", Samples.Bundled);
         FilterDispatcher bench = loaded.Registration("Bundled", "bench").CreateDispatcher();
@@ -119,7 +119,7 @@ public class NegotiationTests
     }
 
     [Fact]
-    public void Flag_comments_name_single_bits_in_wire_order_never_composites()
+    public void FlagCommentsNameSingleBitsInWireOrderNeverComposites()
     {
         Assert.Equal("None", FlagNames.DescribeProtocol(0));
         Assert.Equal(

@@ -58,7 +58,7 @@ public class ReplyRulesTests
 
     [Theory]
     [MemberData(nameof(Replies))]
-    public void A_reply_is_refused_for_the_first_rule_it_breaks(int code, string? extendedCode, string[] lines, string? expected)
+    public void AReplyIsRefusedForTheFirstRuleItBreaks(int code, string? extendedCode, string[] lines, string? expected)
     {
         Assert.Equal(expected, SmtpReply.Validate(code, extendedCode, lines));
         Assert.Equal(expected, Generator::AotMilter.SmtpReplyRules.Validate(code, true, extendedCode, lines));
@@ -74,14 +74,14 @@ public class ReplyRulesTests
 
     [Theory]
     [MemberData(nameof(ParsedReplies))]
-    public void A_one_line_reply_is_parsed_or_refused_with_the_reason(string reply, string? expected)
+    public void AOneLineReplyIsParsedOrRefusedWithTheReason(string reply, string? expected)
     {
         Assert.Equal(expected, ThrownMessage(() => SmtpReply.Parse(reply)));
         Assert.Equal(expected, Generator::AotMilter.SmtpReplyRules.ValidateParse(reply, out int? _));
     }
 
     [Fact]
-    public void Unknown_parts_of_a_reply_are_not_held_against_it_at_compile_time()
+    public void UnknownPartsOfAReplyAreNotHeldAgainstItAtCompileTime()
     {
         Assert.Null(Generator::AotMilter.SmtpReplyRules.Validate(null, false, null, null));
         Assert.Null(Generator::AotMilter.SmtpReplyRules.Validate(550, false, null, [null, "text"]));

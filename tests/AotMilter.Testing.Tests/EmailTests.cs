@@ -6,7 +6,7 @@ namespace AotMilter.Testing.Tests;
 public class EmailTests
 {
     [Fact]
-    public void Headers_are_split_as_an_MTA_reads_them()
+    public void HeadersAreSplitAsAnMTAReadsThem()
     {
         Email email = Email.Parse("Subject: folded\n\tover two lines\nX-Spaced  : value\nX-Empty:\n\nbody\n");
 
@@ -19,7 +19,7 @@ public class EmailTests
     }
 
     [Fact]
-    public void Body_lines_end_in_CRLF_whatever_the_file_used_and_a_last_line_without_one_gets_one()
+    public void BodyLinesEndInCRLFWhateverTheFileUsedAndALastLineWithoutOneGetsOne()
     {
         Email email = Email.Parse("Subject: x\n\nfirst\r\nsecond\nthird");
 
@@ -27,7 +27,7 @@ public class EmailTests
     }
 
     [Fact]
-    public void A_line_that_is_not_a_header_ends_the_header_section_and_starts_the_body()
+    public void ALineThatIsNotAHeaderEndsTheHeaderSectionAndStartsTheBody()
     {
         Email email = Email.Parse("Subject: x\r\nnot a header\r\nX-Late: y\r\n\r\nbody\r\n");
 
@@ -36,7 +36,7 @@ public class EmailTests
     }
 
     [Fact]
-    public void An_mbox_From_line_is_kept_apart()
+    public void AnMboxFromLineIsKeptApart()
     {
         Email email = Email.Parse("From sender@example.org Tue Nov 24 03:00:00 2026\nSubject: x\n\nbody\n");
 
@@ -45,7 +45,7 @@ public class EmailTests
     }
 
     [Fact]
-    public void Eight_bit_and_NUL_bytes_survive()
+    public void EightBitAndNULBytesSurvive()
     {
         byte[] bytes = [.. "Subject: caf\u00e9\r\n\r\n"u8.ToArray(), 0xFF, 0x00, 0x41, 0x0D, 0x0A];
 
@@ -56,7 +56,7 @@ public class EmailTests
     }
 
     [Fact]
-    public void Create_builds_a_message_from_fields_and_text()
+    public void CreateBuildsAMessageFromFieldsAndText()
     {
         Email email = Email.Create([("From", "a@example.org"), ("Subject", "hi")], "line\n");
 
@@ -64,7 +64,7 @@ public class EmailTests
     }
 
     [Fact]
-    public void Smtp_addresses_parse_with_their_parameters()
+    public void SmtpAddressesParseWithTheirParameters()
     {
         SmtpAddress address = SmtpAddress.Parse("<b@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.net");
 

@@ -22,7 +22,7 @@ public class KitTests
         "Body.\n");
 
     [Fact]
-    public async Task Postfix_sends_the_filter_every_event_with_its_macros()
+    public async Task PostfixSendsTheFilterEveryEventWithItsMacros()
     {
         List<string> events = ProbeFilter.Events.Value = [];
         await using var mta = new TestMta(MtaProfile.Postfix, Probe);
@@ -48,7 +48,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task Sendmail_knows_the_queue_id_at_MAIL_and_sends_no_abort_after_a_finished_message()
+    public async Task SendmailKnowsTheQueueIdAtMAILAndSendsNoAbortAfterAFinishedMessage()
     {
         List<string> events = ProbeFilter.Events.Value = [];
         await using var mta = new TestMta(MtaProfile.Sendmail, Probe);
@@ -61,7 +61,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task A_refused_recipient_is_reported_and_the_message_goes_to_the_others()
+    public async Task ARefusedRecipientIsReportedAndTheMessageGoesToTheOthers()
     {
         ProbeFilter.Events.Value = [];
         await using var mta = new TestMta(MtaProfile.Sendmail, Probe);
@@ -75,7 +75,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task Every_modification_is_reported_by_kind()
+    public async Task EveryModificationIsReportedByKind()
     {
         await using var mta = new TestMta(MtaProfile.Postfix, Actions);
 
@@ -103,7 +103,7 @@ public class KitTests
     [Theory]
     [InlineData(MtaKind.Postfix, "two")]
     [InlineData(MtaKind.Sendmail, "three")]
-    public async Task Header_indexes_after_a_delete_follow_the_MTA(MtaKind kind, string left)
+    public async Task HeaderIndexesAfterADeleteFollowTheMTA(MtaKind kind, string left)
     {
         await using var mta = new TestMta(kind == MtaKind.Postfix ? MtaProfile.Postfix : MtaProfile.Sendmail, Actions);
 
@@ -113,7 +113,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task A_decision_before_end_of_message_stops_the_events()
+    public async Task ADecisionBeforeEndOfMessageStopsTheEvents()
     {
         await using var mta = new TestMta(MtaProfile.Postfix, Actions);
         await using MtaSession session = await mta.OpenSessionAsync();
@@ -131,7 +131,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task A_connection_refused_at_HELO_refuses_every_message_of_the_session()
+    public async Task AConnectionRefusedAtHELORefusesEveryMessageOfTheSession()
     {
         await using var mta = new TestMta(MtaProfile.Sendmail, Actions);
         await using MtaSession session = await mta.OpenSessionAsync();
@@ -146,7 +146,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task Several_messages_on_one_session()
+    public async Task SeveralMessagesOnOneSession()
     {
         List<string> events = ProbeFilter.Events.Value = [];
         await using var mta = new TestMta(MtaProfile.Postfix, Probe);
@@ -166,7 +166,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task Sendmail_refuses_headers_over_32_KiB_before_the_filter_sees_them()
+    public async Task SendmailRefusesHeadersOver32KiBBeforeTheFilterSeesThem()
     {
         List<string> events = ProbeFilter.Events.Value = [];
         await using var mta = new TestMta(MtaProfile.Sendmail, Probe);
@@ -179,7 +179,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task A_filter_needing_actions_an_old_MTA_lacks_refuses_the_connection()
+    public async Task AFilterNeedingActionsAnOldMTALacksRefusesTheConnection()
     {
         await using var mta = new TestMta(MtaProfile.Sendmail with { OfferedActions = ActionFlags.AddHeaders }, Actions);
 
@@ -188,7 +188,7 @@ public class KitTests
     }
 
     [Fact]
-    public async Task Macros_can_be_set_per_stage()
+    public async Task MacrosCanBeSetPerStage()
     {
         List<string> events = ProbeFilter.Events.Value = [];
         await using var mta = new TestMta(MtaProfile.Postfix, Probe);

@@ -9,7 +9,7 @@ public class NoSpamSubjectTests
     private static readonly MilterRegistration Filter = MilterCatalog.Registrations.Named("no-spam-subject");
 
     [Fact]
-    public async Task Spam_is_rejected_at_end_of_message()
+    public async Task SpamIsRejectedAtEndOfMessage()
     {
         await using var mta = new TestMta(MtaProfile.Postfix, Filter);
 
@@ -24,7 +24,7 @@ public class NoSpamSubjectTests
     [Theory]
     [InlineData(MtaKind.Postfix)]
     [InlineData(MtaKind.Sendmail)]
-    public async Task Other_mail_is_marked_and_delivered(MtaKind kind)
+    public async Task OtherMailIsMarkedAndDelivered(MtaKind kind)
     {
         await using var mta = new TestMta(kind == MtaKind.Postfix ? MtaProfile.Postfix : MtaProfile.Sendmail, Filter);
         Email message = Email.Parse("From: a@example.org\r\nSubject: lunch?\r\n\r\nAt noon.\r\n");
@@ -38,7 +38,7 @@ public class NoSpamSubjectTests
     }
 
     [Fact]
-    public async Task Step_by_step_with_an_old_Postfix()
+    public async Task StepByStepWithAnOldPostfix()
     {
         await using var mta = new TestMta(MtaProfile.Postfix.WithMilterProtocol(2), Filter);
         await using MtaSession session = await mta.OpenSessionAsync();

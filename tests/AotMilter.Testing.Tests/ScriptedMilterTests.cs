@@ -14,7 +14,7 @@ public sealed class ScriptedMilterTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("aotm-kit-").FullName;
 
     [Fact]
-    public async Task Postfix_takes_a_quarantine_at_any_stage()
+    public async Task PostfixTakesAQuarantineAtAnyStage()
     {
         await using var milter = ScriptedMilter.Start(Socket, (command, reply) =>
         {
@@ -32,7 +32,7 @@ public sealed class ScriptedMilterTests : IDisposable
     }
 
     [Fact]
-    public async Task Sendmail_takes_a_quarantine_only_at_end_of_message()
+    public async Task SendmailTakesAQuarantineOnlyAtEndOfMessage()
     {
         await using var milter = ScriptedMilter.Start(Socket, (command, reply) =>
         {
@@ -50,7 +50,7 @@ public sealed class ScriptedMilterTests : IDisposable
     [Theory]
     [InlineData(MtaKind.Postfix, true)]
     [InlineData(MtaKind.Sendmail, false)]
-    public async Task Progress_outside_end_of_message_is_only_accepted_by_Postfix(MtaKind kind, bool accepted)
+    public async Task ProgressOutsideEndOfMessageIsOnlyAcceptedByPostfix(MtaKind kind, bool accepted)
     {
         await using var milter = ScriptedMilter.Start(Socket, (command, reply) =>
         {

@@ -28,7 +28,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     // Headers
 
     [Fact]
-    public Task Add_header_appends_it_after_the_last_header() => Verify(async () =>
+    public Task AddHeaderAppendsItAfterTheLastHeader() => Verify(async () =>
     {
         ActionRun run = await Send(["add-header X-Added added by the filter"]);
 
@@ -36,7 +36,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Add_header_with_a_name_already_present_lands_at_the_end_with_Postfix_and_before_the_first_of_that_name_with_Sendmail() => Verify(async () =>
+    public Task AddHeaderWithANameAlreadyPresentLandsAtTheEndWithPostfixAndBeforeTheFirstOfThatNameWithSendmail() => Verify(async () =>
     {
         ActionRun run = await Send(["add-header X-Dup four"], extra: Dups);
 
@@ -45,7 +45,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Add_header_Date_is_appended_by_Postfix_but_takes_the_place_of_Sendmails_own_Date_near_the_top() => Verify(async () =>
+    public Task AddHeaderDateIsAppendedByPostfixButTakesThePlaceOfSendmailsOwnDateNearTheTop() => Verify(async () =>
     {
         ActionRun run = await Send(["add-header Date Wed, 25 Nov 2026 00:00:00 +0000"]);
 
@@ -60,7 +60,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(100)]
-    public Task Insert_header_at_an_index(int index) => Verify(async () =>
+    public Task InsertHeaderAtAnIndex(int index) => Verify(async () =>
     {
         ActionRun run = await Send([$"insert-header {index} X-Inserted at {index}"]);
 
@@ -81,7 +81,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Change_header_replaces_the_value_of_the_given_occurrence() => Verify(async () =>
+    public Task ChangeHeaderReplacesTheValueOfTheGivenOccurrence() => Verify(async () =>
     {
         ActionRun run = await Send(["change-header Subject 1 changed subject", "change-header X-Dup 2 second changed"], extra: Dups);
 
@@ -90,7 +90,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Change_header_that_does_not_exist_adds_it() => Verify(async () =>
+    public Task ChangeHeaderThatDoesNotExistAddsIt() => Verify(async () =>
     {
         ActionRun run = await Send(["change-header X-Missing 1 added by a change"]);
 
@@ -98,7 +98,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Delete_header_removes_it() => Verify(async () =>
+    public Task DeleteHeaderRemovesIt() => Verify(async () =>
     {
         ActionRun run = await Send(["delete-header X-Dup 2"], extra: Dups);
 
@@ -106,7 +106,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task After_a_delete_Postfix_renumbers_the_remaining_headers_but_Sendmail_keeps_the_deleted_one_counted() => Verify(async () =>
+    public Task AfterADeletePostfixRenumbersTheRemainingHeadersButSendmailKeepsTheDeletedOneCounted() => Verify(async () =>
     {
         ActionRun run = await Send(["delete-header X-Dup 1", "delete-header X-Dup 2"], extra: Dups);
 
@@ -115,7 +115,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task After_a_delete_changing_occurrence_1_changes_the_next_header_with_Postfix_and_revives_the_deleted_one_with_Sendmail() => Verify(async () =>
+    public Task AfterADeleteChangingOccurrence1ChangesTheNextHeaderWithPostfixAndRevivesTheDeletedOneWithSendmail() => Verify(async () =>
     {
         ActionRun run = await Send(["delete-header X-Dup 1", "change-header X-Dup 1 changed"], extra: Dups);
 
@@ -126,7 +126,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     // Recipients and sender
 
     [Fact]
-    public Task Add_recipient_delivers_to_it_too() => Verify(async () =>
+    public Task AddRecipientDeliversToItToo() => Verify(async () =>
     {
         ActionRun run = await Send(["add-rcpt <added@rcpt.test>"]);
 
@@ -134,7 +134,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Add_recipient_with_ESMTP_arguments_relays_them() => Verify(async () =>
+    public Task AddRecipientWithESMTPArgumentsRelaysThem() => Verify(async () =>
     {
         ActionRun run = await Send(["add-rcpt <added@rcpt.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;original@rcpt.test"]);
 
@@ -144,7 +144,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Delete_recipient_removes_it_from_the_envelope() => Verify(async () =>
+    public Task DeleteRecipientRemovesItFromTheEnvelope() => Verify(async () =>
     {
         ActionRun run = await Send(["delete-rcpt <second@rcpt.test>"], to: ["rcpt@rcpt.test", "second@rcpt.test"]);
 
@@ -152,7 +152,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Change_sender_with_ESMTP_arguments() => Verify(async () =>
+    public Task ChangeSenderWithESMTPArguments() => Verify(async () =>
     {
         ActionRun run = await Send(["change-from <new-sender@mail.test> RET=HDRS ENVID=abc123"]);
 
@@ -165,7 +165,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     // Body
 
     [Fact]
-    public Task Replace_body() => Verify(async () =>
+    public Task ReplaceBody() => Verify(async () =>
     {
         ActionRun run = await Send(["replace-body-text Replaced by the filter.\\nSecond line."]);
 
@@ -173,7 +173,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Replace_body_larger_than_64_KiB() => Verify(async () =>
+    public Task ReplaceBodyLargerThan64KiB() => Verify(async () =>
     {
         ActionRun run = await Send(["replace-body 200000"]);
 
@@ -186,7 +186,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     // Quarantine, progress
 
     [Fact]
-    public Task Quarantine_holds_the_message() => Verify(async () =>
+    public Task QuarantineHoldsTheMessage() => Verify(async () =>
     {
         ActionRun run = await Send(["quarantine held by the test filter"]);
 
@@ -212,7 +212,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Progress_keeps_the_MTA_waiting_during_a_slow_end_of_message() => Verify(async () =>
+    public Task ProgressKeepsTheMTAWaitingDuringASlowEndOfMessage() => Verify(async () =>
     {
         // The filter works twice as long as the MTA waits for an answer, sending progress twice a second.
         int seconds = (int)(ActionFixture.MilterTimeout.TotalSeconds * 2);
@@ -224,7 +224,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public Task Without_progress_the_same_slow_end_of_message_times_out() => Verify(async () =>
+    public Task WithoutProgressTheSameSlowEndOfMessageTimesOut() => Verify(async () =>
     {
         int seconds = (int)(ActionFixture.MilterTimeout.TotalSeconds * 2);
         string token = Token();
@@ -256,7 +256,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
 
     [Theory]
     [MemberData(nameof(StagesAndVerdicts))]
-    public Task Verdict_at_each_stage(string stage, string verdict) => Verify(async () =>
+    public Task VerdictAtEachStage(string stage, string verdict) => Verify(async () =>
     {
         ActionRun run = await SendWithVerdict(stage, verdict);
 
@@ -304,7 +304,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
 
     [Theory]
     [MemberData(nameof(CustomReplies))]
-    public Task Custom_reply(string stage, string reply) => Verify(async () =>
+    public Task CustomReply(string stage, string reply) => Verify(async () =>
     {
         ActionRun run = await SendWithVerdict(stage, reply);
 
@@ -332,7 +332,7 @@ public abstract class ActionTests<TFixture>(TFixture fixture)
     });
 
     [Fact]
-    public async Task MTA_offers_what_the_kit_profile_offers()
+    public async Task MTAOffersWhatTheKitProfileOffers()
     {
         // The daemon logs each negotiation at debug level: "negotiated: MTA v6 actions=0x1ff protocol=0x1fffff; …".
         await Verify(async () => await Send([]));

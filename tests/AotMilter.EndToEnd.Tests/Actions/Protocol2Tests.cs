@@ -8,7 +8,7 @@ namespace AotMilter.EndToEnd.Tests.Actions;
 public sealed class PostfixProtocol2Tests(PostfixProtocol2Fixture fixture) : IClassFixture<PostfixProtocol2Fixture>
 {
     [Fact]
-    public Task Postfix_with_milter_protocol_2_offers_what_the_kit_offers_and_delivers_what_the_kit_predicts() => fixture.VerifyAsync(async () =>
+    public Task PostfixWithMilterProtocol2OffersWhatTheKitOffersAndDeliversWhatTheKitPredicts() => fixture.VerifyAsync(async () =>
     {
         ActionRun run = await ActionRun.SendAsync(fixture, $"v2-{Guid.NewGuid():N}", []);
 

@@ -117,20 +117,20 @@ public sealed class PostfixDifferentialTests(PostfixDifferentialFixture fixture)
 {
     [SkippableTheory]
     [MemberData(nameof(DifferentialCases.Own), MemberType = typeof(DifferentialCases))]
-    public Task Own_message_kit_equals_real_Postfix(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.OwnMessages, file);
+    public Task OwnMessageKitEqualsRealPostfix(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.OwnMessages, file);
 
     [SkippableTheory]
     [MemberData(nameof(DifferentialCases.Shared), MemberType = typeof(DifferentialCases))]
-    public Task Corpus_message_kit_equals_real_Postfix(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.Corpus, file);
+    public Task CorpusMessageKitEqualsRealPostfix(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.Corpus, file);
 }
 
 public sealed class SendmailDifferentialTests(SendmailDifferentialFixture fixture) : IClassFixture<SendmailDifferentialFixture>
 {
     [SkippableTheory]
     [MemberData(nameof(DifferentialCases.Own), MemberType = typeof(DifferentialCases))]
-    public Task Own_message_kit_equals_real_Sendmail(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.OwnMessages, file);
+    public Task OwnMessageKitEqualsRealSendmail(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.OwnMessages, file);
 
     [SkippableTheory]
     [MemberData(nameof(DifferentialCases.Shared), MemberType = typeof(DifferentialCases))]
-    public Task Corpus_message_kit_equals_real_Sendmail(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.Corpus, file);
+    public Task CorpusMessageKitEqualsRealSendmail(string file) => DifferentialCases.RunAsync(fixture, DifferentialCases.Corpus, file);
 }

@@ -31,7 +31,7 @@ public sealed class PeerTests
 
     [SkippableTheory]
     [MemberData(nameof(Peers))]
-    public async Task Test_tool_shows_what_the_peer_did(string peer, string mta)
+    public async Task TestToolShowsWhatThePeerDid(string peer, string mta)
     {
         string runScript = Path.Combine(PeersDirectory, peer, "run.sh");
         Skip.IfNot(File.Exists(runScript), $"{runScript} not found: the shared peers are not present");
