@@ -34,6 +34,9 @@ public sealed class MessageEditor : IMessageEditorControl
     /// <summary>True once <see cref="ReplaceBody"/> was called for this message.</summary>
     public bool BodyReplaced { get; private set; }
 
+    /// <summary>True once <see cref="Quarantine"/> was called for this message.</summary>
+    public bool Quarantined { get; private set; }
+
     ReadOnlySpan<byte> IMessageEditorControl.EditFrames => _edits.WrittenSpan;
 
     ReadOnlySpan<byte> IMessageEditorControl.BodyContent => _body.WrittenSpan;
@@ -54,7 +57,7 @@ public sealed class MessageEditor : IMessageEditorControl
         _progress = progress;
     }
 
-    EditorMark IMessageEditorControl.Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced, _freshBody);
+    EditorMark IMessageEditorControl.Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced, _freshBody, Quarantined);
 
     void IMessageEditorControl.Rollback(EditorMark mark)
     {
@@ -67,6 +70,7 @@ public sealed class MessageEditor : IMessageEditorControl
         Count = mark.Count;
         BodyReplaced = mark.BodyReplaced;
         _freshBody = mark.FreshBody;
+        Quarantined = mark.Quarantined;
     }
 
     void IMessageEditorControl.BeginFilter() => _freshBody = true;
@@ -82,6 +86,7 @@ public sealed class MessageEditor : IMessageEditorControl
         _body.ShrinkTo(WorkingSize);
         Count = 0;
         BodyReplaced = false;
+        Quarantined = false;
     }
 
     /// <summary>Appends a header field at the end of the header (SMFIR_ADDHEADER).</summary>
@@ -219,6 +224,7 @@ public sealed class MessageEditor : IMessageEditorControl
         }
 
         MilterFrameWriter.WriteString(_edits, (byte)MilterResponse.Quarantine, reason);
+        Quarantined = true;
         Count++;
     }
 

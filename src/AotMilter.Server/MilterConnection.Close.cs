@@ -154,7 +154,7 @@ internal sealed partial class MilterConnection
         }
 
         ConnectionSummary.Write(_log, Id, _session.ClientBytes, _session.Messages, _session.QueueIdBytes,
-            VerdictNames.Of(_session.LastVerdict), Stopwatch.GetElapsedTime(_started).TotalMilliseconds);
+            _session.LastQuarantined ? VerdictNames.Quarantine : VerdictNames.Of(_session.LastVerdict), Stopwatch.GetElapsedTime(_started).TotalMilliseconds);
 
         FreeBuffer();
         _owner.ConnectionClosed(this);

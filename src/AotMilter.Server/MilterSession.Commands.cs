@@ -145,7 +145,7 @@ public sealed partial class MilterSession
             _copy?.Clear();
             Messages++;
             Metrics.MessageStarted();
-            LastVerdict = VerdictKind.Continue;
+            NoteOutcome(VerdictKind.Continue);
         }
 
         var data = new EventData { Envelope = EnvelopeAddress.Parse(payload) };

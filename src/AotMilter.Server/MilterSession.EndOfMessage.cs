@@ -123,8 +123,10 @@ public sealed partial class MilterSession
 
         // Edits only make sense for a message that is delivered, and only when the memory budget has room for them
         // (otherwise the fallback verdict goes out without any, as when a chain runs past its deadline).
+        bool quarantined = false;
         if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard) && HasRoomForEdits(body.Length, ref verdict))
         {
+            quarantined = _editor.Quarantined;
             // The body goes last: Postfix refuses a body replacement interleaved with other edits.
             Metrics.Modified(_editor.Count);
             Output.Write(_edits.EditFrames);
@@ -146,7 +148,7 @@ public sealed partial class MilterSession
         }
 
         RememberQueueId();
-        LastVerdict = verdict.IsContinue ? VerdictKind.Accept : verdict.Kind;
+        NoteOutcome(verdict.IsContinue ? VerdictKind.Accept : verdict.Kind, quarantined);
         WriteVerdict(verdict);
         _inMessage = false;
         _messageDecided = true;

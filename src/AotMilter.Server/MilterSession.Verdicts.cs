@@ -19,7 +19,7 @@ public sealed partial class MilterSession
 
         if (e == MilterEvent.Connect && !verdict.IsContinue)
         {
-            LastVerdict = verdict.Kind;
+            NoteOutcome(verdict.Kind);
         }
 
         Reply(e, verdict, noReplyBit);
@@ -209,7 +209,7 @@ public sealed partial class MilterSession
         {
             _messageDecided = true;
             _inMessage = false;
-            LastVerdict = verdict.Kind;
+            NoteOutcome(verdict.Kind);
             RememberQueueId();
         }
 

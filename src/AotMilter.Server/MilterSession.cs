@@ -114,6 +114,9 @@ public sealed partial class MilterSession
     /// <summary>The outcome of the latest message (or of the connection, when it was decided at connect or HELO).</summary>
     public VerdictKind LastVerdict { get; private set; }
 
+    /// <summary>True when the last message was accepted with a quarantine edit (the MTA holds it instead of delivering).</summary>
+    public bool LastQuarantined { get; private set; }
+
     /// <summary>The client address reported at connect, for the log.</summary>
     public string? Client => _clientLength < 0 ? null : System.Text.Encoding.UTF8.GetString(_client, 0, _clientLength);
 
@@ -181,13 +184,19 @@ public sealed partial class MilterSession
         _callbackLate = false;
         IsQuit = false;
         Messages = 0;
-        LastVerdict = default;
+        NoteOutcome(VerdictKind.Continue);
         _clientLength = -1;
         _queueIdLength = -1;
 
         // The buffers went back to their working size when the connection closed (ReleaseBuffers).
         _copy?.Clear();
         ContextControl.Reuse(connectionId);
+    }
+
+    private void NoteOutcome(VerdictKind verdict, bool quarantined = false)
+    {
+        LastVerdict = verdict;
+        LastQuarantined = quarantined;
     }
 
     /// <summary>Where progress frames go; set by the connection.</summary>
@@ -379,7 +388,7 @@ public sealed partial class MilterSession
         if (awaitsReply)
         {
             Metrics.Exception(_pendingFilter);
-            LastVerdict = Fallback.Kind;
+            NoteOutcome(Fallback.Kind);
             WriteVerdict(Fallback);
         }
     }

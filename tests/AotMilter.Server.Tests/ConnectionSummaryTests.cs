@@ -26,6 +26,33 @@ public class ConnectionSummaryTests
     }
 
     [Fact]
+    public async Task AQuarantinedMessageIsLoggedAsQuarantineNotAccept()
+    {
+        var probe = new Probe
+        {
+            EndOfMessage = (editor, _) =>
+            {
+                editor.Quarantine("held for review");
+                return Verdict.Continue;
+            },
+        };
+        await using TestServer server = TestServer.Start(probe.Register(actions: ActionFlags.Quarantine));
+        await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
+        {
+            await mta.ConnectAsync("client.example.org", ConnectFamily.IPv4, 25, "192.0.2.7");
+            await mta.MacroAsync('M', ("i", "Q1"));
+            await mta.MailFromAsync("<a@example.org>");
+            await mta.RcptToAsync("<b@example.net>");
+            EndOfMessageResult result = await mta.EndOfMessageAsync();
+            Assert.Contains(result.Modifications, m => m is Modification.Quarantine);
+            await mta.QuitAsync();
+        }
+
+        LogCollector.Entry line = await server.Logs.WaitForAsync("queue_id=");
+        Assert.Matches(@"^conn=1 client=192\.0\.2\.7 messages=1 queue_id=Q1 verdict=quarantine duration_ms=\d+\.\d$", line.Message);
+    }
+
+    [Fact]
     public void TheTextLineIsTheSameAsTheStringAndLongOrMissingValuesAreShownSafely()
     {
         string longHost = new('h', 100);
