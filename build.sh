@@ -86,10 +86,13 @@ do_build() {
   [ "$size" -lt "$MAX_BINARY_BYTES" ] || die "binary is $size bytes; the limit is $MAX_BINARY_BYTES"
 }
 
+# Any source or project file anywhere in the tree counts (a filter project may live in a folder of its own), so run,
+# image and soak never use a binary older than the code.
 needs_build() {
   [ -x "$BINARY" ] || return 0
-  [ -n "$(find src filters generators Directory.Build.props Directory.Packages.props -newer "$BINARY" -type f \
-        \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]
+  [ -n "$(find . \( -name .git -o -name obj -o -name bin -o -path ./artifacts \) -prune -o -newer "$BINARY" -type f \
+        \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.sln' -o -name global.json \) \
+        -print -quit)" ]
 }
 
 do_run() {
