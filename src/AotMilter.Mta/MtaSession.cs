@@ -54,6 +54,16 @@ public sealed partial class MtaSession : IAsyncDisposable
 
     private readonly List<StageResult> _connectionStages = [];
 
+    private bool _connectSent;
+    private bool _heloSent;
+
+    /// <summary>
+    /// True (the default): a message started before <see cref="ConnectAsync"/> or <see cref="HeloAsync"/> first has the
+    /// session connect and greet, as every SMTP client does. False: the session sends only what it is told (to play a
+    /// conversation that skips them on purpose).
+    /// </summary>
+    public bool GreetsByItself { get; set; } = true;
+
     private bool LeadingSpace => (Negotiation.EffectiveProtocol & ProtocolFlags.HeaderLeadingSpace) != 0;
 
     /// <summary>
@@ -77,6 +87,7 @@ public sealed partial class MtaSession : IAsyncDisposable
     /// <summary>The client connects: macros C, then connect.</summary>
     public async Task<StageResult> ConnectAsync()
     {
+        _connectSent = true;
         if (Declined(ProtocolFlags.NoConnect, MilterEvent.Connect, SmtpClient.HostName, out StageResult? skipped))
         {
             return RecordConnection(skipped);
@@ -90,6 +101,7 @@ public sealed partial class MtaSession : IAsyncDisposable
     /// <summary>EHLO: macros H, then HELO with <paramref name="name"/> (default: the client's HELO name).</summary>
     public async Task<StageResult> HeloAsync(string? name = null)
     {
+        _heloSent = true;
         name ??= SmtpClient.Helo;
         if (NotFiltered(MilterEvent.Helo, name, out StageResult? skipped)
             || Declined(ProtocolFlags.NoHelo, MilterEvent.Helo, name, out skipped))
@@ -109,6 +121,16 @@ public sealed partial class MtaSession : IAsyncDisposable
     public async Task<StageResult> MailFromAsync(string sender, params string[] parameters)
     {
         ArgumentNullException.ThrowIfNull(sender);
+        if (GreetsByItself && !_connectSent)
+        {
+            await ConnectAsync().ConfigureAwait(false);
+        }
+
+        if (GreetsByItself && !_heloSent)
+        {
+            await HeloAsync().ConfigureAwait(false);
+        }
+
         if (_tx is { Finished: false })
         {
             await ResetAsync().ConfigureAwait(false);

@@ -195,6 +195,7 @@ public class KitTests
         await using MtaSession session = await mta.OpenSessionAsync();
         session.SetMacro('C', "j", "custom.example");
         session.SetMacro('M', "{mail_addr}", null);
+        session.GreetsByItself = false; // connect, then straight to MAIL: no HELO in between
 
         await session.ConnectAsync();
         await session.MailFromAsync("a@example.org");
@@ -202,5 +203,31 @@ public class KitTests
 
         Assert.Equal("connect client.example.org IPv4 192.0.2.10 j=custom.example", events[0]);
         Assert.Equal("mail a@example.org i=- {mail_addr}=-", events[1]);
+    }
+
+    [Fact]
+    public async Task ASessionThatStartsAMessageWithoutConnectOrHeloConnectsAndGreetsFirstUnlessToldNotTo()
+    {
+        List<string> events = ProbeFilter.Events.Value = [];
+        await using var mta = new TestMta(MtaProfile.Postfix, Probe);
+        await using (MtaSession session = await mta.OpenSessionAsync())
+        {
+            await session.MailFromAsync("a@example.org");
+            await session.RcptToAsync("b@example.net");
+        }
+
+        Assert.StartsWith("connect client.example.org", events[0]);
+        Assert.Equal("helo client.example.org", events[1]);
+        Assert.StartsWith("mail a@example.org", events[2]);
+
+        events.Clear();
+        await using (MtaSession session = await mta.OpenSessionAsync())
+        {
+            session.GreetsByItself = false;
+            await session.MailFromAsync("a@example.org");
+            await session.RcptToAsync("b@example.net");
+        }
+
+        Assert.StartsWith("mail a@example.org", events[0]);
     }
 }
