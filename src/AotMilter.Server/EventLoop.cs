@@ -190,7 +190,7 @@ internal sealed unsafe class EventLoop
                 {
                     // Cannot happen with a valid epoll descriptor and buffer; if it does, the thread must not die
                     // (that would end the process) nor spin.
-                    EventLoopGroup.ReportUnhandled(new IOException($"epoll_wait failed: {Libc.Describe(error)}"));
+                    AotMilter.Server.Guard.Report(new IOException($"epoll_wait failed: {Libc.Describe(error)}"));
                     Thread.Sleep(100);
                 }
 
@@ -244,7 +244,7 @@ internal sealed unsafe class EventLoop
             }
             catch (Exception ex)
             {
-                EventLoopGroup.ReportUnhandled(ex);
+                AotMilter.Server.Guard.Report(ex);
             }
         }
     }
@@ -257,7 +257,7 @@ internal sealed unsafe class EventLoop
         }
         catch (Exception ex)
         {
-            EventLoopGroup.ReportUnhandled(ex);
+            AotMilter.Server.Guard.Report(ex);
         }
     }
 
@@ -270,7 +270,7 @@ internal sealed unsafe class EventLoop
         catch (Exception ex)
         {
             // Handlers deal with their own failures; this only keeps the loop alive for everybody else.
-            EventLoopGroup.ReportUnhandled(ex);
+            AotMilter.Server.Guard.Report(ex);
         }
     }
 }

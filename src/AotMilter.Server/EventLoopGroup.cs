@@ -1,96 +1,64 @@
 namespace AotMilter.Server;
 
 /// <summary>
-/// The process's I/O threads: one <see cref="EventLoop"/> per core by default, shared by every server in the
-/// process (as the runtime shares its socket engine), started on first use.
+/// A set of I/O threads: one <see cref="EventLoop"/> per core by default, started on first use. A server runs on the
+/// group in its options (<see cref="MilterServerOptions.EventLoops"/>), or on <see cref="Shared"/>, which every server
+/// of the process uses unless told otherwise (as the runtime shares its socket engine). The threads live as long as
+/// the process: a group is made once, at start-up, not per server.
 /// </summary>
-public static class EventLoopGroup
+public sealed class EventLoopGroup
 {
-    private static readonly object s_gate = new();
-    private static EventLoop[]? s_loops;
-    private static int s_configured;
-    private static int s_next;
+    private static readonly Lazy<EventLoopGroup> s_shared = new(() => new EventLoopGroup());
 
-    /// <summary>How many I/O threads run; set before the first server starts (0: one per core).</summary>
-    /// <exception cref="InvalidOperationException">The loops are already running with another count.</exception>
-    public static int ThreadCount
+    private readonly object _gate = new();
+    private readonly int _threadCount;
+    private EventLoop[]? _loops;
+    private int _next;
+
+    /// <param name="threadCount">How many I/O threads (0: one per core).</param>
+    public EventLoopGroup(int threadCount = 0)
     {
-        get => s_loops?.Length ?? (s_configured > 0 ? s_configured : Environment.ProcessorCount);
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            lock (s_gate)
-            {
-                if (s_loops is not null && value != 0 && value != s_loops.Length)
-                {
-                    throw new InvalidOperationException($"the I/O threads already run ({s_loops.Length})");
-                }
-
-                s_configured = value;
-            }
-        }
+        ArgumentOutOfRangeException.ThrowIfNegative(threadCount);
+        _threadCount = threadCount > 0 ? threadCount : Environment.ProcessorCount;
     }
 
-    /// <summary>Where a failure that escaped a connection's own handling is reported (it never stops a loop).</summary>
-    public static event Action<Exception>? UnhandledException;
+    /// <summary>The process's default group, one thread per core.</summary>
+    public static EventLoopGroup Shared => s_shared.Value;
 
-    internal static EventLoop[] Loops
+    /// <summary>How many I/O threads run (or will, once the group is first used).</summary>
+    public int ThreadCount => _threadCount;
+
+    internal EventLoop[] Loops
     {
         get
         {
-            if (Volatile.Read(ref s_loops) is { } loops)
+            if (Volatile.Read(ref _loops) is { } loops)
             {
                 return loops;
             }
 
-            lock (s_gate)
+            lock (_gate)
             {
-                if (s_loops is null)
+                if (_loops is null)
                 {
-                    int count = s_configured > 0 ? s_configured : Environment.ProcessorCount;
-                    var created = new EventLoop[count];
-                    for (int i = 0; i < count; i++)
+                    var created = new EventLoop[_threadCount];
+                    for (int i = 0; i < created.Length; i++)
                     {
                         created[i] = new EventLoop(i);
                     }
 
-                    Volatile.Write(ref s_loops, created);
+                    Volatile.Write(ref _loops, created);
                 }
 
-                return s_loops;
+                return _loops;
             }
         }
     }
 
     /// <summary>The next loop in turn, for connections that do not arrive through a loop's own accept.</summary>
-    internal static EventLoop Next()
+    internal EventLoop Next()
     {
         EventLoop[] loops = Loops;
-        return loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)loops.Length)];
-    }
-
-    internal static void ReportUnhandled(Exception exception)
-    {
-        try
-        {
-            if (UnhandledException is { } handler)
-            {
-                handler(exception);
-                return;
-            }
-        }
-        catch (Exception)
-        {
-            // The reporter itself failed (a full disk under the log): standard error is the last resort.
-        }
-
-        try
-        {
-            Console.Error.WriteLine($"aotmilter: unhandled error: {exception}");
-        }
-        catch (IOException)
-        {
-            // Nowhere left to say it; the process goes on.
-        }
+        return loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)loops.Length)];
     }
 }

@@ -14,6 +14,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
 {
     private readonly FilterChain _chain;
     private readonly MilterServerOptions _options;
+    private readonly EventLoopGroup _loops;
     private readonly ILogger _log;
     private readonly ILogger _filterLog;
     // Closed connections wait for the next ones: as many as were open at once, up to this many per I/O thread.
@@ -33,6 +34,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _chain = chain ?? throw new ArgumentNullException(nameof(chain));
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        _loops = options.EventLoops;
         _log = loggerFactory.CreateLogger("aotmilter");
         _filterLog = loggerFactory.CreateLogger("filter");
         _budget = new MemoryBudget(options.MaxMemory);
@@ -135,13 +137,13 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         Socket listener = _listener ?? throw new InvalidOperationException("Start must be called first");
         listener.Blocking = false;
         var acceptors = new List<Acceptor>();
-        _pool = new ConnectionPool(PooledConnectionsPerThread * EventLoopGroup.Loops.Length, _options.PoolTrimInterval);
+        _pool = new ConnectionPool(PooledConnectionsPerThread * _loops.Loops.Length, _options.PoolTrimInterval);
 
         try
         {
             // Every loop accepts for itself (EPOLLEXCLUSIVE wakes one of them): a connection lives on the thread
             // that accepted it, with no hand-over.
-            foreach (EventLoop loop in EventLoopGroup.Loops)
+            foreach (EventLoop loop in _loops.Loops)
             {
                 var acceptor = new Acceptor(this, loop, listener);
                 acceptors.Add(acceptor);
@@ -192,7 +194,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         Metrics.ConnectionObjectMade();
         var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics, _budget);
         var served = new ServedConnection(this);
-        EventLoop loop = EventLoopGroup.Next();
+        EventLoop loop = _loops.Next();
         var milterConnection = new MilterConnection(loop, (int)connection.SafeHandle.DangerousGetHandle(), connection, session, _options, _log, served, budget: _budget);
         served.Connection = milterConnection;
         milterConnection.FlowedContext = ExecutionContext.Capture();
@@ -301,7 +303,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
             return;
         }
 
-        foreach (EventLoop loop in EventLoopGroup.Loops)
+        foreach (EventLoop loop in _loops.Loops)
         {
             loop.Post(new LoopAction(() => loop.ForEach(static (handler, server) =>
             {

@@ -62,6 +62,9 @@ public sealed record MilterServerOptions
     /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>The I/O threads the server's connections run on (default: <see cref="EventLoopGroup.Shared"/>).</summary>
+    public EventLoopGroup EventLoops { get; init; } = EventLoopGroup.Shared;
+
     /// <summary>
     /// The bytes peers may make the daemon hold beyond each connection's fixed working set, for the whole process:
     /// frame buffers above their working size and the chains' message copies. When reached, a frame or message

@@ -88,9 +88,9 @@ public static class Daemon
         using Systemd systemd = Systemd.FromEnvironment();
         var chain = new FilterChain(settings.Filters, loaded.Settings);
         var reloader = new ConfigReloader(settings, chain, log);
-        EventLoopGroup.ThreadCount = settings.IoThreads;
         // With -u the socket file is the user's, so that it can remove it at exit even from a sticky directory.
-        MilterServerOptions serverOptions = drop ? settings.Server with { SocketOwner = uid } : settings.Server;
+        MilterServerOptions serverOptions = (drop ? settings.Server with { SocketOwner = uid } : settings.Server)
+            with { EventLoops = settings.IoThreads > 0 ? new EventLoopGroup(settings.IoThreads) : EventLoopGroup.Shared };
         var server = new MilterServer(chain, serverOptions, loggerFactory);
         MilterMetrics metrics = server.Metrics;
         PrometheusEndpoint? metricsEndpoint = null;
