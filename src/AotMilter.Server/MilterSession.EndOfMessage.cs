@@ -124,11 +124,13 @@ public sealed partial class MilterSession
         // Edits only make sense for a message that is delivered, and only when the memory budget has room for them
         // (otherwise the fallback verdict goes out without any, as when a chain runs past its deadline).
         bool quarantined = false;
+        int modifications = -1;
         if (verdict.Kind is not (VerdictKind.Reject or VerdictKind.TempFail or VerdictKind.Discard) && HasRoomForEdits(body.Length, ref verdict))
         {
             quarantined = _editor.Quarantined;
+            modifications = _editor.Count;
+
             // The body goes last: Postfix refuses a body replacement interleaved with other edits.
-            Metrics.Modified(_editor.Count);
             Output.Write(_edits.EditFrames);
             if (replaced)
             {
@@ -153,6 +155,13 @@ public sealed partial class MilterSession
         _inMessage = false;
         _messageDecided = true;
         _edits.Reset();
+
+        // Counted once the edits are in the output and the editor has let go of its copy, so that whoever sees the
+        // count also sees the memory where it now is.
+        if (modifications >= 0)
+        {
+            Metrics.Modified(modifications);
+        }
     }
 
     /// <summary>

@@ -203,8 +203,8 @@ public class MemoryBoundTests
         await Transcript.RunUntilAsync(slow, MilterEvent.Body);
         await slow.SendFrameAsync((byte)'E');
 
-        // Its end of message has written the reply (the edit is counted there), not merely made the new body: until
-        // then the filter's own copy holds the budget, and the second message could race it.
+        // Its end of message has written the reply and let go of the filter's copy of the new body (the edit is
+        // counted only then): until then that copy holds the budget too, and the second message could race it.
         await WaitUntilAsync(() => server.Server.Metrics.Modifications >= 1);
         Assert.True(server.Server.Budget.Used >= 1024 * 1024, $"reserved {server.Server.Budget.Used}");
 
