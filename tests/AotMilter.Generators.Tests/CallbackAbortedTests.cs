@@ -29,7 +29,7 @@ public class CallbackAbortedTests
     {
         using Loaded loaded = Loaded.Library("Aborting", Samples.Aborting);
         FilterDispatcher d = loaded.Registration("Aborting", "aborting").CreateDispatcher();
-        MilterContext context = Internals.CreateContext();
+        MilterContext context = HostSide.CreateContext();
 
         Assert.True((await d.ConnectAsync(default, context)).IsContinue);
         Assert.True((await d.HeloAsync("client"u8, context)).IsContinue);
@@ -38,7 +38,7 @@ public class CallbackAbortedTests
         Assert.True((await d.HeaderAsync(new HeaderField("Subject"u8, " hi"u8), context)).IsContinue);
         Assert.True((await d.EndOfHeadersAsync(context)).IsContinue);
         Assert.True((await d.BodyAsync("chunk"u8, context)).IsContinue);
-        Assert.True((await d.EndOfMessageAsync(Internals.CreateEditor(ActionFlags.None), context)).IsContinue);
+        Assert.True((await d.EndOfMessageAsync(HostSide.CreateEditor(ActionFlags.None), context)).IsContinue);
         Assert.True((await d.UnknownAsync("XYZZY"u8, context)).IsContinue);
         await d.AbortAsync(context);
         await d.CloseAsync(context);
@@ -53,13 +53,13 @@ public class CallbackAbortedTests
     {
         using Loaded loaded = Loaded.Library("Aborting", Samples.Aborting);
         FilterDispatcher d = loaded.Registration("Aborting", "aborting").CreateDispatcher();
-        MilterContext context = Internals.CreateContext();
+        MilterContext context = HostSide.CreateContext();
 
         // Data awaits Task.Delay(Timeout.Infinite, token): only the token can end it.
         Task<Verdict> waiting = d.DataAsync(context).AsTask();
         Assert.False(waiting.IsCompleted);
 
-        Internals.AbortCallback(context);
+        HostSide.AbortCallback(context);
 
         OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(s_timeout));
         Assert.Equal(context.CallbackAborted, e.CancellationToken);

@@ -56,7 +56,7 @@ public class ModernFilterTests
         using Loaded loaded = Loaded.Library("Modern", Samples.Modern);
         MilterRegistration r = loaded.Registration("Modern", "modern");
         FilterDispatcher d = r.CreateDispatcher();
-        MilterContext context = Internals.CreateContext(
+        MilterContext context = HostSide.CreateContext(
             ('C', [("{daemon_name}", "smtpd"), ("j", "mx.example")]),
             ('M', [("i", "4XyZ"), ("{auth_authen}", "alice")]),
             ('R', [("{rcpt_mailer}", "local")]));
@@ -101,7 +101,7 @@ public class ModernFilterTests
     {
         using Loaded loaded = Loaded.Library("Modern", Samples.Modern);
         FilterDispatcher d = loaded.Registration("Modern", "modern").CreateDispatcher();
-        MilterContext context = Internals.CreateContext();
+        MilterContext context = HostSide.CreateContext();
 
         await d.ConnectAsync(default, context);
         await d.MailFromAsync(new EnvelopeAddress("<>"u8, default), context);
@@ -146,13 +146,13 @@ public class ModernFilterTests
     /// <summary>Runs end of message with macro i set and returns the value of the X-Greeting header it added.</summary>
     private static async Task<string> EndOfMessageGreeting(FilterDispatcher d)
     {
-        MessageEditor editor = Internals.CreateEditor(ActionFlags.AddHeaders);
-        Verdict verdict = await d.EndOfMessageAsync(editor, Internals.CreateContext(('E', [("i", "Q1")])));
+        MessageEditor editor = HostSide.CreateEditor(ActionFlags.AddHeaders);
+        Verdict verdict = await d.EndOfMessageAsync(editor, HostSide.CreateContext(('E', [("i", "Q1")])));
         Assert.Equal(VerdictKind.Accept, verdict.Kind);
         Assert.Equal("eom Q1", Seen(d)[^1]);
 
         // One SMFIR_ADDHEADER frame: 4-byte length, 'h', then "name\0value\0".
-        string frame = System.Text.Encoding.ASCII.GetString(Internals.EditFrames(editor)[5..]);
+        string frame = System.Text.Encoding.ASCII.GetString(HostSide.EditFrames(editor)[5..]);
         Assert.StartsWith("X-Greeting\0", frame, StringComparison.Ordinal);
         return frame["X-Greeting\0".Length..^1];
     }

@@ -137,12 +137,12 @@ public class NegotiationTests
             Assert.True(bench.Header(new HeaderField("Name"u8, "value"u8), null!).IsContinue);
         }
 
-        MessageEditor editor = Internals.CreateEditor(ActionFlags.AddHeaders);
+        MessageEditor editor = HostSide.CreateEditor(ActionFlags.AddHeaders);
         Assert.Equal(VerdictKind.Accept, bench.EndOfMessage(editor, null!).Kind);
         Assert.Equal(1, editor.Count);
 
         // One SMFIR_ADDHEADER frame: 4-byte length, 'h', then "name\0value\0".
-        ReadOnlySpan<byte> frame = Internals.EditFrames(editor);
+        ReadOnlySpan<byte> frame = HostSide.EditFrames(editor);
         Assert.Equal((byte)'h', frame[4]);
         return System.Text.Encoding.ASCII.GetString(frame[5..]);
     }
