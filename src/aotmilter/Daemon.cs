@@ -93,6 +93,29 @@ public static class Daemon
             with { EventLoops = settings.IoThreads > 0 ? new EventLoopGroup(settings.IoThreads) : EventLoopGroup.Shared };
         var server = new MilterServer(chain, serverOptions, loggerFactory);
         MilterMetrics metrics = server.Metrics;
+
+        // The handlers go in before anything starts: a SIGHUP that arrives while the daemon starts (an admin's reload,
+        // logrotate) must re-read the configuration, not end the process by the signal's default action.
+        using var stopping = new CancellationTokenSource();
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, stopping, log, systemd));
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, stopping, log, systemd));
+        using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+        {
+            // Never die on SIGHUP: re-read the configuration (or say there is none).
+            c.Cancel = true;
+            Guard.Run(() =>
+            {
+                systemd.Reloading();
+                reloader.Reload();
+                systemd.Reloaded();
+            });
+        });
+        using PosixSignalRegistration statistics = PosixSignalRegistration.Create(SIGUSR1, c =>
+        {
+            c.Cancel = true;
+            Guard.Run(() => LogStatistics(log, "SIGUSR1", metrics));
+        });
+
         PrometheusEndpoint? metricsEndpoint = null;
         PidFile? pidFile = null;
         string step = $"cannot listen on {settings.Server.Socket}";
@@ -144,25 +167,6 @@ public static class Daemon
             return 1;
         }
 
-        using var stopping = new CancellationTokenSource();
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, stopping, log, systemd));
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, stopping, log, systemd));
-        using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
-        {
-            // Never die on SIGHUP: re-read the configuration (or say there is none).
-            c.Cancel = true;
-            Guard.Run(() =>
-            {
-                systemd.Reloading();
-                reloader.Reload();
-                systemd.Reloaded();
-            });
-        });
-        using PosixSignalRegistration statistics = PosixSignalRegistration.Create(SIGUSR1, c =>
-        {
-            c.Cancel = true;
-            Guard.Run(() => LogStatistics(log, "SIGUSR1", metrics));
-        });
 
         ready.Succeed();
         systemd.Ready();
