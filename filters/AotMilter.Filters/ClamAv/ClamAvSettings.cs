@@ -60,7 +60,7 @@ public sealed class ClamAvSettings : IFilterSettings<ClamAvSettings>
         string reply = DefaultReply;
         if (section.Get("reply") is ConfigEntry replyEntry)
         {
-            string text = ConfigWords.TrySplit(replyEntry.Value, out List<ConfigWord> words, out _) && words.Count == 1 ? words[0].Text : replyEntry.Value.Trim();
+            string text = ScannerSettings.Unquote(replyEntry.Value);
 
             // Checked with a sample name in place of %v: the reply must be a valid 5xx whatever the name.
             ConfigValues.ParseReply(section, replyEntry, text.Replace("%v", "Sample-Virus", StringComparison.Ordinal), SmtpReply.Parse("550 5.7.1 x"), transient: false);

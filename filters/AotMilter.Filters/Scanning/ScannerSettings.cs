@@ -80,6 +80,10 @@ public sealed class ScannerSettings
     /// <summary>The verdict for a scan that failed, as <see cref="OnError"/> says.</summary>
     public Verdict ErrorVerdict => OnError == ScanFallback.Accept ? Verdict.Continue : Verdict.TempFailWith(ErrorReply);
 
+    /// <summary>A value written in quotes (<c>reply = "550 5.7.1 No"</c>) without them; any other value trimmed.</summary>
+    public static string Unquote(string value)
+        => ConfigWords.TrySplit(value, out List<ConfigWord> words, out _) && words.Count == 1 && words[0].Kind == ConfigWordKind.Quoted ? words[0].Text : value.Trim();
+
     private static ScanFallback ReadFallback(ConfigSection section, string key, ScanFallback fallback = ScanFallback.TempFail)
     {
         ConfigEntry? entry = section.Get(key);

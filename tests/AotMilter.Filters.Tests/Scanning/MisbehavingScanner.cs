@@ -38,6 +38,20 @@ internal sealed class MisbehavingScanner : IAsyncDisposable
     /// <summary>True once an INSTREAM request has its zero-length terminator chunk.</summary>
     public static bool InstreamComplete(byte[] received) => received.Length >= 4 && received.AsSpan(received.Length - 4).SequenceEqual(new byte[4]);
 
+    /// <summary>True once a request with a head (spamd's, HTTP's) has all the bytes its Content-length announces.</summary>
+    public static bool ContentComplete(byte[] received)
+    {
+        int end = received.AsSpan().IndexOf("\r\n\r\n"u8);
+        if (end < 0)
+        {
+            return false;
+        }
+
+        System.Text.RegularExpressions.Match length = System.Text.RegularExpressions.Regex.Match(
+            System.Text.Encoding.ASCII.GetString(received, 0, end), @"(?im)^content-length:\s*(\d+)");
+        return !length.Success || received.Length - end - 4 >= int.Parse(length.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -34,8 +34,15 @@ internal abstract class ScannerDaemon : IAsyncDisposable
     {
         if (_process is { HasExited: false })
         {
-            Signal("CONT");
-            _process.Kill(entireProcessTree: true);
+            try
+            {
+                Signal("CONT");
+            }
+            finally
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
         }
 
@@ -85,9 +92,9 @@ internal abstract class ScannerDaemon : IAsyncDisposable
                     return;
                 }
             }
-            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or HttpRequestException)
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or HttpRequestException or OperationCanceledException)
             {
-                // Not listening yet.
+                // Not listening yet, or not answering yet.
             }
 
             await Task.Delay(50);
@@ -111,12 +118,34 @@ internal abstract class ScannerDaemon : IAsyncDisposable
         }
     }
 
+    /// <summary>Signals the daemon and its children (spamd and rspamd serve from forked children).</summary>
     private void Signal(string signal)
     {
-        if (_process is { HasExited: false })
+        if (_process is not { HasExited: false })
         {
-            using Process kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-            kill.WaitForExit(5000);
+            return;
         }
+
+        var ids = new List<string> { _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        foreach (string stat in System.IO.Directory.GetDirectories("/proc").Where(d => char.IsAsciiDigit(d[^1])).Select(d => Path.Combine(d, "stat")))
+        {
+            try
+            {
+                // pid (comm) state ppid ...: the fields after the last ')' start with the state.
+                string text = File.ReadAllText(stat);
+                string[] fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[1] == ids[0])
+                {
+                    ids.Add(text[..text.IndexOf(' ', StringComparison.Ordinal)]);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // That process ended meanwhile, or is not ours to read.
+            }
+        }
+
+        using Process kill = Process.Start("kill", ["-" + signal, .. ids])!;
+        kill.WaitForExit(5000);
     }
 }

@@ -16,6 +16,10 @@ public class ScannerSettingsTests
     [InlineData("clamav", "timeout = soon", "clamav.timeout")]
     [InlineData("clamav", "max-connections = 0", "clamav.max-connections")]
     [InlineData("clamav", "adress = unix:/x", "clamav.adress")]
+    [InlineData("spamassassin", "reject-score = high", "spamassassin.reject-score")]
+    [InlineData("spamassassin", "reply = \"450 4.7.1 later\"", "spamassassin.reply")]
+    [InlineData("spamassassin", "user = two words", "spamassassin.user")]
+    [InlineData("spamassassin", "quarantine = maybe", "spamassassin.quarantine")]
     public void A_bad_setting_is_reported_with_its_line(string filter, string line, string field)
     {
         SettingsLoadResult result = FilterHost.Load($"[{filter}]\n{line}\n", [FilterHost.Filter(filter)]);
@@ -26,6 +30,7 @@ public class ScannerSettingsTests
     [Theory]
     [InlineData("clamav", "address = inet:3310@127.0.0.1\naction = quarantine\nreply = \"554 5.7.1 Infected: %v\"\non-error = accept\ntimeout = 10s\nmax-size = 10M")]
     [InlineData("clamav", "address = inet6:3310@::1\nmax-connections = 64\noversize = tempfail\nadd-header = yes")]
+    [InlineData("spamassassin", "address = unix:/run/spamd.sock\nreject-score = 7.5\nreply = \"554 5.7.1 Spam\"\nquarantine = yes\nsubject-tag = \"*** SPAM ***\"\nuser = debian-spamd")]
     public void Good_settings_load(string filter, string lines)
     {
         SettingsLoadResult result = FilterHost.Load($"[{filter}]\n{lines}\n", [FilterHost.Filter(filter)]);
