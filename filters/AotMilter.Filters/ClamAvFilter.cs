@@ -31,10 +31,7 @@ public sealed class ClamAvFilter
     {
         ClamdStream stream = Stream(context);
         _marks.Count(header);
-        stream.Write(header.Name);
-        stream.Write(": "u8);
-        stream.Write(header.Value);
-        stream.Write("\r\n"u8);
+        stream.WriteHeader(header);
     }
 
     [OnEndOfHeaders]

@@ -43,10 +43,7 @@ public sealed class SpamAssassinFilter
             _subject = header.ValueString();
         }
 
-        _message.Append(header.Name, context.MemoryBudget);
-        _message.Append(": "u8, context.MemoryBudget);
-        _message.Append(header.Value, context.MemoryBudget);
-        _message.Append("\r\n"u8, context.MemoryBudget);
+        _message.AppendHeader(header, context.MemoryBudget);
     }
 
     [OnEndOfHeaders]
@@ -68,15 +65,9 @@ public sealed class SpamAssassinFilter
         ScannerSettings scanner = _settings.Scanner;
         try
         {
-            if (_message.OverBudget)
+            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message, started) is Verdict notScanned)
             {
-                var full = new ScanException(ScanErrorKind.Memory, "the daemon's memory budget (--max-memory) had no room for the message");
-                return ScanOutcome.Failed(Name, Metrics, scanner, context, queueId, full, started);
-            }
-
-            if (_message.Overflowed)
-            {
-                return ScanOutcome.Oversize(Name, Metrics, scanner, context, queueId, _message.TotalLength, started);
+                return notScanned;
             }
 
             SpamdResult result;

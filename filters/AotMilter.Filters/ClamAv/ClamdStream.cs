@@ -94,6 +94,15 @@ internal sealed class ClamdStream
         }
     }
 
+    /// <summary>Adds a header field as the message has it: <c>Name: value</c> and CRLF.</summary>
+    public void WriteHeader(HeaderField header)
+    {
+        Write(header.Name);
+        Write(": "u8);
+        Write(header.Value);
+        Write("\r\n"u8);
+    }
+
     /// <summary>Sends what was written so far (the MTA has given a whole header block or body chunk).</summary>
     public void Flush()
     {

@@ -67,6 +67,15 @@ public sealed class MessageChunks
         }
     }
 
+    /// <summary>Adds a header field as the message has it: <c>Name: value</c> and CRLF.</summary>
+    public void AppendHeader(HeaderField header, IMemoryReservation? budget)
+    {
+        Append(header.Name, budget);
+        Append(": "u8, budget);
+        Append(header.Value, budget);
+        Append("\r\n"u8, budget);
+    }
+
     /// <summary>Sends the kept bytes, chunk after chunk.</summary>
     public async ValueTask SendAsync(ScannerConnection connection, CancellationToken cancellationToken)
     {

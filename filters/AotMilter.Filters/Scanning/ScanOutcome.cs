@@ -30,6 +30,22 @@ public static class ScanOutcome
         return settings.ErrorVerdict;
     }
 
+    /// <summary>
+    /// The verdict for a collected message that cannot be sent whole: over the memory budget (the <c>on-error</c>
+    /// verdict) or over <c>max-size</c> (the <c>oversize</c> one); null when it can be scanned.
+    /// </summary>
+    public static Verdict? NotCollected(string scanner, ScannerMetrics metrics, ScannerSettings settings, MilterContext context, string queueId, MessageChunks message, long started)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.OverBudget)
+        {
+            var full = new ScanException(ScanErrorKind.Memory, "the daemon's memory budget (--max-memory) had no room for the message");
+            return Failed(scanner, metrics, settings, context, queueId, full, started);
+        }
+
+        return message.Overflowed ? Oversize(scanner, metrics, settings, context, queueId, message.TotalLength, started) : null;
+    }
+
     /// <summary>A message over <c>max-size</c>, not scanned: the <c>oversize</c> verdict.</summary>
     public static Verdict Oversize(string scanner, ScannerMetrics metrics, ScannerSettings settings, MilterContext context, string queueId, long size, long started)
     {

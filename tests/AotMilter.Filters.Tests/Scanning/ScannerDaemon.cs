@@ -23,7 +23,7 @@ internal abstract class ScannerDaemon : IAsyncDisposable
     public int ProcessId => _process?.Id ?? 0;
 
     /// <summary>What the daemon printed and logged, for a failed test's message.</summary>
-    public string Output => string.Join("\n", System.IO.Directory.GetFiles(Directory, "*.log").Select(File.ReadAllText));
+    public string Output => string.Join("\n", System.IO.Directory.GetFiles(Directory, "*.log", SearchOption.AllDirectories).Select(File.ReadAllText));
 
     /// <summary>Stops the daemon (SIGSTOP): it keeps its sockets and answers nothing, as a scanner stuck on a huge message.</summary>
     public void Pause() => Signal("STOP");

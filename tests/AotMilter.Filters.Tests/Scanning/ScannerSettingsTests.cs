@@ -20,6 +20,9 @@ public class ScannerSettingsTests
     [InlineData("spamassassin", "reply = \"450 4.7.1 later\"", "spamassassin.reply")]
     [InlineData("spamassassin", "user = two words", "spamassassin.user")]
     [InlineData("spamassassin", "quarantine = maybe", "spamassassin.quarantine")]
+    [InlineData("rspamd", "address = http://127.0.0.1:11333/checkv2", "rspamd.address")]
+    [InlineData("rspamd", "address = https://127.0.0.1:11333", "rspamd.address")]
+    [InlineData("rspamd", "spam-header = X Spam", "rspamd.spam-header")]
     public void A_bad_setting_is_reported_with_its_line(string filter, string line, string field)
     {
         SettingsLoadResult result = FilterHost.Load($"[{filter}]\n{line}\n", [FilterHost.Filter(filter)]);
@@ -30,6 +33,9 @@ public class ScannerSettingsTests
     [Theory]
     [InlineData("clamav", "address = inet:3310@127.0.0.1\naction = quarantine\nreply = \"554 5.7.1 Infected: %v\"\non-error = accept\ntimeout = 10s\nmax-size = 10M")]
     [InlineData("clamav", "address = inet6:3310@::1\nmax-connections = 64\noversize = tempfail\nadd-header = yes")]
+    [InlineData("rspamd", "address = http://localhost:11333\nspam-header = X-Spam-Flag\nmax-size = 50M")]
+    [InlineData("rspamd", "address = http://[::1]:11333")]
+    [InlineData("rspamd", "address = unix:/run/rspamd/normal.sock")]
     [InlineData("spamassassin", "address = unix:/run/spamd.sock\nreject-score = 7.5\nreply = \"554 5.7.1 Spam\"\nquarantine = yes\nsubject-tag = \"*** SPAM ***\"\nuser = debian-spamd")]
     public void Good_settings_load(string filter, string lines)
     {
