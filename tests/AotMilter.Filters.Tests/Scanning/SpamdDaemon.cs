@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Xunit;
 
 namespace AotMilter.Filters.Tests.Scanning;
 
