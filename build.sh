@@ -57,7 +57,9 @@ require_native_toolchain() {
 # Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), what Sendmail's unpacked binaries need, and runc and
 # umoci to run the container image.
 # Sendmail itself is not installed (it conflicts with Postfix): the tests unpack its .debs into a cache.
-TEST_PACKAGES=(postfix m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci)
+# The scanning filters' tests start their own clamd, spamd and rspamd (offline: private configuration, no updates).
+TEST_PACKAGES=(postfix m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci
+  clamav-daemon spamd spamassassin rspamd)
 ensure_test_packages() {
   install_packages "test prerequisites" "${TEST_PACKAGES[@]}" || die "the end-to-end tests need: ${INSTALL_PACKAGES_MISSING[*]}"
   [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] \

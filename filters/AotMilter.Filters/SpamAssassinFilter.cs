@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using AotMilter.Filters.Scanning;
+using AotMilter.Filters.SpamAssassin;
+
+namespace AotMilter.Filters;
+
+/// <summary>
+/// Scores each message with spamd (<c>HEADERS SPAMC/1.5</c>) and writes SpamAssassin's <c>X-Spam-*</c> fields into
+/// it as spamass-milter does (a field the message already had is replaced, one SpamAssassin did not write is
+/// removed), along with SpamAssassin's Subject rewrite and an optional tag of its own; refuses at or above
+/// <c>reject-score</c>, and can quarantine the spam it keeps. The message is collected up to <c>max-size</c>
+/// (<see cref="MessageChunks"/>: spamd needs its length first) and sent at end of message; a larger one is not
+/// scanned, and a spamd that is down, slow or confused gives the <c>on-error</c> verdict.
+/// </summary>
+[Milter("spamassassin", Description = "Spam scoring with spamd (SPAMC/1.5); X-Spam-* headers as spamass-milter writes them")]
+public sealed class SpamAssassinFilter
+{
+    private const string Name = "spamassassin";
+    private const string Prefix = "X-Spam-";
+    private static readonly ScannerMetrics Metrics = ScannerMetrics.For(Name);
+
+    private readonly SpamAssassinSettings _settings;
+    private readonly MessageChunks _message;
+    private readonly HeaderCounts _headers = new(["Subject"], Prefix);
+    private string? _subject;
+
+    public SpamAssassinFilter(SpamAssassinSettings settings)
+    {
+        _settings = settings;
+        _message = new MessageChunks(settings.Scanner.MaxSize);
+    }
+
+    [OnMailFrom]
+    public void MailFrom() => Reset();
+
+    [OnHeader]
+    public void Header(HeaderField header, MilterContext context)
+    {
+        _headers.Count(header);
+        if (_subject is null && header.NameIs("Subject"))
+        {
+            _subject = header.ValueString();
+        }
+
+        _message.AppendHeader(header, context.MemoryBudget);
+    }
+
+    [OnEndOfHeaders]
+    public void EndOfHeaders(MilterContext context) => _message.Append("\r\n"u8, context.MemoryBudget);
+
+    [OnBody]
+    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context)
+    {
+        _message.Append(chunk, context.MemoryBudget);
+        return _message.Overflowed ? Verdict.Skip : Verdict.Continue;
+    }
+
+    [OnEndOfMessage]
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Verdict> EndOfMessage(MessageEditor editor, [Macro("i")] string? queueIdMacro, MilterContext context, CancellationToken aborted)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        string queueId = queueIdMacro is null ? "-" : LogText.Escape(queueIdMacro);
+        ScannerSettings scanner = _settings.Scanner;
+        try
+        {
+            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message, started) is Verdict notScanned)
+            {
+                return notScanned;
+            }
+
+            SpamdResult result;
+            using (var deadline = new ScanDeadline(scanner.Timeout))
+            {
+                deadline.Link(aborted);
+                try
+                {
+                    result = await SpamdClient.CheckAsync(scanner.Pool, _settings.User, _message, deadline).ConfigureAwait(false);
+                }
+                catch (ScanException ex)
+                {
+                    return ScanOutcome.Failed(Name, Metrics, scanner, context, queueId, ex, started);
+                }
+            }
+
+            string score = string.Create(CultureInfo.InvariantCulture, $"{(result.IsSpam ? "spam" : "ham")}, score {result.Score} / {result.Threshold}");
+            if (_settings.RejectScore is double limit && result.Score >= limit)
+            {
+                return ScanOutcome.Decided(Name, Metrics, context, queueId, "spam", score, $"reject (reject-score {limit.ToString(CultureInfo.InvariantCulture)})", started, Verdict.RejectWith(_settings.Reply));
+            }
+
+            Mark(editor, result);
+            if (result.IsSpam && _settings.Quarantine)
+            {
+                editor.Quarantine(string.Create(CultureInfo.InvariantCulture, $"spam, score {result.Score}"));
+                return ScanOutcome.Decided(Name, Metrics, context, queueId, "spam", score, "quarantine", started, Verdict.Continue);
+            }
+
+            return ScanOutcome.Decided(Name, Metrics, context, queueId, result.IsSpam ? "spam" : "ham", score, "marked", started, Verdict.Continue);
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
+    [OnAbort]
+    public void Abort() => Reset();
+
+    [OnClose]
+    public void Close() => Reset();
+
+    /// <summary>SpamAssassin's X-Spam-* fields in place of the message's own, its Subject rewrite, and the subject tag.</summary>
+    private void Mark(MessageEditor editor, SpamdResult result)
+    {
+        var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        string? subject = null;
+        foreach ((string name, string value) in result.Headers)
+        {
+            if (name.Equals("Subject", StringComparison.OrdinalIgnoreCase))
+            {
+                subject ??= value;
+            }
+            else if (name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && value.Trim().Length > 0 && written.Add(name))
+            {
+                for (int i = _headers.Of(name); i > 1; i--)
+                {
+                    editor.DeleteHeader(name, i);
+                }
+
+                editor.ChangeHeader(name, 1, value);
+            }
+        }
+
+        // A field of SpamAssassin's the message came with (forged, or from another scan) that this scan did not write.
+        foreach (string name in _headers.Names)
+        {
+            if (name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && !written.Contains(name))
+            {
+                for (int i = _headers.Of(name); i >= 1; i--)
+                {
+                    editor.DeleteHeader(name, i);
+                }
+            }
+        }
+
+        // SpamAssassin's Subject (rewrite_header Subject) when it wrote one, then the tag of our own.
+        subject ??= _subject;
+        if (result.IsSpam && _settings.SubjectTag is string tag && !(subject ?? "").StartsWith(tag, StringComparison.Ordinal))
+        {
+            subject = subject is null ? tag : tag + " " + subject;
+        }
+
+        if (subject is not null && subject.Replace("\r", "", StringComparison.Ordinal) != _subject?.Replace("\r", "", StringComparison.Ordinal))
+        {
+            editor.ChangeHeader("Subject", 1, subject);
+        }
+    }
+
+    private void Reset()
+    {
+        _message.Reset();
+        _headers.Reset();
+        _subject = null;
+    }
+}

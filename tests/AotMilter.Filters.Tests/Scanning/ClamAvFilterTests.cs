@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Text;
+using AotMilter.Filters.Scanning;
+using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Testing;
+
+namespace AotMilter.Filters.Tests.Scanning;
+
+/// <summary>The clamav filter against a real clamd this class starts (skipped, with the reason, where clamd is not installed).</summary>
+public sealed class ClamAvFilterTests : IAsyncLifetime
+{
+    private ClamdDaemon? _clamd;
+
+    private ClamdDaemon Clamd => _clamd!;
+
+    public async Task InitializeAsync()
+    {
+        if (ClamdDaemon.Missing is null)
+        {
+            _clamd = await ClamdDaemon.StartAsync();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_clamd is not null)
+        {
+            await _clamd.DisposeAsync();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Eicar_is_refused_naming_the_virus_and_clean_mail_on_the_same_connection_passes()
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+
+        EndOfMessageResult virus = await mta.SendAsync(Eicar.Message());
+        
+        Assert.Equal(550, virus.Reply.Code);
+        Assert.Contains("5.7.1 Virus found: Eicar-Test-Signature", virus.Reply.Text, StringComparison.Ordinal);
+
+        EndOfMessageResult clean = await mta.SendAsync(Eicar.Clean());
+        Assert.Equal(MilterReplyKind.Continue, clean.Reply.Kind);
+        Assert.Empty(clean.Modifications);
+        Assert.Contains(host.Logs.Lines, l => l.Contains("clamav: Q1: Eicar-Test-Signature.UNOFFICIAL FOUND; reject", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Lines, l => l.Contains(": clean; continue", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task One_kept_alive_clamd_connection_serves_message_after_message()
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\nmax-connections = 4", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        for (int i = 0; i < 5; i++)
+        {
+            bool virus = i % 2 == 1;
+            EndOfMessageResult result = await mta.SendAsync(virus ? Eicar.Message() : Eicar.Clean(bodyLines: 2000));
+            Assert.Equal(virus, result.Reply.IsRejection);
+        }
+
+        ScannerPool pool = ((AotMilter.Filters.ClamAv.ClamAvSettings)host.Chain.Settings[0]!).Scanner.Pool;
+        Assert.Equal(1, pool.IdleCount);
+    }
+
+    [SkippableTheory]
+    [InlineData("discard")]
+    [InlineData("quarantine")]
+    [InlineData("header")]
+    public async Task Each_configured_action_is_taken_on_a_virus(string action)
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\naction = {action}\nadd-header = yes", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        EndOfMessageResult result = await mta.SendAsync(Eicar.Message());
+        if (action == "discard")
+        {
+            // A discarded message is gone: the daemon sends no edits with the verdict.
+            Assert.Equal(MilterReplyKind.Discard, result.Reply.Kind);
+            return;
+        }
+
+        Modification.ChangeHeader status = result.Modifications.OfType<Modification.ChangeHeader>().Single(m => m.Name == ScanHeaders.VirusStatus);
+        Assert.StartsWith("Infected (Eicar-Test-Signature", status.Value, StringComparison.Ordinal);
+        switch (action)
+        {
+            case "quarantine":
+                Assert.Equal(MilterReplyKind.Accept, result.Reply.Kind);
+                Assert.StartsWith("virus Eicar-Test-Signature", result.Modifications.OfType<Modification.Quarantine>().Single().Reason, StringComparison.Ordinal);
+                break;
+            default:
+                Assert.Equal(MilterReplyKind.Continue, result.Reply.Kind);
+                break;
+        }
+    }
+
+    [SkippableFact]
+    public async Task Marks_replace_the_ones_a_sender_forged()
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\nadd-header = yes", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        byte[] forged = Encoding.ASCII.GetBytes("X-Virus-Status: Clean\r\nX-Virus-Status: Clean\r\nSubject: x\r\n\r\nhello\r\n");
+        EndOfMessageResult result = await mta.SendAsync(forged);
+        Assert.True(result.Modifications.Count == 3, string.Join("; ", result.Modifications));
+        Assert.Contains(result.Modifications, m => m is Modification.ChangeHeader { Name: ScanHeaders.VirusStatus, Index: 2, Value: "" });
+        Assert.Contains(result.Modifications, m => m is Modification.ChangeHeader { Name: ScanHeaders.VirusStatus, Index: 1, Value: "Clean" });
+        Assert.Contains(result.Modifications, m => m is Modification.ChangeHeader { Name: ScanHeaders.VirusScanned, Index: 1 } h && h.Value.StartsWith("clamav (AotMilter", StringComparison.Ordinal));
+    }
+
+    [SkippableTheory]
+    [InlineData("accept")]
+    [InlineData("tempfail")]
+    public async Task A_message_over_max_size_is_not_scanned_and_gets_the_oversize_verdict(string oversize)
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\nmax-size = 2K\noversize = {oversize}\nadd-header = yes", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        byte[] big = [.. Eicar.Message(), .. Encoding.ASCII.GetBytes(new string('x', 4000) + "\r\n")];
+        EndOfMessageResult result = await mta.SendAsync(big);
+        if (oversize == "accept")
+        {
+            Assert.Equal(MilterReplyKind.Continue, result.Reply.Kind);
+            Assert.Contains(result.Modifications, m => m is Modification.ChangeHeader { Name: ScanHeaders.VirusStatus, Value: "Not scanned (larger than max-size)" });
+        }
+        else
+        {
+            Assert.True(result.Reply.IsTemporaryFailure, result.Reply.ToString());
+        }
+
+        Assert.Contains(host.Logs.Lines, l => l.Contains("not scanned:", StringComparison.Ordinal) && l.Contains("(2048)", StringComparison.Ordinal));
+        EndOfMessageResult next = await mta.SendAsync(Eicar.Message());
+        Assert.True(next.Reply.IsRejection);
+    }
+
+    [Fact]
+    public async Task Clamd_down_gives_tempfail_by_default_and_accept_when_configured()
+    {
+        string nowhere = "unix:/nonexistent-" + Guid.NewGuid().ToString("N")[..8] + "/clamd.sock";
+        await using (FilterHost host = FilterHost.Start($"[clamav]\naddress = {nowhere}", "clamav"))
+        {
+            await using MilterClient mta = await host.ConnectAsync();
+            EndOfMessageResult result = await mta.SendAsync(Eicar.Clean());
+            Assert.Equal("replycode \"451 4.3.0 Message could not be scanned, try again later\"", result.Reply.ToString());
+            Assert.Contains(host.Logs.Lines, l => l.Contains("scan failed: cannot connect to", StringComparison.Ordinal) && l.Contains("tempfail (on-error)", StringComparison.Ordinal));
+        }
+
+        await using (FilterHost host = FilterHost.Start($"[clamav]\naddress = {nowhere}\non-error = accept", "clamav"))
+        {
+            await using MilterClient mta = await host.ConnectAsync();
+            EndOfMessageResult result = await mta.SendAsync(Eicar.Message());
+            Assert.Equal(MilterReplyKind.Continue, result.Reply.Kind);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_clamd_slower_than_the_deadline_gives_the_on_error_verdict_in_time_and_the_next_message_is_served()
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using ClamdDaemon slow = await ClamdDaemon.StartAsync();
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {slow.Address}\ntimeout = 1s", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        slow.Pause();
+        var clock = Stopwatch.StartNew();
+        EndOfMessageResult stuck = await mta.SendAsync(Eicar.Message());
+        clock.Stop();
+        Assert.True(stuck.Reply.IsTemporaryFailure, stuck.Reply.ToString());
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
+        Assert.Contains(host.Logs.Lines, l => l.Contains("gave no answer within 1 s", StringComparison.Ordinal));
+
+        slow.Resume();
+        EndOfMessageResult next = await mta.SendAsync(Eicar.Message());
+        Assert.True(next.Reply.IsRejection, next.Reply.ToString());
+    }
+
+    [Theory]
+    [InlineData("1: stream: Eicar-Te", "in the middle of its reply")]
+    [InlineData("HELLO THERE\0", "not numbered 1")]
+    [InlineData("1: stream: what is this\0", "not one of OK, FOUND or ERROR")]
+    [InlineData("1: INSTREAM size limit exceeded. ERROR\0", "clamd: INSTREAM size limit exceeded. ERROR")]
+    public async Task A_scanner_that_closes_mid_reply_or_answers_garbage_gives_the_on_error_verdict(string answer, string logged)
+    {
+        await using var bad = MisbehavingScanner.Answering(MisbehavingScanner.InstreamComplete, Encoding.ASCII.GetBytes(answer));
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {bad.Address}\ntimeout = 5s", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        ScannerMetrics metrics = ScannerMetrics.For("clamav");
+        long errors = metrics.Errors(ScanErrorKind.Closed) + metrics.Errors(ScanErrorKind.Protocol) + metrics.Errors(ScanErrorKind.Scanner);
+        for (int i = 0; i < 2; i++)
+        {
+            EndOfMessageResult result = await mta.SendAsync(Eicar.Message());
+            Assert.True(result.Reply.IsTemporaryFailure, result.Reply.ToString());
+        }
+
+        Assert.Equal(2, bad.Connections);
+        Assert.Contains(host.Logs.Lines, l => l.Contains(logged, StringComparison.Ordinal));
+        Assert.True(metrics.Errors(ScanErrorKind.Closed) + metrics.Errors(ScanErrorKind.Protocol) + metrics.Errors(ScanErrorKind.Scanner) - errors >= 2);
+    }
+
+    [SkippableFact]
+    public async Task Scans_are_counted_in_the_daemons_metrics()
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        long viruses = ScannerMetrics.For("clamav").Verdicts("virus");
+        await mta.SendAsync(Eicar.Message());
+        Assert.True(ScannerMetrics.For("clamav").Verdicts("virus") > viruses);
+        var text = new StringBuilder();
+        host.Server.Metrics.WritePrometheus(text);
+        string metrics = text.ToString();
+        Assert.Contains("# TYPE aotmilter_scanner_seconds histogram", metrics, StringComparison.Ordinal);
+        Assert.Contains("aotmilter_scanner_verdicts_total{scanner=\"clamav\",verdict=\"virus\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("aotmilter_scanner_errors_total{scanner=\"clamav\",reason=\"timeout\"}", metrics, StringComparison.Ordinal);
+    }
+}
