@@ -230,6 +230,8 @@ public sealed class MilterMetrics : IDisposable
             text.Append(CultureInfo.InvariantCulture, $"aotmilter_callback_seconds_sum{{event=\"{name}\"}} {(double)Interlocked.Read(ref _latencyTicks[e]) / Stopwatch.Frequency}\n");
             text.Append(CultureInfo.InvariantCulture, $"aotmilter_callback_seconds_count{{event=\"{name}\"}} {cumulative}\n");
         }
+
+        FilterMetrics.WritePrometheus(text);
     }
 
     public void Dispose() => _meter.Dispose();

@@ -1,3 +1,5 @@
+using AotMilter.Filters.Stores;
+
 namespace AotMilter.Filters.RateLimit;
 
 /// <summary>
@@ -95,25 +97,7 @@ public sealed class InMemoryRateLimitStore : IRateLimitStore
     private void Sweep(long now)
     {
         _operations = 0;
-        List<string>? idle = null;
-        foreach ((string key, Counter counter) in _counters)
-        {
-            if (counter.IsIdle(now))
-            {
-                (idle ??= []).Add(key);
-            }
-        }
-
-        idle?.ForEach(k => _counters.Remove(k));
-        if (_counters.Count > MaxKeys)
-        {
-            // Down to 90 % so that the next few new keys do not sweep again at once.
-            int excess = _counters.Count - (MaxKeys - (MaxKeys / 10));
-            foreach (string key in _counters.OrderBy(p => p.Value.LastSeen).Take(excess).Select(p => p.Key).ToList())
-            {
-                _counters.Remove(key);
-            }
-        }
+        Eviction.Sweep(_counters, MaxKeys, c => c.IsIdle(now), c => c.LastSeen);
     }
 
     private sealed class Counter

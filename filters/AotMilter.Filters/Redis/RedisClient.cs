@@ -1,0 +1,265 @@
+using System.Diagnostics;
+
+namespace AotMilter.Filters.Redis;
+
+/// <summary>
+/// What the stores need from Redis, and nothing more: connect (TCP or unix socket), AUTH, SELECT, SCRIPT LOAD and
+/// EVALSHA (loading the script again when the server answers NOSCRIPT), over one pipelined connection per server.
+/// A broken connection is replaced by the next call; while the server refuses connections, calls fail at once for
+/// <see cref="ReconnectDelay"/> after each failed attempt instead of each trying again. Every call has a deadline.
+/// </summary>
+public sealed class RedisClient
+{
+    /// <summary>How long after a failed connection attempt the next one is made (calls fail at once meanwhile).</summary>
+    public static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a connection attempt with its AUTH, SELECT and SCRIPT LOAD may take.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    private static readonly Lock SharedGate = new();
+    private static readonly Dictionary<RedisEndpoint, RedisClient> SharedClients = [];
+
+    [ThreadStatic]
+    private static RespWriter? t_writer;
+
+    private readonly Lock _gate = new();
+    private readonly List<RedisScript> _scripts = [];
+    private RedisConnection? _connection;
+    private Task<RedisConnection>? _connecting;
+    private long _retryAt;
+    private string _lastError = "";
+
+    public RedisClient(RedisEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        Endpoint = endpoint;
+    }
+
+    public RedisEndpoint Endpoint { get; }
+
+    /// <summary>
+    /// One client per server for the whole process: filters that name the same server share its connection, and a
+    /// configuration reload keeps it.
+    /// </summary>
+    public static RedisClient Shared(RedisEndpoint endpoint)
+    {
+        lock (SharedGate)
+        {
+            if (!SharedClients.TryGetValue(endpoint, out RedisClient? client))
+            {
+                client = new RedisClient(endpoint);
+                SharedClients[endpoint] = client;
+            }
+
+            return client;
+        }
+    }
+
+    /// <summary>Loads <paramref name="script"/> with every new connection from now on.</summary>
+    public void Register(RedisScript script)
+    {
+        ArgumentNullException.ThrowIfNull(script);
+        lock (_gate)
+        {
+            if (!_scripts.Contains(script))
+            {
+                _scripts.Add(script);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="script"/> with its keys and arguments: one EVALSHA, one round trip. Throws
+    /// <see cref="RedisException"/> when Redis cannot answer within <paramref name="deadline"/> (counted from this
+    /// call, connecting included) or answers an error; <see cref="OperationCanceledException"/> when
+    /// <paramref name="cancellationToken"/> fires first.
+    /// </summary>
+    public async Task<RedisReply> EvalAsync(
+        RedisScript script, IReadOnlyList<string> keys, IReadOnlyList<long> arguments, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(script);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(arguments);
+        long start = Stopwatch.GetTimestamp();
+        RedisConnection connection = await WaitAsync(null, ConnectionAsync(), start, deadline, cancellationToken).ConfigureAwait(false);
+        string sha = script.Sha1 ?? await LoadAsync(connection, script, start, deadline, cancellationToken).ConfigureAwait(false);
+        RedisReply reply = await WaitAsync(connection, connection.Send(EvalSha(sha, keys, arguments)), start, deadline, cancellationToken).ConfigureAwait(false);
+        if (reply.IsError && reply.Text!.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            sha = await LoadAsync(connection, script, start, deadline, cancellationToken).ConfigureAwait(false);
+            reply = await WaitAsync(connection, connection.Send(EvalSha(sha, keys, arguments)), start, deadline, cancellationToken).ConfigureAwait(false);
+        }
+
+        return reply.IsError ? throw new RedisException($"{script.Name} on {Endpoint}: {reply.Text}") { Reason = "reply" } : reply;
+    }
+
+    /// <summary>Closes the connection; the next call opens a new one (tests use this to see a reconnect).</summary>
+    public async ValueTask ResetAsync()
+    {
+        RedisConnection? connection;
+        lock (_gate)
+        {
+            connection = _connection;
+            _connection = null;
+            _retryAt = 0;
+        }
+
+        if (connection is not null)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static ReadOnlySpan<byte> EvalSha(string sha, IReadOnlyList<string> keys, IReadOnlyList<long> arguments)
+    {
+        RespWriter w = Writer();
+        w.Command(3 + keys.Count + arguments.Count).Argument("EVALSHA").Argument(sha).Argument(keys.Count);
+        foreach (string key in keys)
+        {
+            w.Argument(key);
+        }
+
+        foreach (long argument in arguments)
+        {
+            w.Argument(argument);
+        }
+
+        return w.Written;
+    }
+
+    // The bytes are copied into the connection's buffer by Send, before anything else can use this thread's writer.
+    private static RespWriter Writer()
+    {
+        RespWriter w = t_writer ??= new RespWriter();
+        w.Clear();
+        return w;
+    }
+
+    private static async Task<T> WaitAsync<T>(RedisConnection? connection, Task<T> task, long start, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        TimeSpan left = deadline - Stopwatch.GetElapsedTime(start);
+        try
+        {
+            return await task.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            connection?.RequestTimedOut(deadline);
+            throw new RedisException($"no answer within {deadline.TotalMilliseconds:0} ms") { Reason = "timeout" };
+        }
+    }
+
+    private async Task<string> LoadAsync(RedisConnection connection, RedisScript script, long start, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        RedisReply reply = await WaitAsync(connection, connection.Send(ScriptLoad(script)), start, deadline, cancellationToken).ConfigureAwait(false);
+        return script.Sha1 = ScriptHash(script, reply);
+    }
+
+    private static ReadOnlySpan<byte> ScriptLoad(RedisScript script) =>
+        Writer().Command(3).Argument("SCRIPT").Argument("LOAD").Argument(script.Source).Written;
+
+    private static string ScriptHash(RedisScript script, RedisReply reply) =>
+        reply.Kind == RedisReplyKind.BulkString && reply.Text is { Length: 40 } sha
+            ? sha
+            : throw new RedisException($"SCRIPT LOAD of {script.Name} answered {reply}") { Reason = "reply" };
+
+    private Task<RedisConnection> ConnectionAsync()
+    {
+        lock (_gate)
+        {
+            if (_connection is { IsOpen: true } open)
+            {
+                return Task.FromResult(open);
+            }
+
+            if (_connecting is null)
+            {
+                TimeSpan wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _retryAt);
+                if (wait > TimeSpan.Zero)
+                {
+                    return Task.FromException<RedisConnection>(new RedisException(
+                        $"{Endpoint} is unavailable ({_lastError}); next attempt in {wait.TotalMilliseconds:0} ms"));
+                }
+
+                // On the thread pool: a connect that fails before its first await must not re-enter this lock.
+                _connecting = Task.Run(ConnectAsync);
+            }
+
+            return _connecting;
+        }
+    }
+
+    private async Task<RedisConnection> ConnectAsync()
+    {
+        RedisConnection? connection = null;
+        try
+        {
+            using var timeout = new CancellationTokenSource(ConnectTimeout);
+            connection = await RedisConnection.ConnectAsync(Endpoint, timeout.Token).ConfigureAwait(false);
+            RedisScript[] scripts;
+            lock (_gate)
+            {
+                scripts = [.. _scripts];
+            }
+
+            // Pipelined: one round trip for the whole handshake.
+            var steps = new List<(string What, Task<RedisReply> Reply)>();
+            if (Endpoint.Password is string password)
+            {
+                RespWriter auth = Writer().Command(Endpoint.User is null ? 2 : 3).Argument("AUTH");
+                if (Endpoint.User is string user)
+                {
+                    auth.Argument(user);
+                }
+
+                steps.Add(("AUTH", connection.Send(auth.Argument(password).Written)));
+            }
+
+            if (Endpoint.Database != 0)
+            {
+                steps.Add(($"SELECT {Endpoint.Database}", connection.Send(Writer().Command(2).Argument("SELECT").Argument(Endpoint.Database).Written)));
+            }
+
+            steps.AddRange(scripts.Select(s => ($"SCRIPT LOAD {s.Name}", connection.Send(ScriptLoad(s)))));
+            for (int i = 0; i < steps.Count; i++)
+            {
+                RedisReply reply = await steps[i].Reply.WaitAsync(timeout.Token).ConfigureAwait(false);
+                if (reply.IsError)
+                {
+                    throw new RedisException($"{steps[i].What}: {reply.Text}") { Reason = "reply" };
+                }
+
+                int script = i - (steps.Count - scripts.Length);
+                if (script >= 0)
+                {
+                    scripts[script].Sha1 = ScriptHash(scripts[script], reply);
+                }
+            }
+
+            lock (_gate)
+            {
+                _connection = connection;
+                _connecting = null;
+            }
+
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            string reason = ex is OperationCanceledException ? $"no connection within {ConnectTimeout.TotalSeconds:0} s" : ex.Message;
+            lock (_gate)
+            {
+                _connecting = null;
+                _retryAt = Stopwatch.GetTimestamp() + (long)(ReconnectDelay.TotalSeconds * Stopwatch.Frequency);
+                _lastError = reason;
+            }
+
+            throw ex as RedisException ?? new RedisException($"cannot connect to {Endpoint}: {reason}", ex);
+        }
+    }
+}
