@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Xunit;
 
 namespace AotMilter.Filters.Tests.Infrastructure;
 

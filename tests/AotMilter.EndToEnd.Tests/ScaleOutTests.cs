@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using AotMilter.EndToEnd.Tests.Fixtures;
+using AotMilter.Protocol;
+using AotMilter.Testing;
+using Xunit;
+
+namespace AotMilter.EndToEnd.Tests;
+
+/// <summary>
+/// Three daemons (the product binary) behind a real HAProxy, round robin, sharing one real Redis: they count and
+/// remember together whichever daemon a connection reaches, and when Redis goes away they answer on-error at once.
+/// </summary>
+public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<ScaleOutFixture>
+{
+    private DaemonPool Pool => fixture.Pool;
+
+    [Fact]
+    public Task A_limit_of_N_per_sender_lets_exactly_N_through_across_three_daemons() => VerifyAsync(async () =>
+    {
+        string sender = $"<s{Guid.NewGuid():N}@ratelimit.test>";
+        var replies = new List<MilterReply>();
+        for (int i = 0; i < 5 * ScaleOutFixture.SenderLimit; i++)
+        {
+            // A connection each, as Postfix makes one per SMTP session: HAProxy hands them to the daemons in turn.
+            await using MilterClient mta = await ConnectAsync();
+            replies.Add(await mta.MailFromAsync(sender));
+        }
+
+        Assert.Equal(ScaleOutFixture.SenderLimit, replies.Count(r => r == MilterReply.Continue));
+        Assert.Equal(4 * ScaleOutFixture.SenderLimit, replies.Count(r => r.IsTemporaryFailure));
+        Assert.True(replies.Take(ScaleOutFixture.SenderLimit).All(r => r == MilterReply.Continue), string.Join(", ", replies));
+
+        // Each daemon refused some: each saw the counts the others had made.
+        Assert.All(Pool.Daemons, d => Assert.Contains($"{sender[1..^1]} is over {ScaleOutFixture.SenderLimit}", d!.Output, StringComparison.Ordinal));
+    });
+
+    [Fact]
+    public Task A_triplet_greylisted_through_one_daemon_passes_through_another_after_the_delay() => VerifyAsync(async () =>
+    {
+        string tag = Guid.NewGuid().ToString("N");
+        string sender = $"<g{tag}@example.net>";
+        string recipient = $"<r{tag}@example.org>";
+        await using (MilterClient first = await ConnectAsync())
+        {
+            await first.MailFromAsync(sender);
+            Assert.Equal("replycode \"451 4.7.1 Greylisted, please try again later\"", (await first.RcptToAsync(recipient)).ToString());
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await using (MilterClient retry = await ConnectAsync())
+        {
+            await retry.MailFromAsync(sender);
+            Assert.Equal(MilterReply.Continue, await retry.RcptToAsync(recipient));
+        }
+
+        int greylistedBy = Pool.Daemons.FindIndex(d => d!.Output.Contains($"g{tag}@example.net -> r{tag}@example.org: New", StringComparison.Ordinal));
+        int passedBy = Pool.Daemons.FindIndex(d => d!.Output.Contains($"g{tag}@example.net -> r{tag}@example.org: passed", StringComparison.Ordinal));
+        Assert.True(greylistedBy >= 0 && passedBy >= 0 && greylistedBy != passedBy, $"greylisted by daemon {greylistedBy}, passed by daemon {passedBy}");
+    });
+
+    [Fact]
+    public Task Redis_stopped_gives_the_on_error_verdict_at_once_and_counting_resumes_when_it_is_back() => VerifyAsync(async () =>
+    {
+        string sender = $"<s{Guid.NewGuid():N}@ratelimit.test>";
+        for (int i = 0; i < 3; i++)
+        {
+            await using MilterClient mta = await ConnectAsync();
+            Assert.Equal(MilterReply.Continue, await mta.MailFromAsync(sender));
+        }
+
+        await Pool.Redis.StopAsync();
+        try
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                await using MilterClient mta = await ConnectAsync();
+                var clock = Stopwatch.StartNew();
+                MilterReply reply = await mta.MailFromAsync(sender);
+                Assert.Equal("replycode \"451 4.3.0 Temporary local problem, try again later\"", reply.ToString());
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the on-error answer took {clock.Elapsed}");
+
+                // The connection is still served: the next command gets its answer.
+                Assert.True((await mta.MailFromAsync(sender)).IsTemporaryFailure);
+            }
+        }
+        finally
+        {
+            await Pool.Redis.StartAgainAsync();
+        }
+
+        // Redis restarted empty (no persistence): counting starts over, in every daemon, without restarting any.
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var replies = new List<MilterReply>();
+        for (int i = 0; i < 3 * ScaleOutFixture.SenderLimit; i++)
+        {
+            await using MilterClient mta = await ConnectAsync();
+            replies.Add(await mta.MailFromAsync(sender));
+        }
+
+        Assert.Equal(ScaleOutFixture.SenderLimit, replies.Count(r => r == MilterReply.Continue));
+        Assert.Equal(2 * ScaleOutFixture.SenderLimit, replies.Count(r => r.IsTemporaryFailure));
+    });
+
+    private async Task<MilterClient> ConnectAsync()
+    {
+        MilterClient client = await MilterClient.ConnectAsync(Pool.Haproxy.Endpoint.ForAotMilter, TimeSpan.FromSeconds(10));
+        await client.NegotiateAsync();
+        // Neither filter handles HELO, so the daemons decline it and an MTA would not send it.
+        await client.ConnectAsync("mx.example.net", ConnectFamily.IPv4, 25, "198.51.100.23");
+        return client;
+    }
+
+    private async Task VerifyAsync(Func<Task> test)
+    {
+        try
+        {
+            await test();
+        }
+        catch (Exception e)
+        {
+            throw new EndToEndFailure($"{e.GetType().Name}: {e.Message}\n\n{Pool.Describe()}", e);
+        }
+    }
+}
