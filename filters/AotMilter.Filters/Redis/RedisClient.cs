@@ -81,13 +81,13 @@ public sealed class RedisClient
         ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(arguments);
         long start = Stopwatch.GetTimestamp();
-        RedisConnection connection = await WaitAsync(null, ConnectionAsync(), start, deadline, cancellationToken).ConfigureAwait(false);
-        string sha = script.Sha1 ?? await LoadAsync(connection, script, start, deadline, cancellationToken).ConfigureAwait(false);
-        RedisReply reply = await WaitAsync(connection, connection.Send(EvalSha(sha, keys, arguments)), start, deadline, cancellationToken).ConfigureAwait(false);
+        RedisConnection connection = Connected() ?? await WaitAsync(ConnectionAsync(), start, deadline, cancellationToken).ConfigureAwait(false);
+        string sha = script.Sha1 ?? await LoadAsync(connection, script, Left(start, deadline), cancellationToken).ConfigureAwait(false);
+        RedisReply reply = await connection.Send(EvalSha(sha, keys, arguments), Left(start, deadline), cancellationToken).ConfigureAwait(false);
         if (reply.IsError && reply.Text!.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
-            sha = await LoadAsync(connection, script, start, deadline, cancellationToken).ConfigureAwait(false);
-            reply = await WaitAsync(connection, connection.Send(EvalSha(sha, keys, arguments)), start, deadline, cancellationToken).ConfigureAwait(false);
+            sha = await LoadAsync(connection, script, Left(start, deadline), cancellationToken).ConfigureAwait(false);
+            reply = await connection.Send(EvalSha(sha, keys, arguments), Left(start, deadline), cancellationToken).ConfigureAwait(false);
         }
 
         return reply.IsError ? throw new RedisException($"{script.Name} on {Endpoint}: {reply.Text}") { Reason = "reply" } : reply;
@@ -135,24 +135,35 @@ public sealed class RedisClient
         return w;
     }
 
-    private static async Task<T> WaitAsync<T>(RedisConnection? connection, Task<T> task, long start, TimeSpan deadline, CancellationToken cancellationToken)
+    private static TimeSpan Left(long start, TimeSpan deadline)
     {
         TimeSpan left = deadline - Stopwatch.GetElapsedTime(start);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    /// <summary>Waits for a connection being made, within what is left of the call's deadline.</summary>
+    private static async Task<RedisConnection> WaitAsync(Task<RedisConnection> connecting, long start, TimeSpan deadline, CancellationToken cancellationToken)
+    {
         try
         {
-            return await task.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            return await connecting.WaitAsync(Left(start, deadline), cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            connection?.RequestTimedOut(deadline);
-            throw new RedisException($"no answer within {deadline.TotalMilliseconds:0} ms") { Reason = "timeout" };
+            throw new RedisException($"no connection within {deadline.TotalMilliseconds:0} ms") { Reason = "timeout" };
         }
     }
 
-    private async Task<string> LoadAsync(RedisConnection connection, RedisScript script, long start, TimeSpan deadline, CancellationToken cancellationToken)
+    private static async Task<string> LoadAsync(RedisConnection connection, RedisScript script, TimeSpan deadline, CancellationToken cancellationToken)
     {
-        RedisReply reply = await WaitAsync(connection, connection.Send(ScriptLoad(script)), start, deadline, cancellationToken).ConfigureAwait(false);
+        RedisReply reply = await connection.Send(ScriptLoad(script), deadline, cancellationToken).ConfigureAwait(false);
         return script.Sha1 = ScriptHash(script, reply);
+    }
+
+    private RedisConnection? Connected()
+    {
+        RedisConnection? connection = Volatile.Read(ref _connection);
+        return connection is { IsOpen: true } ? connection : null;
     }
 
     private static ReadOnlySpan<byte> ScriptLoad(RedisScript script) =>
@@ -195,7 +206,7 @@ public sealed class RedisClient
         try
         {
             using var timeout = new CancellationTokenSource(ConnectTimeout);
-            connection = await RedisConnection.ConnectAsync(Endpoint, timeout.Token).ConfigureAwait(false);
+            connection = await RedisConnection.ConnectAsync(Endpoint, ConnectTimeout).ConfigureAwait(false);
             RedisScript[] scripts;
             lock (_gate)
             {
@@ -212,18 +223,18 @@ public sealed class RedisClient
                     auth.Argument(user);
                 }
 
-                steps.Add(("AUTH", connection.Send(auth.Argument(password).Written)));
+                steps.Add(("AUTH", connection.Send(auth.Argument(password).Written, ConnectTimeout, timeout.Token)));
             }
 
             if (Endpoint.Database != 0)
             {
-                steps.Add(($"SELECT {Endpoint.Database}", connection.Send(Writer().Command(2).Argument("SELECT").Argument(Endpoint.Database).Written)));
+                steps.Add(($"SELECT {Endpoint.Database}", connection.Send(Writer().Command(2).Argument("SELECT").Argument(Endpoint.Database).Written, ConnectTimeout, timeout.Token)));
             }
 
-            steps.AddRange(scripts.Select(s => ($"SCRIPT LOAD {s.Name}", connection.Send(ScriptLoad(s)))));
+            steps.AddRange(scripts.Select(s => ($"SCRIPT LOAD {s.Name}", connection.Send(ScriptLoad(s), ConnectTimeout, timeout.Token))));
             for (int i = 0; i < steps.Count; i++)
             {
-                RedisReply reply = await steps[i].Reply.WaitAsync(timeout.Token).ConfigureAwait(false);
+                RedisReply reply = await steps[i].Reply.ConfigureAwait(false);
                 if (reply.IsError)
                 {
                     throw new RedisException($"{steps[i].What}: {reply.Text}") { Reason = "reply" };

@@ -8,14 +8,16 @@ namespace AotMilter.Filters.Redis;
 /// One connection to Redis, shared by every caller: commands are pipelined (each caller appends its command and
 /// does not wait for the ones before it to be answered; whatever accumulated while a send was in progress goes out in
 /// the next send), and replies come back in order, each completing the oldest request still waiting.
-/// Nothing here blocks a thread: sends and receives are asynchronous, and a caller's task completes on the thread
-/// pool, never on the receive loop.
+/// No caller ever waits on the socket: commands are written without blocking by the caller's thread, and replies are
+/// read by one thread per connection (RedisConnection.Socket.cs), which completes each caller's task itself, with no
+/// further hand-over (a milter callback's continuation only posts its connection back to its event loop); deadlines
+/// are checked every <see cref="DeadlineCheck"/> by one timer per connection rather than a timer per request.
 /// Bounds: at most <see cref="MaxPending"/> requests wait for a reply and <see cref="MaxOutgoingBytes"/> wait to be
 /// sent (more fail at once), and a reply is at most
 /// <see cref="RespReader.MaxBulkLength"/> bytes plus its framing. When the connection breaks every waiting request
 /// fails, and the connection is not used again.
 /// </summary>
-public sealed class RedisConnection : IAsyncDisposable
+public sealed partial class RedisConnection : IAsyncDisposable
 {
     /// <summary>Requests waiting for their reply at once, all callers together.</summary>
     public const int MaxPending = 16_384;
@@ -23,14 +25,14 @@ public sealed class RedisConnection : IAsyncDisposable
     /// <summary>Bytes of commands not yet sent (a server that stops reading cannot make the daemon hold more).</summary>
     public const int MaxOutgoingBytes = 1024 * 1024;
 
-    private const int ReceiveChunk = 16 * 1024;
-
     private readonly Socket _socket;
-    private readonly Queue<TaskCompletionSource<RedisReply>> _pending = new();
+    private readonly Queue<PendingRequest> _pending = new();
+    private readonly Timer _deadlines;
     private readonly Lock _gate = new();
     private ArrayBufferWriter<byte> _outgoing = new(4096);
     private ArrayBufferWriter<byte> _sending = new(4096);
     private bool _flushing;
+    private int _sent;
     private Exception? _failure;
     private long _lastReceive;
 
@@ -39,47 +41,27 @@ public sealed class RedisConnection : IAsyncDisposable
         _socket = socket;
         Name = name;
         _lastReceive = Stopwatch.GetTimestamp();
+        _deadlines = new Timer(static c => ((RedisConnection)c!).CheckDeadlines(), this, DeadlineCheck, DeadlineCheck);
     }
+
+    /// <summary>How often waiting requests are checked against their deadlines (a request fails this much late at most).</summary>
+    public static readonly TimeSpan DeadlineCheck = TimeSpan.FromMilliseconds(20);
 
     public string Name { get; }
 
     /// <summary>False once the connection failed or was closed.</summary>
     public bool IsOpen => Volatile.Read(ref _failure) is null;
 
-    /// <summary>Connects, then starts the receive loop. <paramref name="cancellationToken"/> bounds the connect.</summary>
-    public static async Task<RedisConnection> ConnectAsync(RedisEndpoint endpoint, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        Socket socket = endpoint.AddressFamily == AddressFamily.Unspecified
-            ? new Socket(SocketType.Stream, ProtocolType.Tcp)
-            : new Socket(endpoint.AddressFamily, SocketType.Stream, endpoint.UnixPath is null ? ProtocolType.Tcp : ProtocolType.Unspecified);
-        try
-        {
-            if (endpoint.UnixPath is null)
-            {
-                socket.NoDelay = true;
-            }
-
-            await socket.ConnectAsync(endpoint.ToEndPoint(), cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        var connection = new RedisConnection(socket, endpoint.ToString());
-        _ = connection.ReceiveLoopAsync();
-        return connection;
-    }
-
     /// <summary>
-    /// Queues one command (complete RESP bytes) and returns its reply's task. Never throws: a closed connection or a
-    /// full queue gives a failed task.
+    /// Queues one command (complete RESP bytes) and returns its reply's task, which fails with a timeout
+    /// <see cref="RedisException"/> once <paramref name="deadline"/> has passed, or is cancelled when
+    /// <paramref name="cancellationToken"/> fires. Never throws: a closed connection or a full queue gives a failed task.
+    /// The task completes on the thread that received the reply (or found the deadline passed): its continuation must
+    /// be short and must not block, as a milter callback's continuation is.
     /// </summary>
-    public Task<RedisReply> Send(ReadOnlySpan<byte> command)
+    public Task<RedisReply> Send(ReadOnlySpan<byte> command, TimeSpan deadline, CancellationToken cancellationToken)
     {
-        var reply = new TaskCompletionSource<RedisReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var request = new PendingRequest(Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency), deadline);
         bool startFlush;
         lock (_gate)
         {
@@ -93,37 +75,62 @@ public sealed class RedisConnection : IAsyncDisposable
                 return Task.FromException<RedisReply>(new RedisException($"{_pending.Count} requests already wait for {Name}"));
             }
 
-            _pending.Enqueue(reply);
+            _pending.Enqueue(request);
             command.CopyTo(_outgoing.GetSpan(command.Length));
             _outgoing.Advance(command.Length);
             startFlush = !_flushing;
             _flushing = true;
         }
 
-        if (startFlush)
+        if (cancellationToken.CanBeCanceled)
         {
-            _ = FlushLoopAsync();
+            request.Registration = cancellationToken.UnsafeRegister(static (r, token) => ((PendingRequest)r!).TrySetCanceled(token), request);
         }
 
-        return reply.Task;
+        if (startFlush)
+        {
+            Flush();
+        }
+
+        return request.Task;
     }
 
     /// <summary>
-    /// Called when a request waited longer than its deadline. When nothing at all came back for that long while
-    /// requests wait, the server (or the path to it) hangs: the connection is closed, so that the next request opens a
-    /// new one instead of queueing behind the dead ones.
+    /// Fails the requests whose deadline has passed. When nothing at all came back for that long while they waited,
+    /// the server (or the path to it) hangs: the connection is closed, so that the next request opens a new one
+    /// instead of queueing behind the dead ones.
     /// </summary>
-    public void RequestTimedOut(TimeSpan deadline)
+    private void CheckDeadlines()
     {
-        bool silent;
+        long now = Stopwatch.GetTimestamp();
+        List<PendingRequest>? expired = null;
+        bool silent = false;
         lock (_gate)
         {
-            silent = _pending.Count > 0 && Stopwatch.GetElapsedTime(_lastReceive) >= deadline;
+            foreach (PendingRequest request in _pending)
+            {
+                if (request.DeadlineTimestamp <= now && !request.Task.IsCompleted)
+                {
+                    (expired ??= []).Add(request);
+                    silent |= Stopwatch.GetElapsedTime(_lastReceive, now) >= request.Deadline;
+                }
+            }
+        }
+
+        if (expired is null)
+        {
+            return;
         }
 
         if (silent)
         {
-            Fail(new RedisException($"{Name} answered nothing for {deadline.TotalMilliseconds:0} ms") { Reason = "timeout" });
+            Fail(new RedisException($"{Name} answered nothing for {expired[0].Deadline.TotalMilliseconds:0} ms") { Reason = "timeout" });
+            return;
+        }
+
+        foreach (PendingRequest request in expired)
+        {
+            request.TrySetException(new RedisException($"no answer from {Name} within {request.Deadline.TotalMilliseconds:0} ms") { Reason = "timeout" });
         }
     }
 
@@ -133,88 +140,6 @@ public sealed class RedisConnection : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private async Task FlushLoopAsync()
-    {
-        try
-        {
-            while (true)
-            {
-                lock (_gate)
-                {
-                    if (_outgoing.WrittenCount == 0 || _failure is not null)
-                    {
-                        _flushing = false;
-                        return;
-                    }
-
-                    (_sending, _outgoing) = (_outgoing, _sending);
-                }
-
-                ReadOnlyMemory<byte> data = _sending.WrittenMemory;
-                while (!data.IsEmpty)
-                {
-                    int sent = await _socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
-                    data = data[sent..];
-                }
-
-                _sending.Clear();
-                if (_sending.Capacity > 64 * 1024)
-                {
-                    // After a burst, give back the large buffer.
-                    _sending = new ArrayBufferWriter<byte>(4096);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
-        {
-            Fail(ex);
-            lock (_gate)
-            {
-                _flushing = false;
-            }
-        }
-    }
-
-    private async Task ReceiveLoopAsync()
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunk);
-        int filled = 0;
-        try
-        {
-            while (true)
-            {
-                if (filled == buffer.Length)
-                {
-                    // A reply larger than the buffer: grow, within the reply bound RespReader enforces.
-                    byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, filled).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                int received = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
-                if (received == 0)
-                {
-                    Fail(new RedisException($"{Name} closed the connection"));
-                    return;
-                }
-
-                filled += received;
-                int used = Dispatch(buffer.AsSpan(0, filled));
-                buffer.AsSpan(used, filled - used).CopyTo(buffer);
-                filled -= used;
-            }
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or RedisException)
-        {
-            Fail(ex);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
     /// <summary>Completes a waiting request for each whole reply; returns the bytes used.</summary>
     private int Dispatch(ReadOnlySpan<byte> received)
     {
@@ -222,7 +147,7 @@ public sealed class RedisConnection : IAsyncDisposable
         while (RespReader.TryRead(received[used..], out RedisReply? reply, out int consumed))
         {
             used += consumed;
-            TaskCompletionSource<RedisReply>? waiting;
+            PendingRequest? waiting;
             lock (_gate)
             {
                 _lastReceive = Stopwatch.GetTimestamp();
@@ -234,6 +159,9 @@ public sealed class RedisConnection : IAsyncDisposable
                 throw new RedisException($"{Name} sent a reply nobody asked for") { Reason = "reply" };
             }
 
+            // A request that timed out or was cancelled keeps its place in the queue until its reply comes, so
+            // that the replies after it still find their requests; its reply is dropped here.
+            waiting.Registration.Dispose();
             waiting.TrySetResult(reply!);
         }
 
@@ -242,7 +170,7 @@ public sealed class RedisConnection : IAsyncDisposable
 
     private void Fail(Exception reason)
     {
-        TaskCompletionSource<RedisReply>[] waiting;
+        PendingRequest[] waiting;
         lock (_gate)
         {
             if (_failure is not null)
@@ -256,10 +184,22 @@ public sealed class RedisConnection : IAsyncDisposable
         }
 
         _socket.Dispose();
+        _deadlines.Dispose();
         var error = reason as RedisException ?? new RedisException($"the connection to {Name} failed: {reason.Message}", reason);
-        foreach (TaskCompletionSource<RedisReply> request in waiting)
+        foreach (PendingRequest request in waiting)
         {
+            request.Registration.Dispose();
             request.TrySetException(error);
         }
+    }
+
+    /// <summary>One command waiting for its reply, with its deadline and its caller's cancellation.</summary>
+    private sealed class PendingRequest(long deadlineTimestamp, TimeSpan deadline) : TaskCompletionSource<RedisReply>
+    {
+        public long DeadlineTimestamp { get; } = deadlineTimestamp;
+
+        public TimeSpan Deadline { get; } = deadline;
+
+        public CancellationTokenRegistration Registration { get; set; }
     }
 }
