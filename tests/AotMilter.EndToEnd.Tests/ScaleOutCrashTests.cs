@@ -2,7 +2,6 @@ using AotMilter.EndToEnd.Tests.Fixtures;
 using AotMilter.EndToEnd.Tests.Harness;
 using Xunit;
 using Xunit.Abstractions;
-using Outcome = AotMilter.EndToEnd.Tests.Harness.RetryingSmtpLoad.Outcome;
 
 namespace AotMilter.EndToEnd.Tests;
 
@@ -44,12 +43,12 @@ public sealed class ScaleOutCrashTests(ScaleOutPostfixFixture fixture, ITestOutp
             await run;
         }
 
-        int retriedAfter = load.Attempts.Count(a => a.At >= killedAt && a.Outcome is Outcome.TransientFailure or Outcome.ConnectionLost);
+        int retriedAfter = load.Attempts.Count(a => a.At >= killedAt && a.Outcome is RetryingSmtpLoad.Outcome.TransientFailure or RetryingSmtpLoad.Outcome.ConnectionLost);
         string report = $"{MessageCount} messages over {Sessions} sessions in {load.Elapsed.TotalSeconds:0.0}s, daemon {Victim} killed at "
             + $"{killedAt.TotalSeconds:0.0}s: {load.Summary}; {retriedAfter} attempts retried after the kill; "
             + $"Redis ran {await fixture.Pool.Redis.CommandCallsAsync("evalsha")} EVALSHA";
         output.WriteLine(report);
-        Assert.True(load.Count(Outcome.PermanentFailure) == 0, $"5xx replies: {report}\n{load.Describe()}");
+        Assert.True(load.Count(RetryingSmtpLoad.Outcome.PermanentFailure) == 0, $"5xx replies: {report}\n{load.Describe()}");
         Assert.True(load.AcceptedCount == MessageCount, $"not every message was accepted before the deadline: {report}\n{load.Describe()}");
         output.WriteLine(await DeliveryAudit.AssertDeliveredOnceAndFilteredAsync(fixture.Postfix, messages, report));
         Assert.True(await fixture.Pool.Redis.CommandCallsAsync("evalsha") >= MessageCount, $"the rate limiter did not count in Redis: {report}");

@@ -31,7 +31,11 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
         Assert.True(replies.Take(ScaleOutFixture.SenderLimit).All(r => r == MilterReply.Continue), string.Join(", ", replies));
 
         // Each daemon refused some: each saw the counts the others had made.
-        Assert.All(Pool.Daemons, d => Assert.Contains($"{sender[1..^1]} is over {ScaleOutFixture.SenderLimit}", d!.Output, StringComparison.Ordinal));
+        string refused = $"{sender[1..^1]} is over {ScaleOutFixture.SenderLimit}";
+        for (int d = 0; d < Pool.Daemons.Count; d++)
+        {
+            Assert.True(await LoggedAsync(d, refused), $"daemon {d} refused nothing: it did not see the others' counts");
+        }
     });
 
     [Fact]
@@ -53,8 +57,8 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
             Assert.Equal(MilterReply.Continue, await retry.RcptToAsync(recipient));
         }
 
-        int greylistedBy = Pool.Daemons.FindIndex(d => d!.Output.Contains($"g{tag}@example.net -> r{tag}@example.org: New", StringComparison.Ordinal));
-        int passedBy = Pool.Daemons.FindIndex(d => d!.Output.Contains($"g{tag}@example.net -> r{tag}@example.org: passed", StringComparison.Ordinal));
+        int greylistedBy = await LoggedByAsync($"g{tag}@example.net -> r{tag}@example.org: New");
+        int passedBy = await LoggedByAsync($"g{tag}@example.net -> r{tag}@example.org: passed");
         Assert.True(greylistedBy >= 0 && passedBy >= 0 && greylistedBy != passedBy, $"greylisted by daemon {greylistedBy}, passed by daemon {passedBy}");
     });
 
@@ -100,6 +104,30 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
         Assert.Equal(ScaleOutFixture.SenderLimit, replies.Count(r => r == MilterReply.Continue));
         Assert.Equal(2 * ScaleOutFixture.SenderLimit, replies.Count(r => r.IsTemporaryFailure));
     });
+
+    /// <summary>Which daemon logged <paramref name="text"/>, waiting up to 5 s for the line to arrive; -1 if none did.</summary>
+    private async Task<int> LoggedByAsync(string text)
+    {
+        bool[] logged = await Task.WhenAll(Enumerable.Range(0, Pool.Daemons.Count).Select(d => LoggedAsync(d, text)));
+        return Array.IndexOf(logged, true);
+    }
+
+    /// <summary>True once daemon <paramref name="daemon"/> has logged <paramref name="text"/>; false after 5 s without.</summary>
+    private async Task<bool> LoggedAsync(int daemon, string text)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!Pool.Daemons[daemon]!.Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
 
     private async Task<MilterClient> ConnectAsync()
     {

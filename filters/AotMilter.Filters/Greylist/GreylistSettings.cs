@@ -74,6 +74,7 @@ public sealed class GreylistSettings : IFilterSettings<GreylistSettings>
 
         SmtpReply reply = section.Get("reply") is ConfigEntry r ? ConfigValues.ParseReply(section, r, r.Value, DefaultReply, transient: true) : DefaultReply;
         StoreSettings store = StoreSettings.Parse(section);
+        int maxEntries = section.ReadInt("max-entries", 100_000, 100, 10_000_000);
         return new GreylistSettings
         {
             Times = times,
@@ -85,9 +86,9 @@ public sealed class GreylistSettings : IFilterSettings<GreylistSettings>
             ExemptSenders = PatternLists.ReadAddresses(section, "exempt-senders"),
             ExemptRecipients = PatternLists.ReadAddresses(section, "exempt-recipients"),
             StoreSettings = store,
-            Store = store.Redis is RedisEndpoint redis
-                ? new RedisGreylistStore(RedisClient.Shared(redis), store.KeyPrefix, store.Timeout)
-                : InMemoryGreylistStore.Shared(section.ReadInt("max-entries", 100_000, 100, 10_000_000)),
+            Store = store.Create<IGreylistStore>(
+                (client, prefix, deadline) => new RedisGreylistStore(client, prefix, deadline),
+                () => InMemoryGreylistStore.Shared(maxEntries)),
             StoreMetrics = StoreMetrics.For("greylist", store.Kind),
         };
     }

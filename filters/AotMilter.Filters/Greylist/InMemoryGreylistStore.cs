@@ -10,8 +10,7 @@ namespace AotMilter.Filters.Greylist;
 /// </summary>
 public sealed class InMemoryGreylistStore : IGreylistStore
 {
-    private static readonly Lock SharedGate = new();
-    private static InMemoryGreylistStore? s_shared;
+    private static readonly SharedStore<InMemoryGreylistStore> ProcessWide = new(max => new InMemoryGreylistStore(max), s => s.MaxEntries);
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -40,18 +39,7 @@ public sealed class InMemoryGreylistStore : IGreylistStore
     }
 
     /// <summary>The process-wide store, kept across configuration reloads unless the capacity changes.</summary>
-    public static InMemoryGreylistStore Shared(int maxEntries)
-    {
-        lock (SharedGate)
-        {
-            if (s_shared is null || s_shared.MaxEntries != maxEntries)
-            {
-                s_shared = new InMemoryGreylistStore(maxEntries);
-            }
-
-            return s_shared;
-        }
-    }
+    public static InMemoryGreylistStore Shared(int maxEntries) => ProcessWide.Get(maxEntries);
 
     public ValueTask<GreylistDecision> CheckAsync(string triplet, string client, GreylistTimes times, CancellationToken cancellationToken)
     {

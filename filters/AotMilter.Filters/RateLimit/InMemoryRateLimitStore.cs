@@ -11,8 +11,7 @@ namespace AotMilter.Filters.RateLimit;
 /// </summary>
 public sealed class InMemoryRateLimitStore : IRateLimitStore
 {
-    private static readonly Lock SharedGate = new();
-    private static InMemoryRateLimitStore? s_shared;
+    private static readonly SharedStore<InMemoryRateLimitStore> ProcessWide = new(max => new InMemoryRateLimitStore(max), s => s.MaxKeys);
 
     private readonly Dictionary<string, Counter> _counters = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -44,18 +43,7 @@ public sealed class InMemoryRateLimitStore : IRateLimitStore
     /// The process-wide store, so that counters survive a configuration reload; a reload that changes the capacity
     /// starts a new store (and counts afresh).
     /// </summary>
-    public static InMemoryRateLimitStore Shared(int maxKeys)
-    {
-        lock (SharedGate)
-        {
-            if (s_shared is null || s_shared.MaxKeys != maxKeys)
-            {
-                s_shared = new InMemoryRateLimitStore(maxKeys);
-            }
-
-            return s_shared;
-        }
-    }
+    public static InMemoryRateLimitStore Shared(int maxKeys) => ProcessWide.Get(maxKeys);
 
     public ValueTask<int> TryAcquireAsync(IReadOnlyList<RateLimitRequest> requests, CancellationToken cancellationToken = default)
     {

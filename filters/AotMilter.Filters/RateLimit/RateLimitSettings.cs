@@ -56,9 +56,7 @@ public sealed class RateLimitSettings : IFilterSettings<RateLimitSettings>
             Rules = rules,
             ExemptClients = exempt,
             StoreSettings = store,
-            Store = store.Redis is RedisEndpoint redis
-                ? new RedisRateLimitStore(RedisClient.Shared(redis), store.KeyPrefix, store.Timeout)
-                : InMemoryRateLimitStore.Shared(maxKeys),
+            Store = store.Create<IRateLimitStore>((client, prefix, deadline) => new RedisRateLimitStore(client, prefix, deadline), () => InMemoryRateLimitStore.Shared(maxKeys)),
             StoreMetrics = StoreMetrics.For("ratelimit", store.Kind),
         };
     }

@@ -8,36 +8,13 @@ namespace AotMilter.Filters.Redis;
 /// Where a Redis server listens and how to log in: <c>redis://HOST:PORT/DB</c> (port 6379 and database 0 by default;
 /// <c>redis://:PASSWORD@HOST</c> or <c>redis://USER:PASSWORD@HOST</c> sends AUTH, percent-encoded), or
 /// <c>unix:/path/redis.sock</c> with an optional <c>?db=N</c>. <see cref="ToString"/> never shows the password.
+/// <see cref="Host"/> is empty for a unix socket and <see cref="UnixPath"/> null for TCP; <see cref="Database"/> 0 sends
+/// no SELECT.
 /// </summary>
-public sealed class RedisEndpoint : IEquatable<RedisEndpoint>
+public sealed record RedisEndpoint(string Host, int Port, string? UnixPath, int Database, string? User, string? Password)
 {
     private const int DefaultPort = 6379;
     private const int MaxDatabase = 65535;
-
-    private RedisEndpoint(string host, int port, string? unixPath, int database, string? user, string? password)
-    {
-        Host = host;
-        Port = port;
-        UnixPath = unixPath;
-        Database = database;
-        User = user;
-        Password = password;
-    }
-
-    /// <summary>The host name or address (empty for a unix socket).</summary>
-    public string Host { get; }
-
-    public int Port { get; }
-
-    /// <summary>The unix socket's path, or null for TCP.</summary>
-    public string? UnixPath { get; }
-
-    /// <summary>The database SELECTed after connecting (0: no SELECT).</summary>
-    public int Database { get; }
-
-    public string? User { get; }
-
-    public string? Password { get; }
 
     public static bool TryParse(string text, out RedisEndpoint? endpoint, out string? error)
     {
@@ -81,14 +58,6 @@ public sealed class RedisEndpoint : IEquatable<RedisEndpoint>
     public override string ToString() =>
         UnixPath is not null ? $"unix:{UnixPath}{(Database != 0 ? $"?db={Database}" : "")}"
         : $"redis://{(Password is null ? "" : "***@")}{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{Port}/{Database}";
-
-    public bool Equals(RedisEndpoint? other) =>
-        other is not null && Host == other.Host && Port == other.Port && UnixPath == other.UnixPath && Database == other.Database
-        && User == other.User && Password == other.Password;
-
-    public override bool Equals(object? obj) => Equals(obj as RedisEndpoint);
-
-    public override int GetHashCode() => HashCode.Combine(Host, Port, UnixPath, Database, User, Password);
 
     private static bool TryParseUnix(string rest, string text, out RedisEndpoint? endpoint, out string? error)
     {

@@ -9,13 +9,12 @@ namespace AotMilter.Filters.Redis;
 /// expires at the end of its retry window, or the pass TTL after its last use once it passed, and each client network's
 /// pass count a number with the pass TTL.
 /// </summary>
-public sealed class RedisGreylistStore : IGreylistStore
+public sealed class RedisGreylistStore(RedisClient client, string keyPrefix, TimeSpan deadline)
+    : RedisScriptStore(client, Script, keyPrefix + "gl:", deadline), IGreylistStore
 {
     // KEYS: the triplet, the client network. ARGV: delay, retry window and pass TTL in milliseconds, auto-allow.
     // Returns { outcome, milliseconds to wait }; outcomes as GreylistOutcome's values.
-    private static readonly RedisScript Script = new("greylist", """
-        local t = redis.call('TIME')
-        local now = t[1] * 1000 + math.floor(t[2] / 1000)
+    private static readonly RedisScript Script = new("greylist", ServerClock + """
         local delay, window, ttl, allow = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
         if allow > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= allow then
           redis.call('PEXPIRE', KEYS[2], ttl)
@@ -44,26 +43,12 @@ public sealed class RedisGreylistStore : IGreylistStore
         return { 2, 0 }
         """);
 
-    private readonly RedisClient _client;
-    private readonly string _prefix;
-    private readonly TimeSpan _deadline;
-
-    public RedisGreylistStore(RedisClient client, string keyPrefix, TimeSpan deadline)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(keyPrefix);
-        _client = client;
-        _prefix = keyPrefix + "gl:";
-        _deadline = deadline;
-        client.Register(Script);
-    }
-
     public async ValueTask<GreylistDecision> CheckAsync(string triplet, string client, GreylistTimes times, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(times);
-        string[] keys = [_prefix + "t:" + triplet, _prefix + "c:" + client];
+        string[] keys = [KeyPrefix + "t:" + triplet, KeyPrefix + "c:" + client];
         long[] arguments = [(long)times.Delay.TotalMilliseconds, (long)times.RetryWindow.TotalMilliseconds, (long)times.PassTtl.TotalMilliseconds, times.AutoAllow];
-        RedisReply reply = await _client.EvalAsync(Script, keys, arguments, _deadline, cancellationToken).ConfigureAwait(false);
+        RedisReply reply = await RunAsync(keys, arguments, cancellationToken).ConfigureAwait(false);
         long outcome = reply.ItemAt(0).AsInteger();
         if (outcome is < 0 or > (long)GreylistOutcome.ClientAllowed)
         {

@@ -10,13 +10,12 @@ namespace AotMilter.Filters.Redis;
 /// with the server's clock (the daemons' clocks may differ; Redis's is one). Each counter is one hash that expires two
 /// windows after its last use.
 /// </summary>
-public sealed class RedisRateLimitStore : IRateLimitStore
+public sealed class RedisRateLimitStore(RedisClient client, string keyPrefix, TimeSpan deadline)
+    : RedisScriptStore(client, Script, keyPrefix + "rl:", deadline), IRateLimitStore
 {
     // KEYS: the counters. ARGV: per key its limit and its window in milliseconds.
     // Returns -1 when counted, else the 0-based index of the first key over its limit.
-    private static readonly RedisScript Script = new("ratelimit", """
-        local t = redis.call('TIME')
-        local now = t[1] * 1000 + math.floor(t[2] / 1000)
+    private static readonly RedisScript Script = new("ratelimit", ServerClock + """
         local n = #KEYS
         local state = {}
         for i = 1, n do
@@ -44,20 +43,6 @@ public sealed class RedisRateLimitStore : IRateLimitStore
         return -1
         """);
 
-    private readonly RedisClient _client;
-    private readonly string _prefix;
-    private readonly TimeSpan _deadline;
-
-    public RedisRateLimitStore(RedisClient client, string keyPrefix, TimeSpan deadline)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(keyPrefix);
-        _client = client;
-        _prefix = keyPrefix + "rl:";
-        _deadline = deadline;
-        client.Register(Script);
-    }
-
     public async ValueTask<int> TryAcquireAsync(IReadOnlyList<RateLimitRequest> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -65,12 +50,12 @@ public sealed class RedisRateLimitStore : IRateLimitStore
         var arguments = new long[requests.Count * 2];
         for (int i = 0; i < requests.Count; i++)
         {
-            keys[i] = _prefix + requests[i].Key;
+            keys[i] = KeyPrefix + requests[i].Key;
             arguments[2 * i] = requests[i].Limit;
             arguments[(2 * i) + 1] = (long)requests[i].Window.TotalMilliseconds;
         }
 
-        RedisReply reply = await _client.EvalAsync(Script, keys, arguments, _deadline, cancellationToken).ConfigureAwait(false);
+        RedisReply reply = await RunAsync(keys, arguments, cancellationToken).ConfigureAwait(false);
         return (int)reply.AsInteger();
     }
 }

@@ -15,7 +15,7 @@ public enum RedisReplyKind
 /// One reply from Redis. The stores' scripts answer with integers or short arrays of them, so small integers are
 /// shared instances and answering them allocates nothing.
 /// </summary>
-public sealed class RedisReply
+public sealed class RedisReply(RedisReplyKind kind, long integer, string? text, RedisReply[] items)
 {
     private const int CachedMin = -1;
     private const int CachedMax = 255;
@@ -25,24 +25,17 @@ public sealed class RedisReply
 
     public static readonly RedisReply Ok = new(RedisReplyKind.SimpleString, 0, "OK", []);
 
-    private RedisReply(RedisReplyKind kind, long integer, string? text, RedisReply[] items)
-    {
-        Kind = kind;
-        Integer = integer;
-        Text = text;
-        Items = items;
-    }
-
-    public RedisReplyKind Kind { get; }
+    /// <summary>What kind of value this is.</summary>
+    public RedisReplyKind Kind => kind;
 
     /// <summary>The value of an integer reply.</summary>
-    public long Integer { get; }
+    public long Integer => integer;
 
     /// <summary>The text of a simple string, error or bulk string reply.</summary>
-    public string? Text { get; }
+    public string? Text => text;
 
     /// <summary>The elements of an array reply.</summary>
-    public IReadOnlyList<RedisReply> Items { get; }
+    public IReadOnlyList<RedisReply> Items => items;
 
     public bool IsError => Kind == RedisReplyKind.Error;
 

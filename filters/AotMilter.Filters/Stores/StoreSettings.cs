@@ -83,6 +83,17 @@ public sealed record StoreSettings(RedisEndpoint? Redis, string KeyPrefix, TimeS
         return new StoreSettings(redis, prefix, timeout, onError);
     }
 
+    /// <summary>
+    /// The store these settings name: <paramref name="redis"/> with the process-wide client of the server, the key
+    /// prefix and the deadline, or <paramref name="memory"/>.
+    /// </summary>
+    public T Create<T>(Func<RedisClient, string, TimeSpan, T> redis, Func<T> memory)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(memory);
+        return Redis is RedisEndpoint endpoint ? redis(RedisClient.Shared(endpoint), KeyPrefix, Timeout) : memory();
+    }
+
     /// <summary>A deadline in milliseconds (<c>250ms</c>) or as a duration (<c>2s</c>).</summary>
     private static bool TryParseTimeout(string text, out TimeSpan timeout)
     {

@@ -59,19 +59,11 @@ public sealed class ScaleOutPostfixFixture : MtaFixture
 
     protected override async ValueTask DisposeMtaAsync()
     {
-        try
+        // Postfix first, while its milters still answer; the pool (Redis, daemons, HAProxy) in any case.
+        await using DaemonPool? pool = Pool;
+        if (_postfix is not null)
         {
-            if (_postfix is not null)
-            {
-                await _postfix.DisposeAsync();
-            }
-        }
-        finally
-        {
-            if (Pool is not null)
-            {
-                await Pool.DisposeAsync();
-            }
+            await _postfix.DisposeAsync();
         }
     }
 }

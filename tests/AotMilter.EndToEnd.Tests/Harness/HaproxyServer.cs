@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace AotMilter.EndToEnd.Tests.Harness;
 
 /// <summary>
@@ -15,16 +12,11 @@ public sealed class HaproxyServer : IAsyncDisposable
     public const string Binary = "/usr/sbin/haproxy";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
-    private readonly Process _process;
-    private readonly TempDirectory _directory;
-    private readonly StringBuilder _output = new();
 
-    private HaproxyServer(Process process, TempDirectory directory, int port)
-    {
-        _process = process;
-        _directory = directory;
-        Port = port;
-    }
+    private readonly TempDirectory _directory = new("haproxy");
+    private DaemonProcess? _process;
+
+    private HaproxyServer(int port) => Port = port;
 
     public int Port { get; }
 
@@ -37,9 +29,8 @@ public sealed class HaproxyServer : IAsyncDisposable
             throw new InvalidOperationException($"{Binary} is needed (Debian: apt-get install haproxy; ./build.sh test installs it)");
         }
 
-        var directory = new TempDirectory("haproxy");
-        int port = Ports.GetFree();
-        string config = directory.Combine("haproxy.cfg");
+        var haproxy = new HaproxyServer(Ports.GetFree());
+        string config = haproxy._directory.Combine("haproxy.cfg");
         File.WriteAllText(config, string.Join('\n', [
             "global",
             "    maxconn 4096",
@@ -53,34 +44,22 @@ public sealed class HaproxyServer : IAsyncDisposable
             "    retries 3",
             "    option redispatch 1",
             "frontend milters",
-            $"    bind 127.0.0.1:{port}",
+            $"    bind 127.0.0.1:{haproxy.Port}",
             "    default_backend daemons",
             "backend daemons",
             "    balance roundrobin",
             .. backendPorts.Select((p, i) => $"    server d{i + 1} 127.0.0.1:{p}"),
             "",
         ]));
-        var start = new ProcessStartInfo(Binary, ["-f", config, "-db"])
+        haproxy._process = DaemonProcess.StartProgram(Binary, "-f", config, "-db");
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (!await Ports.IsOpenAsync(haproxy.Port))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var process = new Process { StartInfo = start };
-        var haproxy = new HaproxyServer(process, directory, port);
-        process.OutputDataReceived += (_, e) => haproxy.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => haproxy.Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var clock = Stopwatch.StartNew();
-        while (!await Ports.IsOpenAsync(port))
-        {
-            if (process.HasExited || clock.Elapsed > StartTimeout)
+            if (haproxy._process.HasExited || DateTime.UtcNow > deadline)
             {
                 string why = haproxy.Describe();
                 await haproxy.DisposeAsync();
-                throw new InvalidOperationException($"haproxy did not listen on 127.0.0.1:{port}:\n{why}");
+                throw new InvalidOperationException($"haproxy did not listen on 127.0.0.1:{haproxy.Port}:\n{why}");
             }
 
             await Task.Delay(20);
@@ -90,44 +69,21 @@ public sealed class HaproxyServer : IAsyncDisposable
     }
 
     /// <summary>HAProxy's log (one line per connection: which backend, how long, how it ended).</summary>
-    public string Describe()
-    {
-        lock (_output)
-        {
-            return $"--- haproxy on 127.0.0.1:{Port} ---\n{_output.ToString().TrimEnd()}";
-        }
-    }
+    public string Describe() => _process?.Describe() ?? "--- haproxy not started ---";
 
     public async ValueTask DisposeAsync()
     {
         try
         {
-            if (!_process.HasExited)
+            if (_process is not null)
             {
-                Native.Signal(_process.Id, Native.SIGTERM);
-                if (!_process.WaitForExit(5000))
-                {
-                    _process.Kill();
-                }
-
-                await _process.WaitForExitAsync();
+                await _process.StopAsync();
+                await _process.DisposeAsync();
             }
         }
         finally
         {
-            _process.Dispose();
             _directory.Dispose();
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
         }
     }
 }
