@@ -76,7 +76,23 @@ public sealed partial class RedisConnection
         }
     }
 
-    /// <summary>Sends what is queued, on the caller's thread, as far as the socket takes it without blocking.</summary>
+    /// <summary>Sends what callers queued while their requests waited behind others (see <see cref="Send"/>).</summary>
+    private void FlushQueued()
+    {
+        bool start;
+        lock (_gate)
+        {
+            start = !_flushing && _outgoing.WrittenCount > 0;
+            _flushing |= start;
+        }
+
+        if (start)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Sends what is queued, on the calling thread, as far as the socket takes it without blocking.</summary>
     private void Flush()
     {
         try
@@ -185,6 +201,7 @@ public sealed partial class RedisConnection
                 int used = Dispatch(buffer.AsSpan(0, filled));
                 buffer.AsSpan(used, filled - used).CopyTo(buffer);
                 filled -= used;
+                FlushQueued();
             }
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or RedisException)
