@@ -92,6 +92,17 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
             await Pool.Redis.StartAgainAsync();
         }
 
+        // Every daemon's metrics endpoint counts its store failures.
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            foreach (int port in Pool.MetricsPorts)
+            {
+                string metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+                Assert.Matches("aotmilter_store_errors_total\\{filter=\"ratelimit\",store=\"redis\",reason=\"unavailable\"\\} [1-9]", metrics);
+                Assert.Matches("aotmilter_store_seconds_count\\{filter=\"ratelimit\",store=\"redis\"\\} [1-9]", metrics);
+            }
+        }
+
         // Redis restarted empty (no persistence): counting starts over, in every daemon, without restarting any.
         await Task.Delay(TimeSpan.FromSeconds(1.2));
         var replies = new List<MilterReply>();

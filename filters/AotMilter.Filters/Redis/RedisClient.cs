@@ -93,23 +93,6 @@ public sealed class RedisClient
         return reply.IsError ? throw new RedisException($"{script.Name} on {Endpoint}: {reply.Text}") { Reason = "reply" } : reply;
     }
 
-    /// <summary>Closes the connection; the next call opens a new one (tests use this to see a reconnect).</summary>
-    public async ValueTask ResetAsync()
-    {
-        RedisConnection? connection;
-        lock (_gate)
-        {
-            connection = _connection;
-            _connection = null;
-            _retryAt = 0;
-        }
-
-        if (connection is not null)
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
     private static ReadOnlySpan<byte> EvalSha(string sha, IReadOnlyList<string> keys, IReadOnlyList<long> arguments)
     {
         RespWriter w = Writer();

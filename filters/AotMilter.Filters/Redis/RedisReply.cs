@@ -62,7 +62,7 @@ public sealed class RedisReply(RedisReplyKind kind, long integer, string? text, 
         _ => $"\"{Text}\"",
     };
 
-    private RedisException Unexpected(string wanted) => new($"Redis answered {this} where {wanted} was expected");
+    private RedisException Unexpected(string wanted) => new($"Redis answered {this} where {wanted} was expected") { Reason = "reply" };
 
     private static RedisReply[] CreateSmallIntegers()
     {

@@ -23,6 +23,9 @@ public sealed class DaemonPool : IAsyncDisposable
     /// <summary>The daemons, in HAProxy's order (null where one was killed).</summary>
     public List<MilterDaemon?> Daemons { get; } = [];
 
+    /// <summary>Each daemon's <c>--metrics</c> port, in the same order.</summary>
+    public List<int> MetricsPorts { get; } = [];
+
     public HaproxyServer Haproxy { get; private set; } = null!;
 
     /// <summary>Starts Redis, <paramref name="count"/> daemons running <paramref name="filters"/>, then HAProxy in front.</summary>
@@ -38,8 +41,10 @@ public sealed class DaemonPool : IAsyncDisposable
             for (int i = 0; i < count; i++)
             {
                 int port = Ports.GetFree();
+                int metrics = Ports.GetFree();
                 ports.Add(port);
-                pool.Daemons.Add(await MilterDaemon.StartAsync(filters[0], MilterEndpoint.Inet(port), [.. arguments]));
+                pool.MetricsPorts.Add(metrics);
+                pool.Daemons.Add(await MilterDaemon.StartAsync(filters[0], MilterEndpoint.Inet(port), [.. arguments, "--metrics", $"inet:{metrics}@127.0.0.1"]));
             }
 
             pool.Haproxy = await HaproxyServer.StartAsync(ports);
