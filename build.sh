@@ -54,12 +54,12 @@ require_native_toolchain() {
   install_packages "a C compiler and linker for Native AOT" gcc || die "Native AOT needs a C compiler and linker: apt-get install gcc"
 }
 
-# Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), what Sendmail's unpacked binaries need, and runc and
-# umoci to run the container image.
+# Packages the end-to-end tests use: Postfix (smtpd, smtp-sink), what Sendmail's unpacked binaries need, runc and
+# umoci to run the container image, and Redis and HAProxy for the shared stores and several daemons.
 # Sendmail itself is not installed (it conflicts with Postfix): the tests unpack its .debs into a cache.
 # The scanning filters' tests start their own clamd, spamd and rspamd (offline: private configuration, no updates).
 TEST_PACKAGES=(postfix m4 libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 util-linux systemd runc umoci
-  clamav-daemon spamd spamassassin rspamd)
+  clamav-daemon spamd spamassassin rspamd redis-server redis-tools haproxy)
 ensure_test_packages() {
   install_packages "test prerequisites" "${TEST_PACKAGES[@]}" || die "the end-to-end tests need: ${INSTALL_PACKAGES_MISSING[*]}"
   [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/smtp-sink ] \

@@ -9,7 +9,8 @@
 # The first two log warnings only (--log-level Warning), as the peers, which log nothing per connection.
 # at concurrency 1, 8 and 64, with one message per connection and with 100. Without ../shared it measures aotmilter
 # alone with `aotmilter bench` and says so. Either way it adds the daemon's own figures (allocated bytes per message,
-# start-up time, binary size, RSS with 1,000 idle connections) and writes bench/results/<date>-<host>.md.
+# start-up time, binary size, RSS with 1,000 idle connections), the rate limiter with its in-process store and with
+# Redis at concurrency 8 and 64 (bench/stores.sh), and writes bench/results/<date>-<host>.md.
 #
 # Settings (environment): BENCH_DURATION (seconds per run, default 5), BENCH_CONC (default "1 8 64"),
 # BENCH_PEERS (default "null null-nr c go python"), AOTMILTER_SHARED (default ../shared), BENCH_OUT (the results file).
@@ -335,6 +336,9 @@ else
   alone "100 msg/conn" 100
 fi
 daemon_figures
+# ------------------------------------------------------------------ the rate limiter's stores (bench/stores.sh)
+install_packages "Redis for the rate limiter's store rows" redis-server redis-tools || say "the Redis rows need redis-server and redis-tools"
+"$ROOT/bench/stores.sh" "$BINARY" > "$WORK/stores.md"
 ELAPSED=$(( $(date +%s) - STARTED ))
 
 mkdir -p "$(dirname "$OUT")"
@@ -379,6 +383,8 @@ EOM
     cat "$GENERATORS"
     echo
   fi
+  cat "$WORK/stores.md"
+  echo
   echo "## Targets (issue 6)"
   echo
   targets

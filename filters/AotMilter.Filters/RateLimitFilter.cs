@@ -1,7 +1,10 @@
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
 using AotMilter.Filters.Matching;
 using AotMilter.Filters.RateLimit;
+using AotMilter.Filters.Redis;
+using AotMilter.Filters.Stores;
 
 namespace AotMilter.Filters;
 
@@ -9,7 +12,8 @@ namespace AotMilter.Filters;
 /// Limits how many messages a sender, a sender domain, a client address or an SMTP AUTH login may send in a sliding
 /// window: each MAIL FROM is counted against every rule that applies, and refused with a 4xx (the client retries
 /// later) when one of them is over its limit; a refused message is not counted. Counters live in the store the
-/// settings name (in-process now; the interface allows a shared one later).
+/// settings name: in this process, or in Redis, shared by several daemons (one round trip per MAIL); when the store
+/// cannot answer in time, the message gets the <c>on-error</c> verdict (tempfail by default).
 /// </summary>
 [Milter("ratelimit", Description = "Messages per sender, client or login in a sliding window; tempfail beyond")]
 public sealed class RateLimitFilter
@@ -42,7 +46,8 @@ public sealed class RateLimitFilter
     internal static string DomainKey(ReadOnlySpan<char> domain) => domain.TrimEnd('.').ToString().ToLowerInvariant();
 
     // Asynchronous because a shared store answers over the network: the I/O thread serves other connections
-    // meanwhile. The in-process store answers at once, and then this completes synchronously, allocating nothing more.
+    // meanwhile, and the wait ends at the store's deadline or when the callback is aborted. The in-process store
+    // answers at once, and then this completes synchronously, allocating nothing more.
     [OnMailFrom]
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Verdict> MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
@@ -84,7 +89,18 @@ public sealed class RateLimitFilter
             return Verdict.Continue;
         }
 
-        int exceeded = await _settings.Store.TryAcquireAsync(_requests).ConfigureAwait(false);
+        int exceeded;
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            exceeded = await _settings.Store.TryAcquireAsync(_requests, context.CallbackAborted).ConfigureAwait(false);
+            _settings.StoreMetrics.Answered(start);
+        }
+        catch (RedisException failure)
+        {
+            return StoreFailure.Handle(_settings.StoreSettings, _settings.StoreMetrics, failure, context);
+        }
+
         if (exceeded < 0)
         {
             return Verdict.Continue;

@@ -18,7 +18,6 @@ public sealed class CrashUnderLoadTests(PostfixCrashFixture fixture, ITestOutput
     private const int Sessions = 6;
 
     private static readonly TimeSpan LoadDeadline = TimeSpan.FromSeconds(90);
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>When to kill (share of the messages accepted so far) and how long the daemon stays down.</summary>
     private static readonly (double AfterAccepted, TimeSpan Down)[] Crashes =
@@ -44,7 +43,7 @@ public sealed class CrashUnderLoadTests(PostfixCrashFixture fixture, ITestOutput
         Assert.True(tempfails[0] == 0, $"4xx before any crash (the daemon must not refuse under plain load): {report}\n{load.Describe()}");
         Assert.True(tempfails.Skip(1).All(n => n > 0), $"a crash went unnoticed by the clients (not under load?): {report}");
 
-        await AssertDeliveredOnceAndFilteredAsync(messages, report);
+        output.WriteLine(await DeliveryAudit.AssertDeliveredOnceAndFilteredAsync(fixture.Postfix, messages, report));
     });
 
     /// <summary>Runs the load, killing and restarting the daemon as <see cref="Crashes"/> says; returns when each kill happened.</summary>
@@ -111,49 +110,5 @@ public sealed class CrashUnderLoadTests(PostfixCrashFixture fixture, ITestOutput
             + $"4xx before the first crash: {windows[0]}, "
             + string.Join(", ", kills.Select((at, i) => $"after crash {i + 1} at {at.TotalSeconds:0.0}s: {windows[i + 1]}"))
             + $"; retried: {string.Join(", ", failures)}";
-    }
-
-    private async Task AssertDeliveredOnceAndFilteredAsync(List<TestMessage> messages, string report)
-    {
-        var queueEmpty = await WaitForDrainAsync(messages.Count);
-        var delivered = fixture.Postfix.Sink.Messages;
-        var byId = delivered.ToLookup(MessageId);
-        var sent = messages.Select(m => m.MessageId).ToHashSet();
-        var lost = messages.Where(m => !byId.Contains(m.MessageId)).Select(m => m.MessageId).ToList();
-        var duplicated = messages.Where(m => byId[m.MessageId].Count() > 1).Select(m => m.MessageId).ToList();
-        var altered = messages.Where(m => byId[m.MessageId].Any(d => !d.Body.SequenceEqual(m.Body))).Select(m => m.MessageId).ToList();
-        var unknown = delivered.Count(d => !sent.Contains(MessageId(d)));
-        // Every message carries the same header fields, so the bench filter's count is the same for all.
-        var mark = messages[0].Headers.Count.ToString();
-        var unfiltered = delivered.Where(d => d.Parsed.HeaderValues("X-Bench") is not [var value] || value != mark)
-            .Select(d => $"{MessageId(d)} (X-Bench: {string.Join(", ", d.Parsed.HeaderValues("X-Bench"))})").ToList();
-        var counts = $"{delivered.Count} delivered: {lost.Count} lost, {duplicated.Count} duplicated, {unfiltered.Count} without "
-            + $"exactly one 'X-Bench: {mark}', {altered.Count} with another body, {unknown} unknown; queue {(queueEmpty ? "" : "not ")}empty";
-        output.WriteLine(counts);
-
-        Assert.True(lost.Count == 0, $"{counts}. Lost: {string.Join(", ", lost.Take(10))}\n{report}");
-        Assert.True(duplicated.Count == 0, $"{counts}. Duplicated: {string.Join(", ", duplicated.Take(10))}\n{report}");
-        Assert.True(unfiltered.Count == 0, $"{counts}. Unfiltered: {string.Join(", ", unfiltered.Take(10))}\n{report}");
-        Assert.True(altered.Count == 0, $"{counts}. Altered: {string.Join(", ", altered.Take(10))}");
-        Assert.True(unknown == 0 && delivered.Count == messages.Count, $"{counts}\n{report}");
-        Assert.True(queueEmpty, $"{counts}\n{await fixture.Postfix.QueueListingAsync()}");
-    }
-
-    private static string MessageId(SinkMessage message) => message.Parsed.HeaderValues("Message-ID").FirstOrDefault() ?? "(none)";
-
-    /// <summary>Waits until the sink holds every message and the queue is empty; false if the queue never emptied.</summary>
-    private async Task<bool> WaitForDrainAsync(int count)
-    {
-        var deadline = DateTime.UtcNow + DrainTimeout;
-        while (true)
-        {
-            var empty = await fixture.Postfix.QueueIsEmptyAsync();
-            if (empty && fixture.Postfix.Sink.Count >= count || DateTime.UtcNow >= deadline)
-            {
-                return empty;
-            }
-
-            await Task.Delay(200);
-        }
     }
 }

@@ -94,13 +94,4 @@ public class RateLimitFilterTests
         Assert.Equal(0, await store.TryAcquireAsync([new("a", 1, TimeSpan.FromHours(1)), new("b", 1, TimeSpan.FromHours(1))]));
         Assert.Equal(-1, await store.TryAcquireAsync([new("b", 1, TimeSpan.FromHours(1))]));
     }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }

@@ -17,37 +17,24 @@ namespace AotMilter.Filters.Policy;
 /// </summary>
 public sealed class PolicySettings : IFilterSettings<PolicySettings>
 {
-    private static readonly string[] Keys = ["client", "helo", "sender", "recipient", "auth"];
+    private static readonly Dictionary<string, PolicySubject> Subjects = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["client"] = PolicySubject.Client,
+        ["helo"] = PolicySubject.Helo,
+        ["sender"] = PolicySubject.Sender,
+        ["recipient"] = PolicySubject.Recipient,
+        ["auth"] = PolicySubject.Auth,
+    };
+
+    private static readonly string[] Keys = [.. Subjects.Keys];
 
     /// <summary>No rules: the filter lets everything through.</summary>
     public static PolicySettings Default { get; } = new();
 
     public IReadOnlyList<PolicyRule> Rules { get; init; } = [];
 
-    public static PolicySettings Parse(ConfigSection section)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        section.CheckKeys(Keys);
-        var rules = new List<PolicyRule>();
-        foreach (ConfigEntry entry in section.Entries)
-        {
-            PolicySubject? subject = entry.Key.ToLowerInvariant() switch
-            {
-                "client" => PolicySubject.Client,
-                "helo" => PolicySubject.Helo,
-                "sender" => PolicySubject.Sender,
-                "recipient" => PolicySubject.Recipient,
-                "auth" => PolicySubject.Auth,
-                _ => null,
-            };
-            if (subject is PolicySubject s && ParseRule(section, entry, s) is PolicyRule rule)
-            {
-                rules.Add(rule);
-            }
-        }
-
-        return new PolicySettings { Rules = rules };
-    }
+    public static PolicySettings Parse(ConfigSection section) =>
+        new() { Rules = RuleEntries.Parse(section, Keys, Subjects, ParseRule) };
 
     private static PolicyRule? ParseRule(ConfigSection section, ConfigEntry entry, PolicySubject subject)
     {

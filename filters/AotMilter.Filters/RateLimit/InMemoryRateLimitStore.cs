@@ -1,3 +1,5 @@
+using AotMilter.Filters.Stores;
+
 namespace AotMilter.Filters.RateLimit;
 
 /// <summary>
@@ -9,8 +11,7 @@ namespace AotMilter.Filters.RateLimit;
 /// </summary>
 public sealed class InMemoryRateLimitStore : IRateLimitStore
 {
-    private static readonly Lock SharedGate = new();
-    private static InMemoryRateLimitStore? s_shared;
+    private static readonly SharedStore<InMemoryRateLimitStore> ProcessWide = new(max => new InMemoryRateLimitStore(max), s => s.MaxKeys);
 
     private readonly Dictionary<string, Counter> _counters = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -42,18 +43,7 @@ public sealed class InMemoryRateLimitStore : IRateLimitStore
     /// The process-wide store, so that counters survive a configuration reload; a reload that changes the capacity
     /// starts a new store (and counts afresh).
     /// </summary>
-    public static InMemoryRateLimitStore Shared(int maxKeys)
-    {
-        lock (SharedGate)
-        {
-            if (s_shared is null || s_shared.MaxKeys != maxKeys)
-            {
-                s_shared = new InMemoryRateLimitStore(maxKeys);
-            }
-
-            return s_shared;
-        }
-    }
+    public static InMemoryRateLimitStore Shared(int maxKeys) => ProcessWide.Get(maxKeys);
 
     public ValueTask<int> TryAcquireAsync(IReadOnlyList<RateLimitRequest> requests, CancellationToken cancellationToken = default)
     {
@@ -95,25 +85,7 @@ public sealed class InMemoryRateLimitStore : IRateLimitStore
     private void Sweep(long now)
     {
         _operations = 0;
-        List<string>? idle = null;
-        foreach ((string key, Counter counter) in _counters)
-        {
-            if (counter.IsIdle(now))
-            {
-                (idle ??= []).Add(key);
-            }
-        }
-
-        idle?.ForEach(k => _counters.Remove(k));
-        if (_counters.Count > MaxKeys)
-        {
-            // Down to 90 % so that the next few new keys do not sweep again at once.
-            int excess = _counters.Count - (MaxKeys - (MaxKeys / 10));
-            foreach (string key in _counters.OrderBy(p => p.Value.LastSeen).Take(excess).Select(p => p.Key).ToList())
-            {
-                _counters.Remove(key);
-            }
-        }
+        Eviction.Sweep(_counters, MaxKeys, c => c.IsIdle(now), c => c.LastSeen);
     }
 
     private sealed class Counter

@@ -1,6 +1,8 @@
 using System.Globalization;
 using AotMilter.Configuration;
 using AotMilter.Filters.Matching;
+using AotMilter.Filters.Redis;
+using AotMilter.Filters.Stores;
 
 namespace AotMilter.Filters.RateLimit;
 
@@ -14,13 +16,23 @@ namespace AotMilter.Filters.RateLimit;
 /// auth = 1000/1d
 /// exempt-clients = 127.0.0.1 ::1 10.0.0.0/8
 /// max-keys = 100000
+/// store = redis://127.0.0.1:6379/0    # shared by several daemons; see StoreSettings
+/// on-error = tempfail
 /// </code>
 /// </summary>
 public sealed class RateLimitSettings : IFilterSettings<RateLimitSettings>
 {
     public static readonly SmtpReply DefaultReply = SmtpReply.Create(451, "4.7.1", "Rate limit exceeded, try again later");
 
-    private static readonly string[] Keys = ["sender", "sender-domain", "client", "auth", "exempt-clients", "max-keys"];
+    private static readonly Dictionary<string, RateLimitKey> Subjects = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["sender"] = RateLimitKey.Sender,
+        ["sender-domain"] = RateLimitKey.SenderDomain,
+        ["client"] = RateLimitKey.Client,
+        ["auth"] = RateLimitKey.Auth,
+    };
+
+    private static readonly string[] Keys = [.. Subjects.Keys, "exempt-clients", "max-keys", .. StoreSettings.Keys];
 
     public IReadOnlyList<RateLimitRule> Rules { get; init; } = [];
 
@@ -28,42 +40,25 @@ public sealed class RateLimitSettings : IFilterSettings<RateLimitSettings>
 
     public required IRateLimitStore Store { get; init; }
 
+    /// <summary>Which store, and what a message gets when it fails (<c>on-error</c>).</summary>
+    public StoreSettings StoreSettings { get; init; } = StoreSettings.Default;
+
+    public StoreMetrics StoreMetrics { get; init; } = StoreMetrics.For("ratelimit", "memory");
+
     public static RateLimitSettings Parse(ConfigSection section)
     {
-        ArgumentNullException.ThrowIfNull(section);
-        section.CheckKeys(Keys);
-        var rules = new List<RateLimitRule>();
-        foreach (ConfigEntry entry in section.Entries)
-        {
-            RateLimitKey? key = entry.Key.ToLowerInvariant() switch
-            {
-                "sender" => RateLimitKey.Sender,
-                "sender-domain" => RateLimitKey.SenderDomain,
-                "client" => RateLimitKey.Client,
-                "auth" => RateLimitKey.Auth,
-                _ => null,
-            };
-            if (key is RateLimitKey k && ParseRule(section, entry, k) is RateLimitRule rule)
-            {
-                rules.Add(rule);
-            }
-        }
-
-        var exempt = new List<IpNetwork>();
-        foreach ((ConfigEntry entry, ConfigWord word) in section.ReadList("exempt-clients"))
-        {
-            if (IpNetwork.TryParse(word.Text, out IpNetwork? network, out string? error))
-            {
-                exempt.Add(network!);
-            }
-            else
-            {
-                section.Error(entry, error!);
-            }
-        }
-
+        List<RateLimitRule> rules = RuleEntries.Parse(section, Keys, Subjects, ParseRule);
+        List<IpNetwork> exempt = PatternLists.ReadNetworks(section, "exempt-clients");
         int maxKeys = section.ReadInt("max-keys", 100_000, 100, 10_000_000);
-        return new RateLimitSettings { Rules = rules, ExemptClients = exempt, Store = InMemoryRateLimitStore.Shared(maxKeys) };
+        StoreSettings store = StoreSettings.Parse(section);
+        return new RateLimitSettings
+        {
+            Rules = rules,
+            ExemptClients = exempt,
+            StoreSettings = store,
+            Store = store.Create<IRateLimitStore>((client, prefix, deadline) => new RedisRateLimitStore(client, prefix, deadline), () => InMemoryRateLimitStore.Shared(maxKeys)),
+            StoreMetrics = StoreMetrics.For("ratelimit", store.Kind),
+        };
     }
 
     private static RateLimitRule? ParseRule(ConfigSection section, ConfigEntry entry, RateLimitKey key)

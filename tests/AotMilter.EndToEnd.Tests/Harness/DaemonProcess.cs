@@ -33,9 +33,15 @@ public sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
-    public static DaemonProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    public static DaemonProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] arguments) =>
+        Launch(RepoPaths.AotMilterBinary(), environment, arguments);
+
+    /// <summary>Another program run the same way (a service the daemon talks to, such as HAProxy).</summary>
+    public static DaemonProcess StartProgram(string binary, params string[] arguments) => Launch(binary, null, arguments);
+
+    private static DaemonProcess Launch(string binary, IReadOnlyDictionary<string, string>? environment, string[] arguments)
     {
-        var start = new ProcessStartInfo(RepoPaths.AotMilterBinary())
+        var start = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -109,7 +115,7 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     /// <summary>For failure messages.</summary>
     public string Describe() =>
-        $"--- aotmilter {string.Join(' ', _process.StartInfo.ArgumentList)}{(_process.HasExited ? $" (exited with {_process.ExitCode})" : " (running)")} ---\n{Output.TrimEnd()}";
+        $"--- {Path.GetFileName(_process.StartInfo.FileName)} {string.Join(' ', _process.StartInfo.ArgumentList)}{(_process.HasExited ? $" (exited with {_process.ExitCode})" : " (running)")} ---\n{Output.TrimEnd()}";
 
     public async ValueTask DisposeAsync()
     {

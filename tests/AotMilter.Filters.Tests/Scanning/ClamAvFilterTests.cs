@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using AotMilter.Filters.Scanning;
 using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Mta;
 using AotMilter.Testing;
 
 namespace AotMilter.Filters.Tests.Scanning;

@@ -1,4 +1,5 @@
 using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Mta;
 using AotMilter.Testing;
 
 namespace AotMilter.Filters.Tests.Scanning;

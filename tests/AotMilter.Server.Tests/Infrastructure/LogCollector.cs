@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AotMilter.Mta;
 using Microsoft.Extensions.Logging;
 
 namespace AotMilter.Server.Tests;
@@ -24,7 +25,7 @@ internal sealed class LogCollector : ILoggerProvider
     /// <summary>Waits until a line containing <paramref name="text"/> has been logged.</summary>
     public async Task<Entry> WaitForAsync(string text)
     {
-        using var deadline = new CancellationTokenSource(Mta.MilterClient.DefaultTimeout);
+        using var deadline = new CancellationTokenSource(MilterClient.DefaultTimeout);
         while (true)
         {
             Entry? entry = _entries.FirstOrDefault(e => e.Message.Contains(text, StringComparison.Ordinal));

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using AotMilter.Mta;
 using AotMilter.Protocol;
 
 namespace AotMilter.Server.Tests;
@@ -43,7 +44,7 @@ internal sealed class Probe
     /// <summary>Waits until <paramref name="text"/> has been recorded (for callbacks that get no reply: abort, close).</summary>
     public async Task WaitForEventAsync(string text)
     {
-        using var deadline = new CancellationTokenSource(Mta.MilterClient.DefaultTimeout);
+        using var deadline = new CancellationTokenSource(MilterClient.DefaultTimeout);
         while (!Events.Contains(text))
         {
             try

@@ -1,0 +1,212 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace AotMilter.Filters.Redis;
+
+/// <summary>
+/// One connection to Redis, shared by every caller: commands are pipelined (each caller appends its command and
+/// does not wait for the ones before it to be answered; what accumulates while requests are in flight goes out in one
+/// write when their replies come), and replies come back in order, each completing the oldest request still waiting.
+/// No caller ever waits on the socket: commands are written without blocking by the caller's thread, and replies are
+/// read by one thread per connection (RedisConnection.Socket.cs), which completes each caller's task itself, with no
+/// further hand-over (a milter callback's continuation only posts its connection back to its event loop); deadlines
+/// are checked every <see cref="DeadlineCheck"/> by one timer per connection rather than a timer per request.
+/// Bounds: at most <see cref="MaxPending"/> requests wait for a reply and <see cref="MaxOutgoingBytes"/> wait to be
+/// sent (more fail at once), and a reply is at most
+/// <see cref="RespReader.MaxBulkLength"/> bytes plus its framing. When the connection breaks every waiting request
+/// fails, and the connection is not used again.
+/// </summary>
+public sealed partial class RedisConnection : IAsyncDisposable
+{
+    /// <summary>Requests waiting for their reply at once, all callers together.</summary>
+    public const int MaxPending = 16_384;
+
+    /// <summary>Requests in flight from which a new command waits to be sent with the next batch instead of at once.</summary>
+    public const int BatchAbove = 8;
+
+    /// <summary>Bytes of commands not yet sent (a server that stops reading cannot make the daemon hold more).</summary>
+    public const int MaxOutgoingBytes = 1024 * 1024;
+
+    private readonly Socket _socket;
+    private readonly Queue<PendingRequest> _pending = new();
+    private readonly Timer _deadlines;
+    private readonly Lock _gate = new();
+    private ArrayBufferWriter<byte> _outgoing = new(4096);
+    private ArrayBufferWriter<byte> _sending = new(4096);
+    private bool _flushing;
+    private int _sent;
+    private Exception? _failure;
+    private long _lastReceive;
+
+    private RedisConnection(Socket socket, string name)
+    {
+        _socket = socket;
+        Name = name;
+        _lastReceive = Stopwatch.GetTimestamp();
+        _deadlines = new Timer(static c => ((RedisConnection)c!).CheckDeadlines(), this, DeadlineCheck, DeadlineCheck);
+    }
+
+    /// <summary>How often waiting requests are checked against their deadlines (a request fails this much late at most).</summary>
+    public static readonly TimeSpan DeadlineCheck = TimeSpan.FromMilliseconds(20);
+
+    public string Name { get; }
+
+    /// <summary>False once the connection failed or was closed.</summary>
+    public bool IsOpen => Volatile.Read(ref _failure) is null;
+
+    /// <summary>
+    /// Queues one command (complete RESP bytes) and returns its reply's task, which fails with a timeout
+    /// <see cref="RedisException"/> once <paramref name="deadline"/> has passed, or is cancelled when
+    /// <paramref name="cancellationToken"/> fires. Never throws: a closed connection or a full queue gives a failed task.
+    /// The task completes on the thread that received the reply (or found the deadline passed): its continuation must
+    /// be short and must not block, as a milter callback's continuation is.
+    /// </summary>
+    public Task<RedisReply> Send(ReadOnlySpan<byte> command, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var request = new PendingRequest(Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency), deadline);
+        bool startFlush;
+        lock (_gate)
+        {
+            if (_failure is not null)
+            {
+                return Task.FromException<RedisReply>(new RedisException($"the connection to {Name} is closed: {_failure.Message}", _failure));
+            }
+
+            if (_pending.Count >= MaxPending || _outgoing.WrittenCount + command.Length > MaxOutgoingBytes)
+            {
+                return Task.FromException<RedisReply>(new RedisException($"{_pending.Count} requests already wait for {Name}"));
+            }
+
+            // With many requests in flight, the command waits for the reader thread, which sends everything queued
+            // once it has read the next replies: commands issued meanwhile by any caller go out in one write, and Redis
+            // reads and answers them together (at concurrency 64 that cut Redis's CPU per call by half). With few in
+            // flight the next reply may be a round trip away, so the command goes out at once, from this thread.
+            startFlush = _pending.Count < BatchAbove && !_flushing;
+            _flushing |= startFlush;
+            _pending.Enqueue(request);
+            command.CopyTo(_outgoing.GetSpan(command.Length));
+            _outgoing.Advance(command.Length);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            request.Registration = cancellationToken.UnsafeRegister(static (r, token) => ((PendingRequest)r!).TrySetCanceled(token), request);
+        }
+
+        if (startFlush)
+        {
+            Flush();
+        }
+
+        return request.Task;
+    }
+
+    /// <summary>
+    /// Fails the requests whose deadline has passed. When nothing at all came back for that long while they waited,
+    /// the server (or the path to it) hangs: the connection is closed, so that the next request opens a new one
+    /// instead of queueing behind the dead ones.
+    /// </summary>
+    private void CheckDeadlines()
+    {
+        long now = Stopwatch.GetTimestamp();
+        List<PendingRequest>? expired = null;
+        bool silent = false;
+        lock (_gate)
+        {
+            foreach (PendingRequest request in _pending)
+            {
+                if (request.DeadlineTimestamp <= now && !request.Task.IsCompleted)
+                {
+                    (expired ??= []).Add(request);
+                    silent |= Stopwatch.GetElapsedTime(_lastReceive, now) >= request.Deadline;
+                }
+            }
+        }
+
+        if (expired is null)
+        {
+            return;
+        }
+
+        if (silent)
+        {
+            Fail(new RedisException($"{Name} answered nothing for {expired[0].Deadline.TotalMilliseconds:0} ms") { Reason = "timeout" });
+            return;
+        }
+
+        foreach (PendingRequest request in expired)
+        {
+            request.TrySetException(new RedisException($"no answer from {Name} within {request.Deadline.TotalMilliseconds:0} ms") { Reason = "timeout" });
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Fail(new ObjectDisposedException(nameof(RedisConnection)));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Completes a waiting request for each whole reply; returns the bytes used.</summary>
+    private int Dispatch(ReadOnlySpan<byte> received)
+    {
+        int used = 0;
+        while (RespReader.TryRead(received[used..], out RedisReply? reply, out int consumed))
+        {
+            used += consumed;
+            PendingRequest? waiting;
+            lock (_gate)
+            {
+                _lastReceive = Stopwatch.GetTimestamp();
+                _pending.TryDequeue(out waiting);
+            }
+
+            if (waiting is null)
+            {
+                throw new RedisException($"{Name} sent a reply nobody asked for") { Reason = "reply" };
+            }
+
+            // A request that timed out or was cancelled keeps its place in the queue until its reply comes, so
+            // that the replies after it still find their requests; its reply is dropped here.
+            waiting.Registration.Dispose();
+            waiting.TrySetResult(reply!);
+        }
+
+        return used;
+    }
+
+    private void Fail(Exception reason)
+    {
+        PendingRequest[] waiting;
+        lock (_gate)
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            _failure = reason;
+            waiting = [.. _pending];
+            _pending.Clear();
+        }
+
+        _socket.Dispose();
+        _deadlines.Dispose();
+        var error = reason as RedisException ?? new RedisException($"the connection to {Name} failed: {reason.Message}", reason);
+        foreach (PendingRequest request in waiting)
+        {
+            request.Registration.Dispose();
+            request.TrySetException(error);
+        }
+    }
+
+    /// <summary>One command waiting for its reply, with its deadline and its caller's cancellation.</summary>
+    private sealed class PendingRequest(long deadlineTimestamp, TimeSpan deadline) : TaskCompletionSource<RedisReply>
+    {
+        public long DeadlineTimestamp { get; } = deadlineTimestamp;
+
+        public TimeSpan Deadline { get; } = deadline;
+
+        public CancellationTokenRegistration Registration { get; set; }
+    }
+}

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using AotMilter.Filters.Greylist;
+using AotMilter.Filters.RateLimit;
+using AotMilter.Filters.Redis;
+using AotMilter.Filters.Tests.Infrastructure;
+
+namespace AotMilter.Filters.Tests;
+
+/// <summary>The Redis client and stores against a real redis-server, started for this class and stopped, paused and restarted by its tests.</summary>
+public sealed class RedisStoreTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(1);
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    [Fact]
+    public async Task A_limit_of_N_lets_exactly_N_through_with_one_EVALSHA_per_call()
+    {
+        IRateLimitStore store = RateLimitStore();
+        RateLimitRequest[] one = [new("sender:a@example.net", 3, TimeSpan.FromHours(1))];
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        long before = await _redis.CommandCallsAsync("evalsha");
+        int[] results = await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ => await store.TryAcquireAsync(one)));
+        Assert.Equal(2, results.Count(r => r == -1));
+        Assert.Equal(8, results.Count(r => r == 0));
+        Assert.Equal(before + 10, await _redis.CommandCallsAsync("evalsha"));
+        Assert.Equal(1, await _redis.CommandCallsAsync("script|load"));
+    }
+
+    [Fact]
+    public async Task A_message_over_one_limit_counts_on_none_of_its_keys()
+    {
+        IRateLimitStore store = RateLimitStore();
+        var hour = TimeSpan.FromHours(1);
+        Assert.Equal(-1, await store.TryAcquireAsync([new("a", 1, hour)]));
+        Assert.Equal(0, await store.TryAcquireAsync([new("a", 1, hour), new("b", 1, hour)]));
+        Assert.Equal(1, await store.TryAcquireAsync([new("b", 1, hour), new("a", 1, hour)]));
+        Assert.Equal(-1, await store.TryAcquireAsync([new("b", 1, hour)]));
+        Assert.Equal("1", await _redis.CliAsync("HGET", "test:rl:a", "c"));
+        Assert.Equal("1", await _redis.CliAsync("HGET", "test:rl:b", "c"));
+    }
+
+    [Fact]
+    public async Task The_window_slides_on_the_servers_clock_and_counters_expire()
+    {
+        IRateLimitStore store = RateLimitStore();
+        RateLimitRequest[] one = [new("w", 1, TimeSpan.FromSeconds(1))];
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        Assert.Equal(0, await store.TryAcquireAsync(one));
+        long ttl = long.Parse(await _redis.CliAsync("PTTL", "test:rl:w"));
+        Assert.InRange(ttl, 1, 2000);
+        await Task.Delay(TimeSpan.FromSeconds(2.1));
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+    }
+
+    [Fact]
+    public async Task Redis_stopped_fails_fast_and_counting_resumes_when_it_is_back_without_a_new_client()
+    {
+        var client = new RedisClient(Endpoint(_redis.Url()));
+        var store = new RedisRateLimitStore(client, "test:", Deadline);
+        RateLimitRequest[] one = [new("down", 100, TimeSpan.FromHours(1))];
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+
+        await _redis.StopAsync();
+        var elapsed = Stopwatch.StartNew();
+        RedisException down = await Assert.ThrowsAsync<RedisException>(() => store.TryAcquireAsync(one).AsTask());
+        Assert.True(elapsed.Elapsed < Deadline + TimeSpan.FromMilliseconds(200), $"took {elapsed.Elapsed}: {down.Message}");
+        RedisException again = await Assert.ThrowsAsync<RedisException>(() => store.TryAcquireAsync(one).AsTask());
+        Assert.Equal("unavailable", again.Reason);
+
+        await _redis.StartAgainAsync();
+        await EventuallyAsync(async () => await store.TryAcquireAsync(one) == -1);
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        Assert.Equal("2", await _redis.CliAsync("HGET", "test:rl:down", "c"));
+    }
+
+    [Fact]
+    public async Task Redis_hung_answers_timeout_within_the_deadline_and_the_next_connection_works_once_it_answers()
+    {
+        var client = new RedisClient(Endpoint(_redis.Url()));
+        var store = new RedisRateLimitStore(client, "test:", Deadline);
+        RateLimitRequest[] one = [new("hung", 100, TimeSpan.FromHours(1))];
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+
+        _redis.Pause();
+        try
+        {
+            var elapsed = Stopwatch.StartNew();
+            RedisException[] failures = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Assert.ThrowsAsync<RedisException>(() => store.TryAcquireAsync(one).AsTask())));
+            Assert.All(failures, f => Assert.Equal("timeout", f.Reason));
+            Assert.InRange(elapsed.Elapsed, Deadline - TimeSpan.FromMilliseconds(20), Deadline + TimeSpan.FromMilliseconds(500));
+        }
+        finally
+        {
+            _redis.Resume();
+        }
+
+        await EventuallyAsync(async () => await store.TryAcquireAsync(one) == -1);
+    }
+
+    [Fact]
+    public async Task Scripts_flushed_on_the_server_are_loaded_again()
+    {
+        IRateLimitStore store = RateLimitStore();
+        RateLimitRequest[] one = [new("flush", 100, TimeSpan.FromHours(1))];
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        Assert.Equal("OK", await _redis.CliAsync("SCRIPT", "FLUSH"));
+        Assert.Equal(-1, await store.TryAcquireAsync(one));
+        Assert.Equal("2", await _redis.CliAsync("HGET", "test:rl:flush", "c"));
+    }
+
+    [Fact]
+    public async Task AUTH_and_SELECT_are_sent_and_a_wrong_password_is_a_reply_error()
+    {
+        await using RedisServer secured = await RedisServer.StartAsync("requirepass s3cret");
+        var store = new RedisRateLimitStore(new RedisClient(Endpoint(secured.Url(3, "s3cret"))), "test:", Deadline);
+        Assert.Equal(-1, await store.TryAcquireAsync([new("auth", 1, TimeSpan.FromHours(1))]));
+        Assert.Equal("1", await secured.CliAsync("-a", "s3cret", "--no-auth-warning", "-n", "3", "HGET", "test:rl:auth", "c"));
+
+        var wrong = new RedisRateLimitStore(new RedisClient(Endpoint(secured.Url(0, "wrong"))), "test:", Deadline);
+        RedisException refused = await Assert.ThrowsAsync<RedisException>(() => wrong.TryAcquireAsync([new("auth", 1, TimeSpan.FromHours(1))]).AsTask());
+        Assert.Contains("AUTH", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_unix_socket_endpoint_works()
+    {
+        var store = new RedisRateLimitStore(new RedisClient(Endpoint("unix:" + _redis.SocketPath + "?db=1")), "test:", Deadline);
+        Assert.Equal(-1, await store.TryAcquireAsync([new("unix", 1, TimeSpan.FromHours(1))]));
+        Assert.Equal("1", await _redis.CliAsync("-n", "1", "HGET", "test:rl:unix", "c"));
+    }
+
+    [Fact]
+    public async Task The_callers_cancellation_ends_the_wait_at_once()
+    {
+        IRateLimitStore store = new RedisRateLimitStore(new RedisClient(Endpoint(_redis.Url())), "test:", TimeSpan.FromSeconds(10));
+        _redis.Pause();
+        try
+        {
+            using var aborted = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            var elapsed = Stopwatch.StartNew();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.TryAcquireAsync([new("c", 1, TimeSpan.FromHours(1))], aborted.Token).AsTask());
+            Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2), $"took {elapsed.Elapsed}");
+        }
+        finally
+        {
+            _redis.Resume();
+        }
+    }
+
+    [Fact]
+    public async Task A_greylisted_triplet_passes_after_the_delay_and_is_then_known()
+    {
+        IGreylistStore store = new RedisGreylistStore(new RedisClient(Endpoint(_redis.Url())), "test:", Deadline);
+        var times = new GreylistTimes(TimeSpan.FromSeconds(1), TimeSpan.FromHours(4), TimeSpan.FromDays(36), 2);
+        Assert.Equal(GreylistOutcome.New, (await store.CheckAsync("t1", "net", times, default)).Outcome);
+        GreylistDecision early = await store.CheckAsync("t1", "net", times, default);
+        Assert.Equal(GreylistOutcome.TooEarly, early.Outcome);
+        Assert.InRange(early.Wait, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1));
+        long ttl = long.Parse(await _redis.CliAsync("PTTL", "test:gl:t:t1"));
+        Assert.InRange(ttl, TimeSpan.FromHours(3.9).TotalMilliseconds, TimeSpan.FromHours(4).TotalMilliseconds);
+
+        await Task.Delay(early.Wait + TimeSpan.FromMilliseconds(50));
+        Assert.Equal(GreylistOutcome.Passed, (await store.CheckAsync("t1", "net", times, default)).Outcome);
+        Assert.Equal(GreylistOutcome.Known, (await store.CheckAsync("t1", "net", times, default)).Outcome);
+        ttl = long.Parse(await _redis.CliAsync("PTTL", "test:gl:t:t1"));
+        Assert.InRange(ttl, TimeSpan.FromDays(35.9).TotalMilliseconds, TimeSpan.FromDays(36).TotalMilliseconds);
+        Assert.Equal("1", await _redis.CliAsync("GET", "test:gl:c:net"));
+    }
+
+    [Fact]
+    public async Task A_client_network_that_passed_auto_allow_times_is_allowed_for_everything()
+    {
+        IGreylistStore store = new RedisGreylistStore(new RedisClient(Endpoint(_redis.Url())), "test:", Deadline);
+        var times = new GreylistTimes(TimeSpan.FromSeconds(1), TimeSpan.FromHours(4), TimeSpan.FromDays(36), 2);
+        await _redis.CliAsync("SET", "test:gl:c:trusted", "2");
+        Assert.Equal(GreylistOutcome.ClientAllowed, (await store.CheckAsync("never-seen", "trusted", times, default)).Outcome);
+        Assert.Equal(GreylistOutcome.New, (await store.CheckAsync("never-seen", "other", times, default)).Outcome);
+    }
+
+    private static RedisEndpoint Endpoint(string text)
+    {
+        Assert.True(RedisEndpoint.TryParse(text, out RedisEndpoint? endpoint, out string? error), error);
+        return endpoint!;
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (RedisException) when (deadline.Elapsed < TimeSpan.FromSeconds(5))
+            {
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(5), "the store did not answer again within 5 s");
+            await Task.Delay(50);
+        }
+    }
+
+    private RedisRateLimitStore RateLimitStore() => new(new RedisClient(Endpoint(_redis.Url())), "test:", Deadline);
+}
