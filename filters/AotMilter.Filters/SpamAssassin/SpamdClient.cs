@@ -49,6 +49,7 @@ internal static class SpamdClient
             await connection.SendAsync(Encoding.ASCII.GetBytes(request.ToString()), token).ConfigureAwait(false);
             await connection.SendAsync(prefix, token).ConfigureAwait(false);
             await message.SendAsync(connection, token).ConfigureAwait(false);
+            connection.EndRequest();
 
             ReplyHead head = await ReplyHead.ReadAsync(connection, "spamd", MaxHead, token).ConfigureAwait(false);
             if (!head.Status.StartsWith("SPAMD/1.", StringComparison.Ordinal))
