@@ -20,8 +20,30 @@ public sealed class ScannerDifferentialTests(ScannerDifferentialFixture fixture)
 {
     public const string TableVariable = "AOTMILTER_SCANNER_DIFF_TABLE";
 
+    private const string Title = "Scanning differential: clamav-milter and spamass-milter against aotmilter -f clamav -f spamassassin";
+
+    private const string Setup = """
+        Two real Postfix instances on one host, one with Debian's clamav-milter (OnInfected Reject, OnFail Defer,
+        AddHeader Replace) and spamass-milter (-r 15), one with `aotmilter -f clamav -f spamassassin` (`add-header =
+        yes`, `reject-score = 15`), both in front of the same clamd (one EICAR signature) and the same spamd (Debian's
+        rules, local tests only, `report_safe 0`). Verdict: the SMTP reply to DATA. Same: same verdict and code, and
+        for delivered mail the same X-Virus-Status, X-Spam-Flag and Yes/No of X-Spam-Status.
+
+        Differences by design, on every delivered message: X-Virus-Scanned names the product (`clamav-milter VERSION at
+        HOST` against `clamav (AotMilter VERSION) at HOST`). Both tell spamd the envelope the same way (X-Envelope-From,
+        X-Envelope-To and a Received field of their own ahead of the message); spamass-milter asks for the whole
+        message back (PROCESS) where AotMilter asks for the header (HEADERS), and spamc names the user it runs as.
+        """;
+
     [Fact]
-    public Task Both_give_the_same_verdict_and_scanner_headers_for_every_message() => fixture.VerifyAsync(async () =>
+    public Task Both_give_the_same_verdict_and_scanner_headers_for_every_message() => fixture.VerifyAsync(
+        () => RunAsync(fixture.AnchorPostfix, fixture.OurPostfix, ["X-Virus-Status", "X-Spam-Flag"], Title, Setup));
+
+    /// <summary>
+    /// Sends every message through both Postfix instances; fails unless each gets the same verdict and the same
+    /// <paramref name="fields"/> (and spam decision in X-Spam-Status); writes the table when asked to.
+    /// </summary>
+    internal static async Task RunAsync(PostfixInstance anchorPostfix, PostfixInstance ourPostfix, string[] fields, string title, string setup)
     {
         var rows = new List<string>();
         var mismatches = new List<string>();
@@ -29,9 +51,9 @@ public sealed class ScannerDifferentialTests(ScannerDifferentialFixture fixture)
         foreach ((string name, byte[] message) in Messages())
         {
             string key = $"d{n++}x{Guid.NewGuid():N}"[..16];
-            Outcome anchor = await SendAsync(fixture.AnchorPostfix, $"{key}a@mail.test", message);
-            Outcome ours = await SendAsync(fixture.OurPostfix, $"{key}o@mail.test", message);
-            List<string> differences = Compare(anchor, ours, out bool same);
+            Outcome anchor = await SendAsync(anchorPostfix, $"{key}a@mail.test", message);
+            Outcome ours = await SendAsync(ourPostfix, $"{key}o@mail.test", message);
+            List<string> differences = Compare(anchor, ours, fields, out bool same);
             if (!same)
             {
                 mismatches.Add($"{name}: anchor {anchor.Verdict}, aotmilter {ours.Verdict}; {string.Join("; ", differences)}");
@@ -42,11 +64,11 @@ public sealed class ScannerDifferentialTests(ScannerDifferentialFixture fixture)
 
         if (Environment.GetEnvironmentVariable(TableVariable) is { Length: > 0 } table)
         {
-            await File.WriteAllTextAsync(table, Table(rows));
+            await File.WriteAllTextAsync(table, Table(title, setup, rows));
         }
 
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
-    });
+    }
 
     private static IEnumerable<(string Name, byte[] Message)> Messages()
     {
@@ -78,7 +100,7 @@ public sealed class ScannerDifferentialTests(ScannerDifferentialFixture fixture)
     }
 
     /// <summary>What must be the same (returns false when not) and what may differ (listed).</summary>
-    private static List<string> Compare(Outcome anchor, Outcome ours, out bool same)
+    private static List<string> Compare(Outcome anchor, Outcome ours, string[] fields, out bool same)
     {
         var notes = new List<string>();
         same = anchor.Verdict == ours.Verdict;
@@ -92,7 +114,7 @@ public sealed class ScannerDifferentialTests(ScannerDifferentialFixture fixture)
             return notes;
         }
 
-        foreach (string field in new[] { "X-Virus-Status", "X-Spam-Flag" })
+        foreach (string field in fields)
         {
             string a = string.Join(", ", anchor.Delivered.HeaderValues(field));
             string o = string.Join(", ", ours.Delivered.HeaderValues(field));
@@ -133,20 +155,11 @@ public sealed class ScannerDifferentialTests(ScannerDifferentialFixture fixture)
         return at < 0 ? "-" : status[(at + 6)..].Split(' ')[0];
     }
 
-    private static string Table(List<string> rows) => $"""
-        # Scanning differential: clamav-milter and spamass-milter against aotmilter -f clamav -f spamassassin
+    private static string Table(string title, string setup, List<string> rows) => $"""
+        # {title}
 
-        {DateTimeOffset.UtcNow:yyyy-MM-dd}, `{nameof(ScannerDifferentialTests)}` (tests/AotMilter.EndToEnd.Tests/Differential). Two real
-        Postfix instances on one host, one with Debian's clamav-milter (OnInfected Reject, OnFail Defer, AddHeader
-        Replace) and spamass-milter (-r 15), one with `aotmilter -f clamav -f spamassassin` (`add-header = yes`,
-        `reject-score = 15`), both in front of the same clamd (one EICAR signature) and the same spamd (Debian's rules,
-        local tests only, `report_safe 0`). Verdict: the SMTP reply to DATA. Same: same verdict and code, and for
-        delivered mail the same X-Virus-Status, X-Spam-Flag and Yes/No of X-Spam-Status.
-
-        Differences by design, on every delivered message: X-Virus-Scanned names the product (`clamav-milter VERSION at
-        HOST` against `clamav (AotMilter VERSION) at HOST`). Both tell spamd the envelope the same way (X-Envelope-From,
-        X-Envelope-To and a Received field of their own ahead of the message); spamass-milter asks for the whole
-        message back (PROCESS) where AotMilter asks for the header (HEADERS), and spamc names the user it runs as.
+        {DateTimeOffset.UtcNow:yyyy-MM-dd}, tests/AotMilter.EndToEnd.Tests/Differential ({TableVariable}=FILE).
+        {setup}
 
         | message | anchor | aotmilter | | what differs |
         |---|---|---|---|---|
