@@ -390,8 +390,22 @@ scan_row() {
   done
 }
 
+# scan_pair SCANNER SCANNER_PID FILTER ANCHOR_COMMAND...: the anchor milter (listening on $WORK/anchor.sock), then
+# aotmilter -f FILTER, each alone in front of the scanner
+scan_pair() {
+  local scanner=$1 spid=$2 filter=$3 sock="$WORK/anchor.sock" pid; shift 3
+  rm -f "$sock"
+  setsid "$@" > "$WORK/scanners/$scanner-anchor.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  wait_socket "$sock" "$pid" && scan_row "$scanner" "$(basename "$1")" "$sock" "$pid" "$spid"
+  stop_milter "$pid"
+  start_milter "$WORK/scan.sock" "$WORK/scanners/aotmilter-$filter.log" -f "$filter" -c "$WORK/scanners/aotmilter.conf" $QUIET \
+    && scan_row "$scanner" "aotmilter -f $filter" "$WORK/scan.sock" "$MPID" "$spid"
+  stop_milter "$MPID"
+}
+
 scanning() {
-  local dir="$WORK/scanners" sock pid
+  local dir="$WORK/scanners"
   : > "$SCAN_ROWS"
   if ! install_packages "the scanners and their milters" "${SCAN_PACKAGES[@]}"; then
     echo "## Scanning" > "$SCANNING"; echo; echo "Not measured: ${INSTALL_PACKAGES_MISSING[*]} could not be installed." >> "$SCANNING"
@@ -401,26 +415,11 @@ scanning() {
   printf '[clamav]\naddress = unix:%s\nadd-header = yes\n[spamassassin]\naddress = unix:%s\nreject-score = 15\n' \
     "$dir/clamd.sock" "$dir/spamd.sock" > "$dir/aotmilter.conf"
 
-  sock="$WORK/clamav-milter.sock"; rm -f "$sock"
-  printf '%s\n' "MilterSocket $sock" "MilterSocketMode 600" "ClamdSocket unix:$dir/clamd.sock" "Foreground yes" "User root" \
-    "PidFile $dir/clamav-milter.pid" "TemporaryDirectory $dir" "OnInfected Reject" "OnFail Defer" "AddHeader Replace" \
-    "LogSyslog no" "MaxFileSize 25M" > "$dir/clamav-milter.conf"
-  setsid /usr/sbin/clamav-milter --config-file="$dir/clamav-milter.conf" > "$dir/clamav-milter.log" 2>&1 &
-  pid=$!; PIDS+=("$pid")
-  wait_socket "$sock" "$pid" && scan_row clamav clamav-milter "$sock" "$pid" "$CLAMD_PID"
-  stop_milter "$pid"
-  start_milter "$WORK/scan.sock" "$dir/aotmilter-clamav.log" -f clamav -c "$dir/aotmilter.conf" $QUIET \
-    && scan_row clamav "aotmilter -f clamav" "$WORK/scan.sock" "$MPID" "$CLAMD_PID"
-  stop_milter "$MPID"
-
-  sock="$WORK/spamass-milter.sock"; rm -f "$sock"
-  setsid /usr/sbin/spamass-milter -p "$sock" -r 15 -- -U "$dir/spamd.sock" > "$dir/spamass-milter.log" 2>&1 &
-  pid=$!; PIDS+=("$pid")
-  wait_socket "$sock" "$pid" && scan_row spamassassin spamass-milter "$sock" "$pid" "$SPAMD_PID"
-  stop_milter "$pid"
-  start_milter "$WORK/scan.sock" "$dir/aotmilter-spam.log" -f spamassassin -c "$dir/aotmilter.conf" $QUIET \
-    && scan_row spamassassin "aotmilter -f spamassassin" "$WORK/scan.sock" "$MPID" "$SPAMD_PID"
-  stop_milter "$MPID"
+  printf '%s\n' "MilterSocket $WORK/anchor.sock" "MilterSocketMode 600" "ClamdSocket unix:$dir/clamd.sock" "Foreground yes" \
+    "User root" "PidFile $dir/clamav-milter.pid" "TemporaryDirectory $dir" "OnInfected Reject" "OnFail Defer" \
+    "AddHeader Replace" "LogSyslog no" "MaxFileSize 25M" > "$dir/clamav-milter.conf"
+  scan_pair clamav "$CLAMD_PID" clamav /usr/sbin/clamav-milter --config-file="$dir/clamav-milter.conf"
+  scan_pair spamassassin "$SPAMD_PID" spamassassin /usr/sbin/spamass-milter -p "$WORK/anchor.sock" -r 15 -- -U "$dir/spamd.sock"
   stop_milter "$CLAMD_PID"; stop_milter "$SPAMD_PID"
 
   {
