@@ -12,8 +12,12 @@
 # start-up time, binary size, RSS with 1,000 idle connections), the rate limiter with its in-process store and with
 # Redis at concurrency 8 and 64 (bench/stores.sh), and writes bench/results/<date>-<host>.md.
 #
+# It ends with the scanning rows: clamav-milter and spamass-milter against aotmilter -f clamav and -f spamassassin on
+# one private clamd and spamd (installs them as root); BENCH_ONLY=scanning runs that section alone.
+#
 # Settings (environment): BENCH_DURATION (seconds per run, default 5), BENCH_CONC (default "1 8 64"),
-# BENCH_PEERS (default "null null-nr c go python"), AOTMILTER_SHARED (default ../shared), BENCH_OUT (the results file).
+# BENCH_PEERS (default "null null-nr c go python"), AOTMILTER_SHARED (default ../shared), BENCH_OUT (the results file),
+# BENCH_SCAN_CONC (the scanning rows' concurrency, default 8), BENCH_ONLY (scanning: that section alone).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -319,10 +323,140 @@ targets() {
     }' "$ROWS" "$WORK/targets" | { read -r h1; read -r h2; echo "$h1"; echo "$h2"; sort; }
 }
 
+# ------------------------------------------------------------------ scanning: the anchors and aotmilter on one scanner
+# clamav-milter against aotmilter -f clamav (one private clamd), spamass-milter against aotmilter -f spamassassin (one
+# private spamd): the same load (the generator's 4096-byte messages, one per connection) at BENCH_SCAN_CONC, msgs/s,
+# the milter's CPU per message (its children included: spamass-milter runs spamc per message) and the scanner's apart.
+SCANNING="$WORK/scanning.md"
+SCAN_CONC="${BENCH_SCAN_CONC:-8}"
+SCAN_PACKAGES=(clamav-daemon clamav-milter spamd spamassassin spamass-milter spamc)
+SCAN_ROWS="$WORK/scan-rows.tsv"  # scanner  milter  conc  msgs/s  errors  milter_us  scanner_us
+
+# tree_ticks PID: CPU ticks of PID and its children (spamd serves from preforked children it never reaps)
+tree_ticks() {
+  local total c
+  total=$(cpu_ticks "$1")
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do total=$((total + $(cpu_ticks "$c"))); done
+  echo "$total"
+}
+
+# wait_socket PATH PID: true once PATH is a socket, false when PID died or 30 s passed
+wait_socket() {
+  for _ in $(seq 1 600); do
+    [ -S "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# start_scanners DIR: a private clamd (one EICAR signature, no updates) and spamd (shipped rules, local tests only)
+start_scanners() {
+  local dir=$1 hex
+  mkdir -p "$dir/db" "$dir/etc" "$dir/home"
+  # spamd's children run as nobody: they must reach the configuration (mktemp made the work directory 0700).
+  chmod 755 "$WORK" "$dir"; chmod 1777 "$dir/home"
+  hex=$(printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' | od -An -tx1 -v | tr -d ' \n')
+  echo "Eicar-Test-Signature:0:*:$hex" > "$dir/db/eicar.ndb"
+  printf '%s\n' "Foreground yes" "DatabaseDirectory $dir/db" "LocalSocket $dir/clamd.sock" "LocalSocketMode 666" \
+    "User $(id -un)" "MaxThreads 8" "StreamMaxLength 25M" "Bytecode no" > "$dir/clamd.conf"
+  setsid /usr/sbin/clamd --config-file="$dir/clamd.conf" > "$dir/clamd.log" 2>&1 &
+  CLAMD_PID=$!; PIDS+=("$CLAMD_PID")
+  cp /etc/spamassassin/*.pre "$dir/etc/"
+  printf '%s\n' "dns_available no" "skip_rbl_checks 1" "use_bayes 0" "bayes_auto_learn 0" "report_safe 0" > "$dir/etc/local.cf"
+  chmod -R a+rX "$dir/etc"
+  local user=(); [ "$(id -u)" = 0 ] && user=(-u nobody)
+  setsid /usr/sbin/spamd -L -x --socketpath="$dir/spamd.sock" --socketmode=0666 -C /usr/share/spamassassin \
+    --siteconfigpath="$dir/etc" -H "$dir/home" --max-children=4 --min-children=4 -s stderr "${user[@]}" > "$dir/spamd.log" 2>&1 &
+  SPAMD_PID=$!; PIDS+=("$SPAMD_PID")
+  wait_socket "$dir/clamd.sock" "$CLAMD_PID" && wait_socket "$dir/spamd.sock" "$SPAMD_PID" && sleep 2
+}
+
+# scan_row SCANNER NAME SOCK MILTER_PID SCANNER_PID: the load against one milter, appended to $SCAN_ROWS
+scan_row() {
+  local scanner=$1 name=$2 sock=$3 mpid=$4 spid=$5 c res m0 m1 s0 s1 msgs
+  for c in $SCAN_CONC; do
+    m0=$(cpu_ticks "$mpid"); s0=$(tree_ticks "$spid")
+    if [ -x "$SHARED/bench/milter-load" ]; then
+      res=$("$SHARED/bench/milter-load" --socket "unix:$sock" --connections "$c" --duration "$DURATION" --no-xbench-check --label "$name" 2>/dev/null | grep '^RESULT')
+    else
+      res=$("$BINARY" bench --socket "unix:$sock" --connections "$c" --duration "$DURATION" --label "$name" 2>/dev/null | grep '^RESULT')
+    fi
+    m1=$(cpu_ticks "$mpid"); s1=$(tree_ticks "$spid"); msgs=$(field "$res" messages)
+    awk -v s="$scanner" -v n="$name" -v c="$c" -v mps="$(field "$res" msgs_per_s)" -v e="$(field "$res" errors)" -v msgs="$msgs" \
+      -v mt="$((m1 - m0))" -v st="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s, n, c, mps, e, (msgs > 0 ? sprintf("%.0f", mt / hz * 1e6 / msgs) : "-"),
+          (msgs > 0 ? sprintf("%.0f", st / hz * 1e6 / msgs) : "-") }' >> "$SCAN_ROWS"
+    say "scanning: $name c=$c: $(field "$res" msgs_per_s) msgs/s, errors $(field "$res" errors)"
+  done
+}
+
+# scan_pair SCANNER SCANNER_PID FILTER ANCHOR_COMMAND...: the anchor milter (listening on $WORK/anchor.sock), then
+# aotmilter -f FILTER, each alone in front of the scanner
+scan_pair() {
+  local scanner=$1 spid=$2 filter=$3 sock="$WORK/anchor.sock" pid; shift 3
+  rm -f "$sock"
+  setsid "$@" > "$WORK/scanners/$scanner-anchor.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  wait_socket "$sock" "$pid" && scan_row "$scanner" "$(basename "$1")" "$sock" "$pid" "$spid"
+  stop_milter "$pid"
+  start_milter "$WORK/scan.sock" "$WORK/scanners/aotmilter-$filter.log" -f "$filter" -c "$WORK/scanners/aotmilter.conf" $QUIET \
+    && scan_row "$scanner" "aotmilter -f $filter" "$WORK/scan.sock" "$MPID" "$spid"
+  stop_milter "$MPID"
+}
+
+scanning() {
+  local dir="$WORK/scanners"
+  : > "$SCAN_ROWS"
+  if ! install_packages "the scanners and their milters" "${SCAN_PACKAGES[@]}"; then
+    echo "## Scanning" > "$SCANNING"; echo; echo "Not measured: ${INSTALL_PACKAGES_MISSING[*]} could not be installed." >> "$SCANNING"
+    return 0
+  fi
+  start_scanners "$dir" || { echo "## Scanning: clamd or spamd did not start" > "$SCANNING"; return 0; }
+  printf '[clamav]\naddress = unix:%s\nadd-header = yes\n[spamassassin]\naddress = unix:%s\nreject-score = 15\n' \
+    "$dir/clamd.sock" "$dir/spamd.sock" > "$dir/aotmilter.conf"
+
+  printf '%s\n' "MilterSocket $WORK/anchor.sock" "MilterSocketMode 600" "ClamdSocket unix:$dir/clamd.sock" "Foreground yes" \
+    "User root" "PidFile $dir/clamav-milter.pid" "TemporaryDirectory $dir" "OnInfected Reject" "OnFail Defer" \
+    "AddHeader Replace" "LogSyslog no" "MaxFileSize 25M" > "$dir/clamav-milter.conf"
+  scan_pair clamav "$CLAMD_PID" clamav /usr/sbin/clamav-milter --config-file="$dir/clamav-milter.conf"
+  scan_pair spamassassin "$SPAMD_PID" spamassassin /usr/sbin/spamass-milter -p "$WORK/anchor.sock" -r 15 -- -U "$dir/spamd.sock"
+  stop_milter "$CLAMD_PID"; stop_milter "$SPAMD_PID"
+
+  {
+    echo "## Scanning (the anchor milter and aotmilter on the same scanner)"
+    echo
+    echo "Each milter alone in front of one private clamd (one EICAR signature) or spamd (Debian's rules, local tests"
+    echo "only, 4 children): ${DURATION}s per row, the generator's 4096-byte clean messages, one per connection. Milter"
+    echo "CPU counts the milter process and the children it reaped (spamass-milter runs spamc for each message); the"
+    echo "scanner's CPU (clamd; spamd with its children) is apart. On 2 cores the generator, milter and scanner share them."
+    echo
+    echo "| scanner | milter | conc | msgs/s | errors | milter CPU us/msg | scanner CPU us/msg |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$SCAN_ROWS"
+    echo
+    echo "| target | result |"
+    echo "|---|---|"
+    awk -F'\t' '$2 ~ /^aotmilter/ { am[$1, $3] = $4; au[$1, $3] = $6; ae[$1, $3] = $5; s[$1, $3] = 1 }
+      $2 !~ /^aotmilter/ { nm[$1, $3] = $4; nu[$1, $3] = $6 }
+      END { for (k in s) { split(k, p, SUBSEP)
+        printf "| %s, c=%s: msgs/s >= the anchor'"'"'s (%.2fx) | %s |\n", p[1], p[2], am[k] / nm[k], ((am[k] >= nm[k]) ? "met" : "**not met**")
+        printf "| %s, c=%s: milter CPU per message <= 0.5x the anchor'"'"'s (%.2fx) | %s |\n", p[1], p[2], au[k] / nu[k], ((au[k] <= 0.5 * nu[k]) ? "met" : "**not met**")
+        printf "| %s, c=%s: no message lost (errors %s) | %s |\n", p[1], p[2], ae[k], ((ae[k] == 0) ? "met" : "**not met**") } }' "$SCAN_ROWS" | sort
+  } > "$SCANNING"
+}
+
 # ------------------------------------------------------------------ main
 : > "$WORK/targets"
 STARTED=$(date +%s)
 MACHINE=$(machine)
+if [ "${BENCH_ONLY:-}" = scanning ]; then
+  OUT="${BENCH_OUT:-$ROOT/bench/results/$(date +%Y-%m-%d)-$HOST-scanning.md}"
+  scanning
+  { echo "# aotmilter scanning benchmark, $(date '+%Y-%m-%d %H:%M %Z'), $HOST"; echo; echo "$MACHINE"; echo; cat "$SCANNING"; } > "$OUT"
+  cat "$OUT"; say "wrote $OUT"
+  exit 0
+fi
 if [ -x "$SHARED/bench/compare.sh" ]; then
   WITH_PEERS=1
   install_peer_packages || say "some peers may fail to build"
@@ -339,6 +473,7 @@ daemon_figures
 # ------------------------------------------------------------------ the rate limiter's stores (bench/stores.sh)
 install_packages "Redis for the rate limiter's store rows" redis-server redis-tools || say "the Redis rows need redis-server and redis-tools"
 "$ROOT/bench/stores.sh" "$BINARY" > "$WORK/stores.md"
+scanning
 ELAPSED=$(( $(date +%s) - STARTED ))
 
 mkdir -p "$(dirname "$OUT")"
@@ -378,6 +513,8 @@ EOM
     echo
   done
   cat "$FIGURES"
+  echo
+  cat "$SCANNING"
   echo
   if [ "$WITH_PEERS" = 1 ]; then
     cat "$GENERATORS"

@@ -31,8 +31,35 @@ public sealed class SpamAssassinFilter
         _message = new MessageChunks(settings.Scanner.MaxSize);
     }
 
+    // What spamass-milter tells spamd about the envelope and the SMTP client, ahead of the message's own header:
+    // X-Envelope-From, X-Envelope-To (the first recipient) and a Received field built from the macros Sendmail
+    // defines, with spamass-milter's stand-ins for the ones an MTA does not send (Postfix sends neither r, b nor Z).
+    private string? _client;
+    private string? _mtaHost;
+    private string? _mtaVersion;
+    private string? _mtaRelease;
+    private string? _helo;
+    private string? _protocol;
+    private string? _date;
+    private string? _sender;
+    private string? _recipient;
+
+    [OnConnect]
+    public void Connect([Macro("_")] string? client, [Macro("j")] string? host, [Macro("v")] string? version, [Macro("Z")] string? release)
+        => (_client, _mtaHost, _mtaVersion, _mtaRelease) = (client, host, version, release);
+
+    [OnHelo]
+    public void Helo(string helo, [Macro("s")] string? heloMacro) => _helo = string.IsNullOrEmpty(heloMacro) ? helo : heloMacro;
+
     [OnMailFrom]
-    public void MailFrom() => Reset();
+    public void MailFrom(string sender, [Macro("r")] string? protocol, [Macro("b")] string? date)
+    {
+        Reset();
+        (_sender, _protocol, _date) = (sender, protocol, date);
+    }
+
+    [OnRcptTo]
+    public void RcptTo(string recipient) => _recipient ??= recipient;
 
     [OnHeader]
     public void Header(HeaderField header, MilterContext context)
@@ -76,7 +103,7 @@ public sealed class SpamAssassinFilter
                 deadline.Link(aborted);
                 try
                 {
-                    result = await SpamdClient.CheckAsync(scanner.Pool, _settings.User, _message, deadline).ConfigureAwait(false);
+                    result = await SpamdClient.CheckAsync(scanner.Pool, _settings.User, Envelope(queueIdMacro), _message, deadline).ConfigureAwait(false);
                 }
                 catch (ScanException ex)
                 {
@@ -110,6 +137,14 @@ public sealed class SpamAssassinFilter
 
     [OnClose]
     public void Close() => Reset();
+
+    private string Envelope(string? queueId)
+    {
+        string date = string.IsNullOrEmpty(_date) ? DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture) : _date;
+        return $"X-Envelope-From: <{_sender}>\r\nX-Envelope-To: <{_recipient}>\r\n"
+            + $"Received: from {_helo} ({_client})\r\n\tby {_mtaHost} ({_mtaVersion}/{(string.IsNullOrEmpty(_mtaRelease) ? "8.13.0" : _mtaRelease)})"
+            + $" with {(string.IsNullOrEmpty(_protocol) ? "SMTP" : _protocol)} id {(string.IsNullOrEmpty(queueId) ? "unknown" : queueId)}\r\n\t{date}\r\n\t(envelope-from <{_sender}>);\r\n";
+    }
 
     /// <summary>SpamAssassin's X-Spam-* fields in place of the message's own, its Subject rewrite, and the subject tag.</summary>
     private void Mark(MessageEditor editor, SpamdResult result)
@@ -160,6 +195,7 @@ public sealed class SpamAssassinFilter
 
     private void Reset()
     {
+        _recipient = null;
         _message.Reset();
         _headers.Reset();
         _subject = null;

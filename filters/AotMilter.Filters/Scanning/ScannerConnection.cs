@@ -87,6 +87,23 @@ public sealed class ScannerConnection : IDisposable
     }
 
     /// <summary>
+    /// Tells the scanner the request is complete by closing our sending side (spamc does so: spamd reads the message
+    /// by lines, and a last line without its line end waits for the end of the stream). The connection cannot be
+    /// reused afterwards.
+    /// </summary>
+    public void EndRequest()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException ex)
+        {
+            throw new ScanException(ScanErrorKind.Closed, $"the scanner closed the connection while we sent ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>
     /// Reads more of the reply into the buffer; false when the scanner closed the connection. Throws when
     /// <paramref name="maxReply"/> bytes are buffered and the protocol still needs more.
     /// </summary>

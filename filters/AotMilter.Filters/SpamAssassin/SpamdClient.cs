@@ -21,7 +21,7 @@ internal static class SpamdClient
     /// <summary>The largest reply head accepted (spamd's is a few short fields).</summary>
     public const int MaxHead = 8 * 1024;
 
-    public static async ValueTask<SpamdResult> CheckAsync(ScannerPool pool, string? user, MessageChunks message, ScanDeadline deadline)
+    public static async ValueTask<SpamdResult> CheckAsync(ScannerPool pool, string? user, string envelope, MessageChunks message, ScanDeadline deadline)
     {
         CancellationToken token = deadline.Token;
         ScannerConnection connection;
@@ -36,8 +36,10 @@ internal static class SpamdClient
 
         try
         {
+            // The envelope fields go first, as if they were the message's own (their text comes from the MTA).
+            byte[] prefix = Encoding.UTF8.GetBytes(envelope);
             var request = new StringBuilder("HEADERS SPAMC/1.5\r\n");
-            request.Append(CultureInfo.InvariantCulture, $"Content-length: {message.Length}\r\n");
+            request.Append(CultureInfo.InvariantCulture, $"Content-length: {prefix.Length + message.Length}\r\n");
             if (!string.IsNullOrEmpty(user))
             {
                 request.Append(CultureInfo.InvariantCulture, $"User: {user}\r\n");
@@ -45,7 +47,9 @@ internal static class SpamdClient
 
             request.Append("\r\n");
             await connection.SendAsync(Encoding.ASCII.GetBytes(request.ToString()), token).ConfigureAwait(false);
+            await connection.SendAsync(prefix, token).ConfigureAwait(false);
             await message.SendAsync(connection, token).ConfigureAwait(false);
+            connection.EndRequest();
 
             ReplyHead head = await ReplyHead.ReadAsync(connection, "spamd", MaxHead, token).ConfigureAwait(false);
             if (!head.Status.StartsWith("SPAMD/1.", StringComparison.Ordinal))
@@ -59,7 +63,7 @@ internal static class SpamdClient
             }
 
             // The header block is at most the message's own headers and SpamAssassin's few fields.
-            int length = head.ContentLength((int)Math.Min(message.Length + (64 * 1024), int.MaxValue)) ?? 0;
+            int length = head.ContentLength((int)Math.Min(prefix.Length + message.Length + (64 * 1024), int.MaxValue)) ?? 0;
             ReadOnlyMemory<byte> body = await ReplyHead.ReadBodyAsync(connection, "spamd", length, token).ConfigureAwait(false);
             return SpamdResult.Parse(head, body.Span);
         }

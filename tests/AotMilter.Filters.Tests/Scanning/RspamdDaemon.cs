@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Xunit;
 
 namespace AotMilter.Filters.Tests.Scanning;
 
@@ -12,7 +13,7 @@ namespace AotMilter.Filters.Tests.Scanning;
 /// The first start on a machine compiles rspamd's regular expressions (tens of seconds on two cores); the compiled
 /// cache is kept in the temporary directory for the next runs. A test class shares one.
 /// </summary>
-public sealed class RspamdDaemon : IAsyncLifetime
+public class RspamdDaemon : IAsyncLifetime
 {
     public const string Program = "/usr/bin/rspamd";
 
@@ -75,11 +76,17 @@ public sealed class RspamdDaemon : IAsyncLifetime
 
     public void Resume() => _instance!.Resume();
 
+    /// <summary>The milter proxy (rspamd's own milter, scanning itself), when <see cref="WithProxy"/> started one.</summary>
+    public int ProxyPort => _instance!.ProxyPort;
+
+    /// <summary>True to start rspamd's milter proxy as well (self_scan), as an anchor for the rspamd filter.</summary>
+    protected virtual bool WithProxy => false;
+
     public async Task InitializeAsync()
     {
         if (Missing is null)
         {
-            _instance = await Instance.StartAsync();
+            _instance = await Instance.StartAsync(WithProxy);
         }
     }
 
@@ -100,7 +107,9 @@ public sealed class RspamdDaemon : IAsyncLifetime
 
         public int Port { get; private set; }
 
-        public static async Task<Instance> StartAsync()
+        public int ProxyPort { get; private set; }
+
+        public static async Task<Instance> StartAsync(bool proxy)
         {
             var daemon = new Instance();
             try
@@ -122,7 +131,10 @@ public sealed class RspamdDaemon : IAsyncLifetime
                 File.WriteAllText(Path.Combine(overrides, "logging.inc"), $"type = \"file\"; filename = \"{root}/log/rspamd.log\"; level = \"info\";\n");
                 File.WriteAllText(Path.Combine(overrides, "worker-normal.inc"), $"bind_socket = \"127.0.0.1:{daemon.Port}\"; count = 1;\n");
                 File.WriteAllText(Path.Combine(overrides, "worker-controller.inc"), "count = -1;\n");
-                File.WriteAllText(Path.Combine(overrides, "worker-proxy.inc"), "count = -1;\n");
+                daemon.ProxyPort = proxy ? FreePort() : 0;
+                File.WriteAllText(Path.Combine(overrides, "worker-proxy.inc"), proxy
+                    ? $"bind_socket = \"127.0.0.1:{daemon.ProxyPort}\";\ncount = 1;\nmilter = yes;\ntimeout = 120s;\nupstream \"local\" {{ default = yes; self_scan = yes; }}\n"
+                    : "count = -1;\n");
                 foreach (string module in Disabled)
                 {
                     File.WriteAllText(Path.Combine(local, module + ".conf"), "enabled = false;\n");
@@ -157,6 +169,12 @@ public sealed class RspamdDaemon : IAsyncLifetime
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
             string pong = await http.GetStringAsync(new Uri($"http://127.0.0.1:{Port}/ping"));
+            if (ProxyPort != 0)
+            {
+                using var proxy = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await proxy.ConnectAsync(new IPEndPoint(IPAddress.Loopback, ProxyPort));
+            }
+
             return pong.Trim() == "pong";
         }
     }

@@ -59,6 +59,18 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     }
 
     [SkippableFact]
+    public async Task A_message_whose_last_line_has_no_line_end_is_scanned_without_waiting()
+    {
+        // spamd reads by lines: without the end of our side of the stream it waited for the rest of that line.
+        Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {spamd.Address}\nreject-score = 15\ntimeout = 5s", "spamassassin");
+        await using MilterClient mta = await host.ConnectAsync();
+        byte[] gtube = Gtube.Message();
+        EndOfMessageResult result = await mta.SendAsync(gtube[..^2]);
+        Assert.Equal("replycode \"550 5.7.1 Blocked by SpamAssassin\"", result.Reply.ToString());
+    }
+
+    [SkippableFact]
     public async Task The_user_setting_reaches_spamd_and_oversize_messages_are_not_sent()
     {
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);

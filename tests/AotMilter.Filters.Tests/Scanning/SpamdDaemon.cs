@@ -20,7 +20,9 @@ public sealed class SpamdDaemon : IAsyncLifetime
         ? null
         : $"{Program} or /usr/share/spamassassin is missing (Debian packages spamd and spamassassin; ./build.sh test installs them)";
 
-    public string Address => "unix:" + _instance!.SocketPath;
+    public string Address => "unix:" + SocketPath;
+
+    public string SocketPath => _instance!.SocketPath;
 
     public string Log => _instance!.Output;
 
