@@ -24,15 +24,13 @@ public sealed class RspamdFilter
     private static readonly SmtpReply LaterReply = SmtpReply.Create(451, "4.7.1", "Try again later");
 
     private readonly RspamdSettings _settings;
-    private readonly MessageChunks _message;
-    private readonly HeaderCounts _headers = new([], "");
+    private readonly CollectedMessage _message;
     private readonly RspamdEnvelope _envelope = new();
-    private string? _subject;
 
     public RspamdFilter(RspamdSettings settings)
     {
         _settings = settings;
-        _message = new MessageChunks(settings.Scanner.MaxSize);
+        _message = new CollectedMessage(settings.Scanner.MaxSize, new HeaderCounts([], ""));
     }
 
     [OnConnect]
@@ -63,26 +61,13 @@ public sealed class RspamdFilter
     }
 
     [OnHeader]
-    public void Header(HeaderField header, MilterContext context)
-    {
-        _headers.Count(header);
-        if (_subject is null && header.NameIs("Subject"))
-        {
-            _subject = header.ValueString();
-        }
-
-        _message.AppendHeader(header, context.MemoryBudget);
-    }
+    public void Header(HeaderField header, MilterContext context) => _message.Header(header, context);
 
     [OnEndOfHeaders]
-    public void EndOfHeaders(MilterContext context) => _message.Append("\r\n"u8, context.MemoryBudget);
+    public void EndOfHeaders(MilterContext context) => _message.EndOfHeaders(context);
 
     [OnBody]
-    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context)
-    {
-        _message.Append(chunk, context.MemoryBudget);
-        return _message.Overflowed ? Verdict.Skip : Verdict.Continue;
-    }
+    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context) => _message.Body(chunk, context);
 
     [OnEndOfMessage]
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -93,7 +78,7 @@ public sealed class RspamdFilter
         ScannerSettings scanner = _settings.Scanner;
         try
         {
-            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message, started) is Verdict notScanned)
+            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message.Chunks, started) is Verdict notScanned)
             {
                 return notScanned;
             }
@@ -104,7 +89,7 @@ public sealed class RspamdFilter
                 deadline.Link(aborted);
                 try
                 {
-                    reply = await RspamdClient.CheckAsync(scanner.Pool, _envelope, queueIdMacro, _message, deadline).ConfigureAwait(false);
+                    reply = await RspamdClient.CheckAsync(scanner.Pool, _envelope, queueIdMacro, _message.Chunks, deadline).ConfigureAwait(false);
                 }
                 catch (ScanException ex)
                 {
@@ -138,7 +123,7 @@ public sealed class RspamdFilter
             {
                 editor.AddHeader(_settings.SpamHeader, "Yes");
             }
-            else if (action == "rewrite subject" && reply.Subject is string subject && subject != _subject)
+            else if (action == "rewrite subject" && reply.Subject is string subject && subject != _message.Subject)
             {
                 editor.ChangeHeader("Subject", 1, subject);
             }
@@ -184,7 +169,7 @@ public sealed class RspamdFilter
     {
         foreach ((string name, int which) in block?.RemoveHeaders ?? [])
         {
-            int count = _headers.Of(name);
+            int count = _message.Headers.Of(name);
             int first = which == 0 ? 1 : which > 0 ? which : count + 1 + which;
             int last = which == 0 ? count : first;
             for (int i = last; i >= first && i >= 1 && i <= count; i--)
@@ -236,8 +221,6 @@ public sealed class RspamdFilter
     private void Reset()
     {
         _message.Reset();
-        _headers.Reset();
         _envelope.ClearMessage();
-        _subject = null;
     }
 }

@@ -21,14 +21,12 @@ public sealed class SpamAssassinFilter
     private static readonly ScannerMetrics Metrics = ScannerMetrics.For(Name);
 
     private readonly SpamAssassinSettings _settings;
-    private readonly MessageChunks _message;
-    private readonly HeaderCounts _headers = new(["Subject"], Prefix);
-    private string? _subject;
+    private readonly CollectedMessage _message;
 
     public SpamAssassinFilter(SpamAssassinSettings settings)
     {
         _settings = settings;
-        _message = new MessageChunks(settings.Scanner.MaxSize);
+        _message = new CollectedMessage(settings.Scanner.MaxSize, new HeaderCounts(["Subject"], Prefix));
     }
 
     // What spamass-milter tells spamd about the envelope and the SMTP client, ahead of the message's own header:
@@ -62,26 +60,13 @@ public sealed class SpamAssassinFilter
     public void RcptTo(string recipient) => _recipient ??= recipient;
 
     [OnHeader]
-    public void Header(HeaderField header, MilterContext context)
-    {
-        _headers.Count(header);
-        if (_subject is null && header.NameIs("Subject"))
-        {
-            _subject = header.ValueString();
-        }
-
-        _message.AppendHeader(header, context.MemoryBudget);
-    }
+    public void Header(HeaderField header, MilterContext context) => _message.Header(header, context);
 
     [OnEndOfHeaders]
-    public void EndOfHeaders(MilterContext context) => _message.Append("\r\n"u8, context.MemoryBudget);
+    public void EndOfHeaders(MilterContext context) => _message.EndOfHeaders(context);
 
     [OnBody]
-    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context)
-    {
-        _message.Append(chunk, context.MemoryBudget);
-        return _message.Overflowed ? Verdict.Skip : Verdict.Continue;
-    }
+    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context) => _message.Body(chunk, context);
 
     [OnEndOfMessage]
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -92,7 +77,7 @@ public sealed class SpamAssassinFilter
         ScannerSettings scanner = _settings.Scanner;
         try
         {
-            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message, started) is Verdict notScanned)
+            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message.Chunks, started) is Verdict notScanned)
             {
                 return notScanned;
             }
@@ -103,7 +88,7 @@ public sealed class SpamAssassinFilter
                 deadline.Link(aborted);
                 try
                 {
-                    result = await SpamdClient.CheckAsync(scanner.Pool, _settings.User, Envelope(queueIdMacro), _message, deadline).ConfigureAwait(false);
+                    result = await SpamdClient.CheckAsync(scanner.Pool, _settings.User, Envelope(queueIdMacro), _message.Chunks, deadline).ConfigureAwait(false);
                 }
                 catch (ScanException ex)
                 {
@@ -159,7 +144,7 @@ public sealed class SpamAssassinFilter
             }
             else if (name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && value.Trim().Length > 0 && written.Add(name))
             {
-                for (int i = _headers.Of(name); i > 1; i--)
+                for (int i = _message.Headers.Of(name); i > 1; i--)
                 {
                     editor.DeleteHeader(name, i);
                 }
@@ -169,11 +154,11 @@ public sealed class SpamAssassinFilter
         }
 
         // A field of SpamAssassin's the message came with (forged, or from another scan) that this scan did not write.
-        foreach (string name in _headers.Names)
+        foreach (string name in _message.Headers.Names)
         {
             if (name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && !written.Contains(name))
             {
-                for (int i = _headers.Of(name); i >= 1; i--)
+                for (int i = _message.Headers.Of(name); i >= 1; i--)
                 {
                     editor.DeleteHeader(name, i);
                 }
@@ -181,13 +166,13 @@ public sealed class SpamAssassinFilter
         }
 
         // SpamAssassin's Subject (rewrite_header Subject) when it wrote one, then the tag of our own.
-        subject ??= _subject;
+        subject ??= _message.Subject;
         if (result.IsSpam && _settings.SubjectTag is string tag && !(subject ?? "").StartsWith(tag, StringComparison.Ordinal))
         {
             subject = subject is null ? tag : tag + " " + subject;
         }
 
-        if (subject is not null && subject.Replace("\r", "", StringComparison.Ordinal) != _subject?.Replace("\r", "", StringComparison.Ordinal))
+        if (subject is not null && subject.Replace("\r", "", StringComparison.Ordinal) != _message.Subject?.Replace("\r", "", StringComparison.Ordinal))
         {
             editor.ChangeHeader("Subject", 1, subject);
         }
@@ -197,7 +182,5 @@ public sealed class SpamAssassinFilter
     {
         _recipient = null;
         _message.Reset();
-        _headers.Reset();
-        _subject = null;
     }
 }
