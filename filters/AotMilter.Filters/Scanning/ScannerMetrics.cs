@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -23,9 +22,8 @@ public sealed class ScannerMetrics
 
     private readonly ConcurrentDictionary<string, StrongBox<long>> _verdicts = new(StringComparer.Ordinal);
     private readonly long[] _errors = new long[Enum.GetValues<ScanErrorKind>().Length];
-    private readonly long[] _buckets = new long[LatencyBounds.Length + 1];
+    private readonly LatencyHistogram _latency = new(LatencyBounds);
     private long _scans;
-    private long _ticks;
 
     private ScannerMetrics(string scanner) => Scanner = scanner;
 
@@ -60,16 +58,7 @@ public sealed class ScannerMetrics
 
     private void Count(long started)
     {
-        long ticks = Stopwatch.GetTimestamp() - started;
-        double seconds = (double)ticks / Stopwatch.Frequency;
-        int bucket = 0;
-        while (bucket < LatencyBounds.Length && seconds > LatencyBounds[bucket])
-        {
-            bucket++;
-        }
-
-        Interlocked.Increment(ref _buckets[bucket]);
-        Interlocked.Add(ref _ticks, ticks);
+        _latency.Observe(started);
         Interlocked.Increment(ref _scans);
     }
 
@@ -110,17 +99,7 @@ public sealed class ScannerMetrics
             text.Append("# HELP aotmilter_scanner_seconds Time from a scan's first byte sent to its verdict or error.\n# TYPE aotmilter_scanner_seconds histogram\n");
             foreach (ScannerMetrics m in scanners)
             {
-                long running = 0;
-                for (int b = 0; b < LatencyBounds.Length; b++)
-                {
-                    running += Interlocked.Read(ref m._buckets[b]);
-                    text.Append(CultureInfo.InvariantCulture, $"aotmilter_scanner_seconds_bucket{{scanner=\"{m.Scanner}\",le=\"{LatencyBounds[b]}\"}} {running}\n");
-                }
-
-                running += Interlocked.Read(ref m._buckets[^1]);
-                text.Append(CultureInfo.InvariantCulture, $"aotmilter_scanner_seconds_bucket{{scanner=\"{m.Scanner}\",le=\"+Inf\"}} {running}\n");
-                text.Append(CultureInfo.InvariantCulture, $"aotmilter_scanner_seconds_sum{{scanner=\"{m.Scanner}\"}} {(double)Interlocked.Read(ref m._ticks) / Stopwatch.Frequency}\n");
-                text.Append(CultureInfo.InvariantCulture, $"aotmilter_scanner_seconds_count{{scanner=\"{m.Scanner}\"}} {running}\n");
+                m._latency.WritePrometheus(text, "aotmilter_scanner_seconds", $"scanner=\"{m.Scanner}\"");
             }
         }
     }

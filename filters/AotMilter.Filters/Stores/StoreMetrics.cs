@@ -18,9 +18,8 @@ public sealed class StoreMetrics
     private static readonly Lock Gate = new();
     private static readonly List<StoreMetrics> All = [];
 
-    private readonly long[] _buckets = new long[Bounds.Length + 1];
+    private readonly LatencyHistogram _latency = new(Bounds);
     private readonly long[] _errors = new long[Reasons.Length];
-    private long _ticks;
 
     private StoreMetrics(string filter, string store)
     {
@@ -33,19 +32,7 @@ public sealed class StoreMetrics
     public string Store { get; }
 
     /// <summary>Calls answered.</summary>
-    public long Calls
-    {
-        get
-        {
-            long total = 0;
-            for (int b = 0; b < _buckets.Length; b++)
-            {
-                total += Interlocked.Read(ref _buckets[b]);
-            }
-
-            return total;
-        }
-    }
+    public long Calls => _latency.Count;
 
     public static StoreMetrics For(string filter, string store)
     {
@@ -67,19 +54,7 @@ public sealed class StoreMetrics
     public long Errors(string reason) => Interlocked.Read(ref _errors[Math.Max(0, Array.IndexOf(Reasons, reason))]);
 
     /// <summary>Counts an answered call that started at <paramref name="start"/> (a <see cref="Stopwatch"/> timestamp).</summary>
-    public void Answered(long start)
-    {
-        long ticks = Stopwatch.GetTimestamp() - start;
-        double seconds = (double)ticks / Stopwatch.Frequency;
-        int bucket = 0;
-        while (bucket < Bounds.Length && seconds > Bounds[bucket])
-        {
-            bucket++;
-        }
-
-        Interlocked.Increment(ref _buckets[bucket]);
-        Interlocked.Add(ref _ticks, ticks);
-    }
+    public void Answered(long start) => _latency.Observe(start);
 
     public void Failed(string reason) => Interlocked.Increment(ref _errors[Math.Max(0, Array.IndexOf(Reasons, reason))]);
 
@@ -95,17 +70,7 @@ public sealed class StoreMetrics
         foreach (StoreMetrics m in all)
         {
             string labels = $"filter=\"{m.Filter}\",store=\"{m.Store}\"";
-            long running = 0;
-            for (int b = 0; b < Bounds.Length; b++)
-            {
-                running += Interlocked.Read(ref m._buckets[b]);
-                text.Append(CultureInfo.InvariantCulture, $"aotmilter_store_seconds_bucket{{{labels},le=\"{Bounds[b]}\"}} {running}\n");
-            }
-
-            running += Interlocked.Read(ref m._buckets[Bounds.Length]);
-            text.Append(CultureInfo.InvariantCulture, $"aotmilter_store_seconds_bucket{{{labels},le=\"+Inf\"}} {running}\n");
-            text.Append(CultureInfo.InvariantCulture, $"aotmilter_store_seconds_sum{{{labels}}} {(double)Interlocked.Read(ref m._ticks) / Stopwatch.Frequency}\n");
-            text.Append(CultureInfo.InvariantCulture, $"aotmilter_store_seconds_count{{{labels}}} {running}\n");
+            m._latency.WritePrometheus(text, "aotmilter_store_seconds", labels);
         }
 
         text.Append("# HELP aotmilter_store_errors_total Store calls that failed (answered with the filter's on-error verdict), by reason.\n# TYPE aotmilter_store_errors_total counter\n");
