@@ -105,11 +105,11 @@ done
 sort -t$'\t' -k1,1 -k2,2n -k3,3g "$ALL" | awk -F'\t' -v r="$REPEAT" '{ n[$1, $2]++; if (n[$1, $2] == int((r + 1) / 2)) print }' > "$ROWS"
 
 echo "\`aotmilter -f ratelimit -f bench\`, \`[ratelimit] sender = 1000000000/1h\` (every MAIL counted, none refused), store"
-echo "Each store ran $REPEAT times per concurrency, alternating with the other; the table shows each one's median run."
 echo "\`memory\` or \`redis://127.0.0.1:$PORT/0\` (redis-server $REDIS_VERSION on this machine, no persistence); \`aotmilter bench\`,"
 echo "${DURATION}s per row, one message per connection, 4096 B body, unix socket to the milter. Each row is a fresh daemon."
 echo "Redis round trips per message are Redis's own count of EVALSHA calls (INFO commandstats, reset before the row)"
-echo "over the messages sent. On 2 cores the generator, the daemon and Redis share the CPUs."
+echo "over the messages sent. On 2 cores the generator, the daemon and Redis share the CPUs. Each store ran $REPEAT times per"
+echo "concurrency, alternating with the other, and the table shows each one's median run."
 echo
 echo "| store | conc | msgs/s | vs memory | p50 us | p99 us | errors | daemon CPU us/msg | Redis CPU us/msg | EVALSHA per message |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -34,7 +34,8 @@ public sealed class ScaleOutCrashTests(ScaleOutPostfixFixture fixture, ITestOutp
             }
 
             Assert.False(run.IsCompleted, $"the load ended before the kill: {load.Summary}");
-            Assert.Contains("conn=", fixture.Pool.Daemons[Victim]!.Output, StringComparison.Ordinal);
+            long open = await OpenConnectionsAsync(fixture.Pool.MetricsPorts[Victim]);
+            Assert.True(open > 0, "the daemon to kill serves no Postfix session: its death would prove nothing");
             killedAt = load.Elapsed;
             Assert.Equal(128 + Native.SIGKILL, await fixture.Pool.KillAsync(Victim));
         }
@@ -49,8 +50,18 @@ public sealed class ScaleOutCrashTests(ScaleOutPostfixFixture fixture, ITestOutp
             + $"Redis ran {await fixture.Pool.Redis.CommandCallsAsync("evalsha")} EVALSHA";
         output.WriteLine(report);
         Assert.True(load.Count(RetryingSmtpLoad.Outcome.PermanentFailure) == 0, $"5xx replies: {report}\n{load.Describe()}");
+        Assert.True(retriedAfter > 0, $"no session noticed the kill: {report}");
         Assert.True(load.AcceptedCount == MessageCount, $"not every message was accepted before the deadline: {report}\n{load.Describe()}");
         output.WriteLine(await DeliveryAudit.AssertDeliveredOnceAndFilteredAsync(fixture.Postfix, messages, report));
         Assert.True(await fixture.Pool.Redis.CommandCallsAsync("evalsha") >= MessageCount, $"the rate limiter did not count in Redis: {report}");
     });
+
+    /// <summary>The daemon's <c>aotmilter_connections_open</c>, from its metrics endpoint.</summary>
+    private static async Task<long> OpenConnectionsAsync(int metricsPort)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string metrics = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+        string line = metrics.Split('\n').Single(l => l.StartsWith("aotmilter_connections_open ", StringComparison.Ordinal));
+        return long.Parse(line["aotmilter_connections_open ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -23,7 +23,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public const int MaxPending = 16_384;
 
     /// <summary>Requests in flight from which a new command waits to be sent with the next batch instead of at once.</summary>
-    public const int BatchAbove = 8;
+    public const int BatchAbove = 2;
 
     /// <summary>Bytes of commands not yet sent (a server that stops reading cannot make the daemon hold more).</summary>
     public const int MaxOutgoingBytes = 1024 * 1024;
@@ -78,10 +78,10 @@ public sealed partial class RedisConnection : IAsyncDisposable
                 return Task.FromException<RedisReply>(new RedisException($"{_pending.Count} requests already wait for {Name}"));
             }
 
-            // With many requests in flight, the command waits for the reader thread, which sends everything queued
-            // once it has read the next replies: commands issued meanwhile by any caller go out in one write, and Redis
-            // reads and answers them together (at concurrency 64 that cut Redis's CPU per call by half). With few in
-            // flight the next reply may be a round trip away, so the command goes out at once, from this thread.
+            // With requests in flight, the command waits for the reader thread, which sends everything queued once it
+            // has read the next replies: commands issued meanwhile by any caller go out in one write, and Redis reads
+            // and answers them together (that halved Redis's CPU per call, at concurrency 8 and 64 alike). With at
+            // most one in flight the command goes out at once, from this thread: nothing would come to batch it with.
             startFlush = _pending.Count < BatchAbove && !_flushing;
             _flushing |= startFlush;
             _pending.Enqueue(request);
