@@ -19,7 +19,7 @@ public sealed class ScaleOutCrashTests(ScaleOutPostfixFixture fixture, ITestOutp
     private static readonly TimeSpan LoadDeadline = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public Task SIGKILL_of_one_daemon_behind_HAProxy_loses_nothing_and_lets_nothing_through_unfiltered() => fixture.VerifyAsync(async () =>
+    public Task SIGKILLOfOneDaemonBehindHAProxyLosesNothingAndLetsNothingThroughUnfiltered() => fixture.VerifyAsync(async () =>
     {
         var messages = Enumerable.Range(1, MessageCount).Select(i => TestMessage.Create(subject: $"scale-out crash {i}")).ToList();
         var load = new RetryingSmtpLoad(fixture.Postfix.SmtpPort, Sessions);

@@ -16,7 +16,7 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
     private DaemonPool Pool => fixture.Pool;
 
     [Fact]
-    public Task A_limit_of_N_per_sender_lets_exactly_N_through_across_three_daemons() => VerifyAsync(async () =>
+    public Task ALimitOfNPerSenderLetsExactlyNThroughAcrossThreeDaemons() => VerifyAsync(async () =>
     {
         string sender = $"<s{Guid.NewGuid():N}@ratelimit.test>";
         var replies = new List<MilterReply>();
@@ -40,7 +40,7 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
     });
 
     [Fact]
-    public Task A_triplet_greylisted_through_one_daemon_passes_through_another_after_the_delay() => VerifyAsync(async () =>
+    public Task ATripletGreylistedThroughOneDaemonPassesThroughAnotherAfterTheDelay() => VerifyAsync(async () =>
     {
         string tag = Guid.NewGuid().ToString("N");
         string sender = $"<g{tag}@example.net>";
@@ -64,7 +64,7 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
     });
 
     [Fact]
-    public Task Redis_stopped_gives_the_on_error_verdict_at_once_and_counting_resumes_when_it_is_back() => VerifyAsync(async () =>
+    public Task RedisStoppedGivesTheOnErrorVerdictAtOnceAndCountingResumesWhenItIsBack() => VerifyAsync(async () =>
     {
         string sender = $"<s{Guid.NewGuid():N}@ratelimit.test>";
         for (int i = 0; i < 3; i++)

@@ -14,7 +14,7 @@ namespace AotMilter.EndToEnd.Tests;
 public abstract class ScannerChainThroughMtaTests(ScannerChainFixture fixture)
 {
     [Fact]
-    public Task Clean_mail_is_delivered_with_every_header_in_place() => fixture.VerifyAsync(async () =>
+    public Task CleanMailIsDeliveredWithEveryHeaderInPlace() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create("alice@example.com", "bob@example.net", "Lunch on Monday", "Shall we meet at noon?\nAlice\n");
 
@@ -32,7 +32,7 @@ public abstract class ScannerChainThroughMtaTests(ScannerChainFixture fixture)
     });
 
     [Fact]
-    public Task Eicar_is_refused_naming_the_virus() => fixture.VerifyAsync(async () =>
+    public Task EicarIsRefusedNamingTheVirus() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create("alice@example.com", "bob@example.net", "invoice", Eicar.Text + "\n");
 
@@ -44,7 +44,7 @@ public abstract class ScannerChainThroughMtaTests(ScannerChainFixture fixture)
     });
 
     [Fact]
-    public Task Gtube_is_refused_by_spamassassin() => fixture.VerifyAsync(async () =>
+    public Task GtubeIsRefusedBySpamassassin() => fixture.VerifyAsync(async () =>
     {
         var message = TestMessage.Create("alice@example.com", "bob@example.net", "offer", Gtube.Text + "\n");
 

@@ -10,7 +10,7 @@ public class GreylistFilterTests
     private static readonly GreylistTimes Times = new(TimeSpan.FromMinutes(5), TimeSpan.FromHours(4), TimeSpan.FromDays(36), 2);
 
     [Fact]
-    public async Task A_new_triplet_waits_the_delay_passes_within_the_retry_window_and_is_then_known()
+    public async Task ANewTripletWaitsTheDelayPassesWithinTheRetryWindowAndIsThenKnown()
     {
         var time = new ManualTime();
         var store = new InMemoryGreylistStore(1000, time);
@@ -30,7 +30,7 @@ public class GreylistFilterTests
     }
 
     [Fact]
-    public async Task A_retry_after_the_window_closed_starts_over()
+    public async Task ARetryAfterTheWindowClosedStartsOver()
     {
         var time = new ManualTime();
         var store = new InMemoryGreylistStore(1000, time);
@@ -42,7 +42,7 @@ public class GreylistFilterTests
     }
 
     [Fact]
-    public async Task A_network_that_passed_auto_allow_times_is_allowed_for_all_its_mail_and_others_are_not()
+    public async Task ANetworkThatPassedAutoAllowTimesIsAllowedForAllItsMailAndOthersAreNot()
     {
         var time = new ManualTime();
         var store = new InMemoryGreylistStore(1000, time);
@@ -61,7 +61,7 @@ public class GreylistFilterTests
     }
 
     [Fact]
-    public async Task The_in_process_store_stays_within_its_bound()
+    public async Task TheInProcessStoreStaysWithinItsBound()
     {
         var time = new ManualTime();
         var store = new InMemoryGreylistStore(100, time);
@@ -74,7 +74,7 @@ public class GreylistFilterTests
     }
 
     [Fact]
-    public async Task The_first_attempt_of_each_recipient_is_tempfailed_with_451_4_7_1_until_the_delay_has_passed()
+    public async Task TheFirstAttemptOfEachRecipientIsTempfailedWith451471UntilTheDelayHasPassed()
     {
         string tag = Guid.NewGuid().ToString("N");
         await using FilterHost host = FilterHost.Start("[greylist]\ndelay = 1s", "greylist");
@@ -101,7 +101,7 @@ public class GreylistFilterTests
     }
 
     [Fact]
-    public async Task Authenticated_clients_and_exempt_networks_hosts_senders_and_recipients_are_not_greylisted()
+    public async Task AuthenticatedClientsAndExemptNetworksHostsSendersAndRecipientsAreNotGreylisted()
     {
         string tag = Guid.NewGuid().ToString("N");
         await using FilterHost host = FilterHost.Start(
@@ -135,7 +135,7 @@ public class GreylistFilterTests
     [InlineData("store-timeout = 0ms", "greylist.store-timeout")]
     [InlineData("reply = \"550 5.7.1 no\"", "greylist.reply")]
     [InlineData("exempt-clients = 10.0.0.1/8", "greylist.exempt-clients")]
-    public void Invalid_settings_are_reported_on_their_line(string settings, string field)
+    public void InvalidSettingsAreReportedOnTheirLine(string settings, string field)
     {
         var loaded = FilterHost.Load("[greylist]\n" + settings, [FilterHost.Filter("greylist")]);
         Assert.False(loaded.IsValid);

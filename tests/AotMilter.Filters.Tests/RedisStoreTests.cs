@@ -17,7 +17,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     public async Task DisposeAsync() => await _redis.DisposeAsync();
 
     [Fact]
-    public async Task A_limit_of_N_lets_exactly_N_through_with_one_EVALSHA_per_call()
+    public async Task ALimitOfNLetsExactlyNThroughWithOneEVALSHAPerCall()
     {
         IRateLimitStore store = RateLimitStore();
         RateLimitRequest[] one = [new("sender:a@example.net", 3, TimeSpan.FromHours(1))];
@@ -31,7 +31,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_message_over_one_limit_counts_on_none_of_its_keys()
+    public async Task AMessageOverOneLimitCountsOnNoneOfItsKeys()
     {
         IRateLimitStore store = RateLimitStore();
         var hour = TimeSpan.FromHours(1);
@@ -44,7 +44,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_window_slides_on_the_servers_clock_and_counters_expire()
+    public async Task TheWindowSlidesOnTheServersClockAndCountersExpire()
     {
         IRateLimitStore store = RateLimitStore();
         RateLimitRequest[] one = [new("w", 1, TimeSpan.FromSeconds(1))];
@@ -57,7 +57,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Redis_stopped_fails_fast_and_counting_resumes_when_it_is_back_without_a_new_client()
+    public async Task RedisStoppedFailsFastAndCountingResumesWhenItIsBackWithoutANewClient()
     {
         var client = new RedisClient(Endpoint(_redis.Url()));
         var store = new RedisRateLimitStore(client, "test:", Deadline);
@@ -78,7 +78,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Redis_hung_answers_timeout_within_the_deadline_and_the_next_connection_works_once_it_answers()
+    public async Task RedisHungAnswersTimeoutWithinTheDeadlineAndTheNextConnectionWorksOnceItAnswers()
     {
         var client = new RedisClient(Endpoint(_redis.Url()));
         var store = new RedisRateLimitStore(client, "test:", Deadline);
@@ -102,7 +102,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Scripts_flushed_on_the_server_are_loaded_again()
+    public async Task ScriptsFlushedOnTheServerAreLoadedAgain()
     {
         IRateLimitStore store = RateLimitStore();
         RateLimitRequest[] one = [new("flush", 100, TimeSpan.FromHours(1))];
@@ -113,7 +113,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AUTH_and_SELECT_are_sent_and_a_wrong_password_is_a_reply_error()
+    public async Task AUTHAndSELECTAreSentAndAWrongPasswordIsAReplyError()
     {
         await using RedisServer secured = await RedisServer.StartAsync("requirepass s3cret");
         var store = new RedisRateLimitStore(new RedisClient(Endpoint(secured.Url(3, "s3cret"))), "test:", Deadline);
@@ -126,7 +126,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_unix_socket_endpoint_works()
+    public async Task AUnixSocketEndpointWorks()
     {
         var store = new RedisRateLimitStore(new RedisClient(Endpoint("unix:" + _redis.SocketPath + "?db=1")), "test:", Deadline);
         Assert.Equal(-1, await store.TryAcquireAsync([new("unix", 1, TimeSpan.FromHours(1))]));
@@ -134,7 +134,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_callers_cancellation_ends_the_wait_at_once()
+    public async Task TheCallersCancellationEndsTheWaitAtOnce()
     {
         IRateLimitStore store = new RedisRateLimitStore(new RedisClient(Endpoint(_redis.Url())), "test:", TimeSpan.FromSeconds(10));
         _redis.Pause();
@@ -152,7 +152,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_greylisted_triplet_passes_after_the_delay_and_is_then_known()
+    public async Task AGreylistedTripletPassesAfterTheDelayAndIsThenKnown()
     {
         IGreylistStore store = new RedisGreylistStore(new RedisClient(Endpoint(_redis.Url())), "test:", Deadline);
         var times = new GreylistTimes(TimeSpan.FromSeconds(1), TimeSpan.FromHours(4), TimeSpan.FromDays(36), 2);
@@ -172,7 +172,7 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_client_network_that_passed_auto_allow_times_is_allowed_for_everything()
+    public async Task AClientNetworkThatPassedAutoAllowTimesIsAllowedForEverything()
     {
         IGreylistStore store = new RedisGreylistStore(new RedisClient(Endpoint(_redis.Url())), "test:", Deadline);
         var times = new GreylistTimes(TimeSpan.FromSeconds(1), TimeSpan.FromHours(4), TimeSpan.FromDays(36), 2);

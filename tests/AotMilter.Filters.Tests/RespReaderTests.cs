@@ -19,7 +19,7 @@ public class RespReaderTests
 
     [Theory]
     [MemberData(nameof(Replies))]
-    public void Every_prefix_of_a_reply_is_incomplete_and_the_whole_reply_reads_once(string wire, string expected)
+    public void EveryPrefixOfAReplyIsIncompleteAndTheWholeReplyReadsOnce(string wire, string expected)
     {
         byte[] bytes = Encoding.ASCII.GetBytes(wire + ":5\r\n");
         int length = wire.Length;
@@ -42,20 +42,20 @@ public class RespReaderTests
     [InlineData("*5000\r\n")]
     [InlineData("*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n")]
     [InlineData("\r\n")]
-    public void A_reply_that_breaks_RESP_or_its_bounds_is_an_error(string wire)
+    public void AReplyThatBreaksRESPOrItsBoundsIsAnError(string wire)
     {
         Assert.Throws<RedisException>(() => RespReader.TryRead(Encoding.ASCII.GetBytes(wire), out _, out _));
     }
 
     [Fact]
-    public void A_line_without_its_end_beyond_the_line_bound_is_an_error_not_a_wait()
+    public void ALineWithoutItsEndBeyondTheLineBoundIsAnErrorNotAWait()
     {
         byte[] bytes = Encoding.ASCII.GetBytes("+" + new string('a', 5000));
         Assert.Throws<RedisException>(() => RespReader.TryRead(bytes, out _, out _));
     }
 
     [Fact]
-    public void Commands_are_written_as_arrays_of_bulk_strings()
+    public void CommandsAreWrittenAsArraysOfBulkStrings()
     {
         var writer = new RespWriter();
         writer.Command(3).Argument("EVALSHA").Argument("é").Argument(-12);
@@ -68,7 +68,7 @@ public class RespReaderTests
     [InlineData("redis://:s%40cret@10.0.0.1/1", "redis://***@10.0.0.1:6379/1", null, "s@cret")]
     [InlineData("redis://milter:pw@[::1]:7000", "redis://***@[::1]:7000/0", "milter", "pw")]
     [InlineData("unix:/run/redis/redis.sock?db=3", "unix:/run/redis/redis.sock?db=3", null, null)]
-    public void Endpoints_parse_and_never_show_their_password(string text, string shown, string? user, string? password)
+    public void EndpointsParseAndNeverShowTheirPassword(string text, string shown, string? user, string? password)
     {
         Assert.True(RedisEndpoint.TryParse(text, out RedisEndpoint? endpoint, out string? error), error);
         Assert.Equal(shown, endpoint!.ToString());
@@ -82,7 +82,7 @@ public class RespReaderTests
     [InlineData("unix:relative.sock")]
     [InlineData("unix:/x.sock?database=1")]
     [InlineData("127.0.0.1:6379")]
-    public void Bad_endpoints_are_refused(string text)
+    public void BadEndpointsAreRefused(string text)
     {
         Assert.False(RedisEndpoint.TryParse(text, out _, out string? error));
         Assert.NotNull(error);

@@ -16,7 +16,7 @@ public sealed class StoreFailureTests : IAsyncLifetime
     public async Task DisposeAsync() => await _redis.DisposeAsync();
 
     [Fact]
-    public async Task Redis_down_tempfails_MAIL_by_default_and_counting_resumes_when_it_is_back()
+    public async Task RedisDownTempfailsMAILByDefaultAndCountingResumesWhenItIsBack()
     {
         string sender = $"<s{Guid.NewGuid():N}@example.net>";
         await using FilterHost host = FilterHost.Start($"[ratelimit]\nsender = 2/1h\nstore = {_redis.Url()}\nstore-timeout = 500ms", "ratelimit");
@@ -41,7 +41,7 @@ public sealed class StoreFailureTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Redis_down_with_on_error_accept_lets_recipients_through_ungreylisted()
+    public async Task RedisDownWithOnErrorAcceptLetsRecipientsThroughUngreylisted()
     {
         string tag = Guid.NewGuid().ToString("N");
         await using FilterHost host = FilterHost.Start($"[greylist]\nstore = {_redis.Url()}\non-error = accept\nkey-prefix = t{tag}:", "greylist");

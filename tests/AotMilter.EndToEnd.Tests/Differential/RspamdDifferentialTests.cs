@@ -20,7 +20,7 @@ public sealed class RspamdDifferentialTests(RspamdDifferentialFixture fixture) :
         """;
 
     [Fact]
-    public Task Both_give_the_same_verdict_and_headers_for_every_message() => fixture.VerifyAsync(
+    public Task BothGiveTheSameVerdictAndHeadersForEveryMessage() => fixture.VerifyAsync(
         () => ScannerDifferentialTests.RunAsync(fixture.AnchorPostfix, fixture.OurPostfix, ["X-Spam", "Subject"],
             "Scanning differential: rspamd's milter proxy against aotmilter -f rspamd", Setup));
 }

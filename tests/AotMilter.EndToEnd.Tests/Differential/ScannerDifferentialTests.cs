@@ -37,7 +37,7 @@ public sealed class ScannerDifferentialTests(ScannerDifferentialFixture fixture)
         """;
 
     [Fact]
-    public Task Both_give_the_same_verdict_and_scanner_headers_for_every_message() => fixture.VerifyAsync(
+    public Task BothGiveTheSameVerdictAndScannerHeadersForEveryMessage() => fixture.VerifyAsync(
         () => RunAsync(fixture.AnchorPostfix, fixture.OurPostfix, ["X-Virus-Status", "X-Spam-Flag"], Title, Setup));
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task Eicar_is_refused_naming_the_virus_and_clean_mail_on_the_same_connection_passes()
+    public async Task EicarIsRefusedNamingTheVirusAndCleanMailOnTheSameConnectionPasses()
     {
         Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}", "clamav");
@@ -50,7 +50,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task One_kept_alive_clamd_connection_serves_message_after_message()
+    public async Task OneKeptAliveClamdConnectionServesMessageAfterMessage()
     {
         Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\nmax-connections = 4", "clamav");
@@ -70,7 +70,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     [InlineData("discard")]
     [InlineData("quarantine")]
     [InlineData("header")]
-    public async Task Each_configured_action_is_taken_on_a_virus(string action)
+    public async Task EachConfiguredActionIsTakenOnAVirus(string action)
     {
         Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\naction = {action}\nadd-header = yes", "clamav");
@@ -98,7 +98,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task Marks_replace_the_ones_a_sender_forged()
+    public async Task MarksReplaceTheOnesASenderForged()
     {
         Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\nadd-header = yes", "clamav");
@@ -114,7 +114,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     [SkippableTheory]
     [InlineData("accept")]
     [InlineData("tempfail")]
-    public async Task A_message_over_max_size_is_not_scanned_and_gets_the_oversize_verdict(string oversize)
+    public async Task AMessageOverMaxSizeIsNotScannedAndGetsTheOversizeVerdict(string oversize)
     {
         Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}\nmax-size = 2K\noversize = {oversize}\nadd-header = yes", "clamav");
@@ -137,7 +137,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Clamd_down_gives_tempfail_by_default_and_accept_when_configured()
+    public async Task ClamdDownGivesTempfailByDefaultAndAcceptWhenConfigured()
     {
         string nowhere = "unix:/nonexistent-" + Guid.NewGuid().ToString("N")[..8] + "/clamd.sock";
         await using (FilterHost host = FilterHost.Start($"[clamav]\naddress = {nowhere}", "clamav"))
@@ -157,7 +157,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task A_clamd_slower_than_the_deadline_gives_the_on_error_verdict_in_time_and_the_next_message_is_served()
+    public async Task AClamdSlowerThanTheDeadlineGivesTheOnErrorVerdictInTimeAndTheNextMessageIsServed()
     {
         Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
         await using ClamdDaemon slow = await ClamdDaemon.StartAsync();
@@ -181,7 +181,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     [InlineData("HELLO THERE\0", "not numbered 1")]
     [InlineData("1: stream: what is this\0", "not one of OK, FOUND or ERROR")]
     [InlineData("1: INSTREAM size limit exceeded. ERROR\0", "clamd: INSTREAM size limit exceeded. ERROR")]
-    public async Task A_scanner_that_closes_mid_reply_or_answers_garbage_gives_the_on_error_verdict(string answer, string logged)
+    public async Task AScannerThatClosesMidReplyOrAnswersGarbageGivesTheOnErrorVerdict(string answer, string logged)
     {
         await using var bad = MisbehavingScanner.Answering(MisbehavingScanner.InstreamComplete, Encoding.ASCII.GetBytes(answer));
         await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {bad.Address}\ntimeout = 5s", "clamav");
@@ -200,7 +200,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task Scans_are_counted_in_the_daemons_metrics()
+    public async Task ScansAreCountedInTheDaemonsMetrics()
     {
         Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}", "clamav");

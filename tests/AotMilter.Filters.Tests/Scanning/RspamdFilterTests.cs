@@ -14,7 +14,7 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
         + $"Message-ID: <{Guid.NewGuid():N}@example.net>\r\n{extraHeaders}\r\nHello, see you on Monday.\r\n");
 
     [SkippableFact]
-    public async Task Gtube_is_refused_with_rspamds_message_and_clean_mail_on_the_same_connection_passes()
+    public async Task GtubeIsRefusedWithRspamdsMessageAndCleanMailOnTheSameConnectionPasses()
     {
         Skip.If(RspamdDaemon.Missing is not null, RspamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[rspamd]\naddress = {rspamd.Address}", "rspamd");
@@ -47,7 +47,7 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
     [InlineData("X-Test-Score: 95\r\n", "continue", "Subject: ***SPAM*** hello")]
     [InlineData("X-Test-Score: 200\r\n", "replycode \"554 5.7.1 Spam message rejected\"", null)]
     [InlineData("X-Test-Action: soft reject\r\n", "replycode \"451 4.7.1 Forced by the test\"", null)]
-    public async Task Each_action_is_taken_as_rspamds_proxy_takes_it(string headers, string reply, string? edit)
+    public async Task EachActionIsTakenAsRspamdsProxyTakesIt(string headers, string reply, string? edit)
     {
         Skip.If(RspamdDaemon.Missing is not null, RspamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[rspamd]\naddress = {rspamd.Address}", "rspamd");
@@ -72,7 +72,7 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
     }
 
     [SkippableFact]
-    public async Task The_replys_milter_block_adds_and_removes_header_fields()
+    public async Task TheReplysMilterBlockAddsAndRemovesHeaderFields()
     {
         Skip.If(RspamdDaemon.Missing is not null, RspamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[rspamd]\naddress = {rspamd.Address}", "rspamd");
@@ -93,7 +93,7 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
     }
 
     [SkippableFact]
-    public async Task An_rspamd_slower_than_the_deadline_gives_the_on_error_verdict_in_time_and_the_next_message_is_served()
+    public async Task AnRspamdSlowerThanTheDeadlineGivesTheOnErrorVerdictInTimeAndTheNextMessageIsServed()
     {
         Skip.If(RspamdDaemon.Missing is not null, RspamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[rspamd]\naddress = {rspamd.Address}\ntimeout = 1s", "rspamd");
@@ -118,7 +118,7 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
     }
 
     [Fact]
-    public async Task Rspamd_down_gives_tempfail_and_accept_when_configured()
+    public async Task RspamdDownGivesTempfailAndAcceptWhenConfigured()
     {
         await using (FilterHost host = FilterHost.Start("[rspamd]\naddress = http://127.0.0.1:1", "rspamd"))
         {
@@ -142,7 +142,7 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n{\"score\":1.0}", "names no action")]
     [InlineData("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops", "rspamd: HTTP/1.1 500 Internal Server Error: oops")]
     [InlineData("SPAMD/1.1 0 EX_OK\r\n\r\n", "is not HTTP")]
-    public async Task A_scanner_that_closes_mid_reply_or_answers_garbage_gives_the_on_error_verdict(string answer, string logged)
+    public async Task AScannerThatClosesMidReplyOrAnswersGarbageGivesTheOnErrorVerdict(string answer, string logged)
     {
         await using var bad = MisbehavingScanner.Answering(MisbehavingScanner.ContentComplete, Encoding.ASCII.GetBytes(answer));
         await using FilterHost host = FilterHost.Start($"[rspamd]\naddress = {bad.Address}", "rspamd");

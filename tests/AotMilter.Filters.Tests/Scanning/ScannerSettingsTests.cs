@@ -23,7 +23,7 @@ public class ScannerSettingsTests
     [InlineData("rspamd", "address = http://127.0.0.1:11333/checkv2", "rspamd.address")]
     [InlineData("rspamd", "address = https://127.0.0.1:11333", "rspamd.address")]
     [InlineData("rspamd", "spam-header = X Spam", "rspamd.spam-header")]
-    public void A_bad_setting_is_reported_with_its_line(string filter, string line, string field)
+    public void ABadSettingIsReportedWithItsLine(string filter, string line, string field)
     {
         SettingsLoadResult result = FilterHost.Load($"[{filter}]\n{line}\n", [FilterHost.Filter(filter)]);
         Assert.False(result.IsValid);
@@ -37,7 +37,7 @@ public class ScannerSettingsTests
     [InlineData("rspamd", "address = http://[::1]:11333")]
     [InlineData("rspamd", "address = unix:/run/rspamd/normal.sock")]
     [InlineData("spamassassin", "address = unix:/run/spamd.sock\nreject-score = 7.5\nreply = \"554 5.7.1 Spam\"\nquarantine = yes\nsubject-tag = \"*** SPAM ***\"\nuser = debian-spamd")]
-    public void Good_settings_load(string filter, string lines)
+    public void GoodSettingsLoad(string filter, string lines)
     {
         SettingsLoadResult result = FilterHost.Load($"[{filter}]\n{lines}\n", [FilterHost.Filter(filter)]);
         Assert.True(result.IsValid, string.Join("\n", result.Errors));

@@ -11,7 +11,7 @@ namespace AotMilter.Filters.Tests.Scanning;
 public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<SpamdDaemon>
 {
     [SkippableFact]
-    public async Task Gtube_at_or_above_reject_score_is_refused_and_the_next_message_is_marked_as_ham()
+    public async Task GtubeAtOrAboveRejectScoreIsRefusedAndTheNextMessageIsMarkedAsHam()
     {
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {spamd.Address}\nreject-score = 15", "spamassassin");
@@ -29,7 +29,7 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     }
 
     [SkippableFact]
-    public async Task Spam_under_reject_score_gets_spamassassins_headers_the_subject_tag_and_quarantine()
+    public async Task SpamUnderRejectScoreGetsSpamassassinsHeadersTheSubjectTagAndQuarantine()
     {
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {spamd.Address}\nsubject-tag = \"[SPAM]\"\nquarantine = yes", "spamassassin");
@@ -44,7 +44,7 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     }
 
     [SkippableFact]
-    public async Task Spam_headers_the_sender_forged_are_replaced_or_removed()
+    public async Task SpamHeadersTheSenderForgedAreReplacedOrRemoved()
     {
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {spamd.Address}", "spamassassin");
@@ -59,7 +59,7 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     }
 
     [SkippableFact]
-    public async Task A_message_whose_last_line_has_no_line_end_is_scanned_without_waiting()
+    public async Task AMessageWhoseLastLineHasNoLineEndIsScannedWithoutWaiting()
     {
         // spamd reads by lines: without the end of our side of the stream it waited for the rest of that line.
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
@@ -71,7 +71,7 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     }
 
     [SkippableFact]
-    public async Task The_user_setting_reaches_spamd_and_oversize_messages_are_not_sent()
+    public async Task TheUserSettingReachesSpamdAndOversizeMessagesAreNotSent()
     {
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
         string user = "u" + Guid.NewGuid().ToString("N")[..8];
@@ -93,7 +93,7 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     }
 
     [SkippableFact]
-    public async Task A_spamd_slower_than_the_deadline_gives_the_on_error_verdict_in_time_and_the_next_message_is_served()
+    public async Task ASpamdSlowerThanTheDeadlineGivesTheOnErrorVerdictInTimeAndTheNextMessageIsServed()
     {
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {spamd.Address}\ntimeout = 1s\nreject-score = 15", "spamassassin");
@@ -123,7 +123,7 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     [InlineData("HTTP/1.1 200 OK\r\n\r\n", "does not start with SPAMD/1.x", "accept")]
     [InlineData("SPAMD/1.0 76 Bad header line: (Content-Length contains non-numeric bytes)\r\n\r\n", "spamd: SPAMD/1.0 76 Bad header line", "tempfail")]
     [InlineData("SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\n\r\n", "no 'Spam: True|False ; SCORE / THRESHOLD' field", "tempfail")]
-    public async Task A_scanner_that_closes_mid_reply_or_answers_garbage_gives_the_on_error_verdict(string answer, string logged, string onError)
+    public async Task AScannerThatClosesMidReplyOrAnswersGarbageGivesTheOnErrorVerdict(string answer, string logged, string onError)
     {
         await using var bad = MisbehavingScanner.Answering(MisbehavingScanner.ContentComplete, Encoding.ASCII.GetBytes(answer));
         await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {bad.Address}\non-error = {onError}\nreject-score = 5", "spamassassin");
