@@ -79,8 +79,8 @@ public sealed class DisclaimerSettings : IFilterSettings<DisclaimerSettings>
     {
         ArgumentNullException.ThrowIfNull(section);
         section.CheckKeys(Keys);
-        List<AddressPattern> senders = ReadPatterns<AddressPattern>(section, "senders", AddressPattern.TryCreate);
-        List<NamePattern> authUsers = ReadPatterns<NamePattern>(section, "auth-users", NamePattern.TryCreate);
+        List<AddressPattern> senders = PatternLists.ReadAddresses(section, "senders");
+        List<NamePattern> authUsers = PatternLists.ReadNames(section, "auth-users");
 
         bool anyAuthenticated = section.ReadBool("authenticated", false);
         string text = ReadTextOrFile(section, "text", "text-file");
@@ -127,32 +127,6 @@ public sealed class DisclaimerSettings : IFilterSettings<DisclaimerSettings>
         ArgumentNullException.ThrowIfNull(text);
         IEnumerable<string?> lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim('\n').Split('\n').Select(WebUtility.HtmlEncode);
         return "<div class=\"disclaimer\"><p>" + string.Join("<br>\n", lines) + "</p></div>";
-    }
-
-    private delegate bool PatternParser<T>(ConfigWord word, out T? pattern, out string? error)
-        where T : class;
-
-    /// <summary>The patterns of every <paramref name="key"/> entry, pattern files expanded; each word that is not one is reported.</summary>
-    private static List<T> ReadPatterns<T>(ConfigSection section, string key, PatternParser<T> tryCreate)
-        where T : class
-    {
-        var patterns = new List<T>();
-        foreach (ConfigEntry entry in section.GetAll(key))
-        {
-            foreach (ConfigWord word in PatternWords.Expand(section, entry, ConfigWords.Split(section, entry)))
-            {
-                if (tryCreate(word, out T? pattern, out string? error))
-                {
-                    patterns.Add(pattern!);
-                }
-                else
-                {
-                    section.Error(entry, error!);
-                }
-            }
-        }
-
-        return patterns;
     }
 
     private static string ReadTextOrFile(ConfigSection section, string key, string fileKey)
