@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 
 namespace AotMilter.Filters.Tests.Scanning;
@@ -57,21 +56,7 @@ internal sealed class ClamdDaemon : ScannerDaemon
         }
     }
 
-    private async Task<bool> PingAsync()
-    {
-        if (!File.Exists(SocketPath))
-        {
-            return false;
-        }
-
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), timeout.Token);
-        await socket.SendAsync("zPING\0"u8.ToArray(), timeout.Token);
-        byte[] reply = new byte[16];
-        int n = await socket.ReceiveAsync(reply, timeout.Token);
-        return Encoding.ASCII.GetString(reply, 0, n).StartsWith("PONG", StringComparison.Ordinal);
-    }
+    private Task<bool> PingAsync() => AnswersOnSocketAsync(SocketPath, "zPING\0"u8.ToArray(), "PONG", TimeSpan.FromSeconds(2));
 }
 
 /// <summary>The anti-virus test file every scanner detects, and a message that carries it.</summary>

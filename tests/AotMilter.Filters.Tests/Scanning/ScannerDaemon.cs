@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
 
 namespace AotMilter.Filters.Tests.Scanning;
 
@@ -54,6 +56,26 @@ internal abstract class ScannerDaemon : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>
+    /// True when the daemon answers <paramref name="request"/> on its unix socket with a reply that contains
+    /// <paramref name="pong"/> within <paramref name="timeout"/>: the readiness probe of clamd and spamd.
+    /// </summary>
+    protected static async Task<bool> AnswersOnSocketAsync(string socketPath, byte[] request, string pong, TimeSpan timeout)
+    {
+        if (!File.Exists(socketPath))
+        {
+            return false;
+        }
+
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var deadline = new CancellationTokenSource(timeout);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), deadline.Token);
+        await socket.SendAsync(request, deadline.Token);
+        byte[] reply = new byte[64];
+        int n = await socket.ReceiveAsync(reply, deadline.Token);
+        return Encoding.ASCII.GetString(reply, 0, n).Contains(pong, StringComparison.Ordinal);
     }
 
     /// <summary>Starts <paramref name="program"/> and waits (at most <paramref name="timeout"/>) until <paramref name="ready"/> says it serves.</summary>

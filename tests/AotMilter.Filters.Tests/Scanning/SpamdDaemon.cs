@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using Xunit;
 
@@ -93,21 +92,7 @@ public sealed class SpamdDaemon : IAsyncLifetime
             }
         }
 
-        private async Task<bool> PingAsync()
-        {
-            if (!File.Exists(SocketPath))
-            {
-                return false;
-            }
-
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), timeout.Token);
-            await socket.SendAsync("PING SPAMC/1.5\r\n\r\n"u8.ToArray(), timeout.Token);
-            byte[] reply = new byte[64];
-            int n = await socket.ReceiveAsync(reply, timeout.Token);
-            return Encoding.ASCII.GetString(reply, 0, n).Contains("PONG", StringComparison.Ordinal);
-        }
+        private Task<bool> PingAsync() => AnswersOnSocketAsync(SocketPath, "PING SPAMC/1.5\r\n\r\n"u8.ToArray(), "PONG", TimeSpan.FromSeconds(5));
     }
 }
 
