@@ -172,7 +172,7 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
         Assert.Contains(host.Logs.Lines, l => l.Contains("gave no answer within 1 s", StringComparison.Ordinal));
 
         slow.Resume();
-        EndOfMessageResult next = await mta.SendAsync(Eicar.Message());
+        EndOfMessageResult next = await mta.SendUntilScannedAsync(Eicar.Message(), host.Logs, "gave no answer within 1 s");
         Assert.True(next.Reply.IsRejection, next.Reply.ToString());
     }
 

@@ -114,7 +114,8 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
         Assert.Contains(host.Logs.Lines, l => l.Contains("spamd gave no answer within 1 s; tempfail (on-error)", StringComparison.Ordinal));
         mta.Timeout = TimeSpan.FromSeconds(30);
-        Assert.True((await mta.SendAsync(Gtube.Message())).Reply.IsRejection);
+        EndOfMessageResult next = await mta.SendUntilScannedAsync(Gtube.Message(), host.Logs, "spamd gave no answer within 1 s");
+        Assert.True(next.Reply.IsRejection, next.Reply.ToString());
     }
 
     [Theory]
