@@ -3,8 +3,9 @@
 #   ./build.sh            restore, build (Release, zero warnings), publish artifacts/aotmilter (Native AOT, linux-x64)
 #   ./build.sh run [-- ARGS]   build if needed, then run aotmilter in the foreground (default socket and filters,
 #                         or ARGS), after printing the lines to paste into Postfix's main.cf
-#   ./build.sh test       build, install what the end-to-end tests need (Postfix, Sendmail's packages, runc, umoci),
-#                         run every test suite; ends with "N passed, N failed"
+#   ./build.sh test       build, install what the end-to-end tests need (Postfix, Sendmail's packages, runc, umoci,
+#                         the scanners), build the benchmark peers when ../shared is beside the project, run every
+#                         test suite; ends with "N passed, N failed, N skipped"
 #   ./build.sh image      build if needed, then write the minimal OCI image to artifacts/image (and, with skopeo,
 #                         artifacts/aotmilter-image.tar for docker/podman load); prints the image size
 #   ./build.sh bench      build, then benchmark aotmilter side by side with libmilter, go-milter, pymilter and the null
@@ -32,6 +33,8 @@ die() { echo "build.sh: error: $*" >&2; exit 1; }
 
 # install_packages WHAT PACKAGE...: shared with bench/bench.sh.
 . "$ROOT/scripts/install-packages.sh"
+# build_peers SHARED: the benchmark peers the peer tests start, when the shared directory is beside the project.
+. "$ROOT/scripts/peers.sh"
 
 # global.json pins the SDK's feature band; `dotnet --version` fails (listing the installed SDKs) when none matches.
 require_dotnet() {
@@ -140,6 +143,7 @@ do_image() {
 do_test() {
   do_build
   ensure_test_packages
+  build_peers "$ROOT/../shared"
   local log="$ARTIFACTS/test.log"
   say "running tests"
   set +e

@@ -81,8 +81,8 @@ status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/nul
 # ------------------------------------------------------------------ peers' packages
 # install_packages WHAT PACKAGE...: shared with build.sh, bench/soak.sh and fuzz/fuzz.sh.
 . "$ROOT/scripts/install-packages.sh"
-PEER_PACKAGES=(libmilter-dev golang-go golang-github-emersion-go-milter-dev python3-milter libsendmail-pmilter-perl)
-install_peer_packages() { install_packages "the peers' packages" "${PEER_PACKAGES[@]}"; }
+# PEER_PACKAGES, install_peer_packages
+. "$ROOT/scripts/peers.sh"
 
 # ------------------------------------------------------------------ side by side (compare.sh)
 # compare MODE MSGS_PER_CONN: appends the rows of compare.sh's table to $ROWS
