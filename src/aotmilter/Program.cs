@@ -1,5 +1,5 @@
-using AotMilter.Cli;
 using AotMilter.Generated;
+using AotMilter.Hosting;
 
 // Every filter compiled into this binary: the generator links the catalogs of all referenced filter assemblies.
-return CommandLine.Run(args, LinkedFilters.All);
+return MilterHost.Run(args, LinkedFilters.All);

@@ -25,7 +25,7 @@ public static class RepoPaths
 
     /// <summary>
     /// The test build of the daemon (tests/AotMilter.TestDaemon, built with this test project in the same
-    /// configuration): the CLI of src/aotmilter with the test filters linked in.
+    /// configuration): AotMilter.Hosting with the test filters linked in.
     /// </summary>
     public static string TestDaemonBinary()
     {
