@@ -4,8 +4,11 @@
 #   ./build.sh run [-- ARGS]   build if needed, then run aotmilter in the foreground (default socket and filters,
 #                         or ARGS), after printing the lines to paste into Postfix's main.cf
 #   ./build.sh test       build, install what the end-to-end tests need (Postfix, Sendmail's packages, runc, umoci,
-#                         the scanners), build the benchmark peers when ../shared is beside the project, run every
-#                         test suite; ends with "N passed, N failed, N skipped"
+#                         the scanners), pack (the template test builds a milter from the packages), build the
+#                         benchmark peers when ../shared is beside the project, run every test suite; ends with
+#                         "N passed, N failed, N skipped"
+#   ./build.sh pack       build, then write the NuGet packages (AotMilter, AotMilter.Hosting, AotMilter.Filters,
+#                         AotMilter.Testing, what they depend on, AotMilter.Templates) to artifacts/packages
 #   ./build.sh image      build if needed, then write the minimal OCI image to artifacts/image (and, with skopeo,
 #                         artifacts/aotmilter-image.tar for docker/podman load); prints the image size
 #   ./build.sh bench      build, then benchmark aotmilter side by side with libmilter, go-milter, pymilter and the null
@@ -140,8 +143,21 @@ do_image() {
   dist/image/build-image.sh --binary "$BINARY" --out "$ARTIFACTS/image" --revision "$revision" "${archive[@]}"
 }
 
+# The packages of this build only: a package left from an older version would be a second candidate.
+do_pack() {
+  say "packing into artifacts/packages"
+  rm -rf "$ARTIFACTS/packages"
+  local log="$ARTIFACTS/pack.log"
+  if ! dotnet pack AotMilter.sln -c Release --no-build -o "$ARTIFACTS/packages" -nologo -v:minimal >"$log" 2>&1; then
+    cat "$log" >&2
+    die "pack failed"
+  fi
+  say "packed: $(cd "$ARTIFACTS/packages" && ls -- *.nupkg | paste -sd' ' -)"
+}
+
 do_test() {
   do_build
+  do_pack
   ensure_test_packages
   build_peers "$ROOT/../shared"
   local log="$ARTIFACTS/test.log"
@@ -166,11 +182,12 @@ case "$cmd" in
   build) do_build ;;
   run) [ "${1:-}" = "--" ] && shift; do_run "$@" ;;
   test) do_test ;;
+  pack) do_build; do_pack ;;
   image) do_image ;;
   bench) do_build; exec "$ROOT/bench/bench.sh" ;;
   fuzz) require_dotnet; exec "$ROOT/fuzz/fuzz.sh" "$@" ;;
   soak) needs_build && do_build; exec "$ROOT/bench/soak.sh" "$@" ;;
   clean) rm -rf "$ARTIFACTS"; find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
   -h|--help|help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$cmd' (build, run, test, image, bench, fuzz, soak, clean)" ;;
+  *) die "unknown command '$cmd' (build, run, test, pack, image, bench, fuzz, soak, clean)" ;;
 esac

@@ -60,6 +60,10 @@ public sealed class MilterDaemon : IAsyncDisposable
         string filter, MilterEndpoint endpoint, IReadOnlyDictionary<string, string>? environment = null, params string[] extraArguments) =>
         StartAsync(RepoPaths.TestDaemonBinary(), filter, endpoint, environment, extraArguments);
 
+    /// <summary>Starts another executable built on AotMilter.Hosting (the same command line) with filter <paramref name="filter"/>.</summary>
+    public static Task<MilterDaemon> StartBinaryAsync(string binary, string filter, MilterEndpoint endpoint, params string[] extraArguments) =>
+        StartAsync(binary, filter, endpoint, null, extraArguments);
+
     private static async Task<MilterDaemon> StartAsync(
         string binary, string filter, MilterEndpoint endpoint, IReadOnlyDictionary<string, string>? environment, string[] extraArguments)
     {

@@ -25,7 +25,8 @@ public static class ProcessRunner
         TimeSpan timeout,
         string? standardInput = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        string? workingDirectory = null)
+        string? workingDirectory = null,
+        IEnumerable<string>? unsetEnvironment = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -38,6 +39,11 @@ public static class ProcessRunner
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var name in unsetEnvironment ?? [])
+        {
+            start.Environment.Remove(name);
         }
 
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
