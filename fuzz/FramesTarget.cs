@@ -87,6 +87,8 @@ internal static class FramesTarget
         var mode = (Mode)input[0];
         Callbacks.Configure((int)(mode & Mode.DeferMask), (mode & Mode.Fail) != 0);
         var session = new MilterSession(Chain, (mode & Mode.AlwaysReply) != 0 ? AlwaysReply : Options, FormattingLogger.Instance, FormattingLogger.Instance, 1, Metrics);
+        var replies = new ByteBufferWriter(512);
+        session.Attach(replies, progress: null);
         ReadOnlySpan<byte> stream = input[1..];
         try
         {
@@ -100,8 +102,8 @@ internal static class FramesTarget
                     done = session.Resume(frame);
                 }
 
-                CheckReplies(session.Output.WrittenSpan);
-                session.Output.Reset();
+                CheckReplies(replies.WrittenSpan);
+                replies.Reset();
                 stream = stream[length..];
             }
         }
@@ -111,7 +113,7 @@ internal static class FramesTarget
         }
 
         Wait(session.CloseSessionAsync());
-        CheckReplies(session.Output.WrittenSpan);
+        CheckReplies(replies.WrittenSpan);
     }
 
     /// <summary>Waits for the session, completing deferred callbacks one at a time until it goes on.</summary>

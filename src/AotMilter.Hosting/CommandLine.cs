@@ -241,9 +241,11 @@ internal static class CommandLine
         {
             if (parse.GetValue(listFilters))
             {
+                // One column of names as wide as the longest, so that the descriptions line up whatever the names.
+                int width = filters.Count == 0 ? 0 : filters.Max(f => f.Name.Length);
                 foreach (MilterRegistration f in filters)
                 {
-                    Console.Out.WriteLine($"{f.Name,-16} {f.Description}");
+                    Console.Out.WriteLine($"{f.Name.PadRight(Math.Max(width, 15))} {f.Description}");
                 }
 
                 return 0;

@@ -10,7 +10,7 @@ internal sealed partial class MilterConnection
     /// <summary>Sends what it can without blocking; true when nothing is left.</summary>
     private unsafe bool TryFlush()
     {
-        ReadOnlySpan<byte> data = _session.Output.WrittenSpan[_sent..];
+        ReadOnlySpan<byte> data = _replies.WrittenSpan[_sent..];
         while (!data.IsEmpty)
         {
             nint sent;
@@ -47,8 +47,8 @@ internal sealed partial class MilterConnection
 
         _sent = 0;
         _flushMark = 0;
-        _session.Output.Reset();
-        _session.Output.ShrinkTo(MilterSession.OutputWorkingSize);
+        _replies.Reset();
+        _replies.ShrinkTo(RepliesWorkingSize);
         return true;
     }
 
@@ -122,5 +122,13 @@ internal sealed partial class MilterConnection
         }
 
         _buffer = [];
+    }
+
+    /// <summary>Gives back what this connection's session and replies grew past their working sizes (the connection ended).</summary>
+    private void ReleaseSessionBuffers()
+    {
+        _replies.Reset();
+        _replies.ShrinkTo(RepliesPooledSize);
+        _session.ReleaseBuffers();
     }
 }

@@ -129,7 +129,7 @@ internal sealed partial class MilterConnection
             _ = closed.ContinueWith(static (_, state) =>
             {
                 var connection = (MilterConnection)state!;
-                connection._session.ReleaseBuffers();
+                connection.ReleaseSessionBuffers();
                 connection._owner.AbandonedCallbackReturned(connection);
             }, this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             return;
@@ -163,7 +163,7 @@ internal sealed partial class MilterConnection
             return;
         }
 
-        _session.ReleaseBuffers();
+        ReleaseSessionBuffers();
         if (_pool is not null && _loop.IsCurrentThread)
         {
             _pool.Return(this);

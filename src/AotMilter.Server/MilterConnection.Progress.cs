@@ -39,7 +39,7 @@ internal sealed partial class MilterConnection
     /// <summary>Queues a progress frame and sends what the socket takes without waiting; a failure is left for the next read or write to find.</summary>
     private void SendProgressNow()
     {
-        MilterFrameWriter.WriteEmpty(_session.Output, (byte)MilterResponse.Progress);
+        MilterFrameWriter.WriteEmpty(_replies, (byte)MilterResponse.Progress);
         try
         {
             TryFlush();

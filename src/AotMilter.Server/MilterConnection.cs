@@ -32,6 +32,12 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     private const int RetainedBufferSize = 64 * 1024;
     private const int FramePending = -1;
     private const int OutputFull = -2;
+
+    // What the replies buffer holds without a reservation from the budget: it shrinks back to this after a flush.
+    internal const int RepliesWorkingSize = 64 * 1024;
+
+    // What the replies buffer keeps while the connection waits in the pool.
+    private const int RepliesPooledSize = 4096;
     private const long BlockedLoopWarningMilliseconds = 1000;
 
     // How long a callback whose token fired may take to return before it is abandoned.
@@ -84,6 +90,9 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     private long _nextProgressAt = long.MaxValue;
     private ValueTask _wait;
 
+    // The reply frames the session wrote and the socket has not taken yet (from _sent on); progress frames go here too.
+    private readonly ByteBufferWriter _replies;
+
     /// <param name="fd">The connected descriptor, non-blocking.</param>
     /// <param name="socket">The socket that owns <paramref name="fd"/> when the caller made one (it is disposed at close); null: the descriptor is closed directly.</param>
     /// <param name="pool">Where the connection goes back after it closed, to serve a later descriptor (null: not reused).</param>
@@ -103,7 +112,8 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         _clock = options.TimeProvider == TimeProvider.System ? null : options.TimeProvider;
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
         _postToLoop = () => _loop.Post(this);
-        session.Progress = this;
+        _replies = new ByteBufferWriter(512) { Budget = budget, UnreservedCapacity = RepliesWorkingSize };
+        session.Attach(_replies, this);
     }
 
     /// <summary>True from the moment a callback is abandoned until it returns (the session is still in its hands).</summary>
@@ -278,7 +288,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
                 // The abandoned callback returned at last: its result is dropped unread, and what its session held
                 // (reserved from the budget until now, since the callback could still use it) is given back.
                 _abandoned = false;
-                _session.ReleaseBuffers();
+                ReleaseSessionBuffers();
                 _owner.AbandonedCallbackReturned(this);
             }
 
@@ -353,7 +363,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         while (true)
         {
             int required = _callbackRunning ? FramePending : ProcessBufferedFramesTimed();
-            if (_session.Output.WrittenCount > _sent && !TryFlush())
+            if (_replies.WrittenCount > _sent && !TryFlush())
             {
                 _required = required < 0 ? 0 : required;
                 if (_state != State.Flushing)
@@ -432,7 +442,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     {
         while (!_session.IsQuit)
         {
-            if (_session.Output.WrittenCount - _sent >= MilterSession.OutputWorkingSize)
+            if (_replies.WrittenCount - _sent >= RepliesWorkingSize)
             {
                 return OutputFull;
             }

@@ -44,8 +44,8 @@ public sealed partial class MilterSession
         OptionNegotiation reply = Negotiator.Negotiate(offered, wanted, actions);
         _protocol = reply.Protocol;
         ContextControl.Negotiated(reply.Version, reply.Actions, reply.Protocol);
-        _edits.Configure(reply.Actions, (reply.Protocol & ProtocolFlags.HeaderLeadingSpace) != 0, Progress);
-        MilterFrameWriter.WriteNegotiation(Output, reply, symbolLists);
+        _edits.Configure(reply.Actions, (reply.Protocol & ProtocolFlags.HeaderLeadingSpace) != 0, _progress);
+        MilterFrameWriter.WriteNegotiation(_replies, reply, symbolLists);
         Log.Negotiated(_log, Context.ConnectionId, offered.Version, (uint)offered.Actions, (uint)offered.Protocol, reply.Version, (uint)reply.Actions, (uint)reply.Protocol);
         _negotiated = true;
         OpenSession();

@@ -131,20 +131,20 @@ public sealed partial class MilterSession
             modifications = _editor.Count;
 
             // The body goes last: Postfix refuses a body replacement interleaved with other edits.
-            Output.Write(_edits.EditFrames);
+            _replies.Write(_edits.EditFrames);
             if (replaced)
             {
                 if (body.IsEmpty)
                 {
                     // An empty replacement still has to reach the MTA to empty the body.
-                    MilterFrameWriter.WriteEmpty(Output, (byte)MilterResponse.ReplaceBody);
+                    MilterFrameWriter.WriteEmpty(_replies, (byte)MilterResponse.ReplaceBody);
                 }
                 else
                 {
                     // HasRoomForEdits made room for the body's frames and the verdict after them at once: an output
                     // that grew by doubling as they were written, and once more for the verdict's few bytes, copied a
                     // 10 MiB body over two or three more times on the event loop.
-                    MilterFrameWriter.WriteChunked(Output, (byte)MilterResponse.ReplaceBody, body);
+                    MilterFrameWriter.WriteChunked(_replies, (byte)MilterResponse.ReplaceBody, body);
                 }
             }
         }
@@ -174,7 +174,7 @@ public sealed partial class MilterSession
         // The verdict's room is asked for only with a body: on its own it is a few bytes, and asking for 4 KiB on
         // every message grew the output past the size it keeps between connections (12 KiB allocated per connection).
         long room = (long)_edits.EditFrames.Length + (bodyLength > 0 ? MilterFrameWriter.ChunkedLength(bodyLength) + VerdictRoom : 0);
-        if (room == 0 || (room <= int.MaxValue && Output.TryReserveRoom((int)room)))
+        if (room == 0 || (room <= int.MaxValue && _replies.TryReserveRoom((int)room)))
         {
             return true;
         }

@@ -221,16 +221,16 @@ public sealed partial class MilterSession
         switch (verdict.Kind)
         {
             case VerdictKind.Continue:
-                MilterFrameWriter.WriteEmpty(Output, (byte)MilterResponse.Continue);
+                MilterFrameWriter.WriteEmpty(_replies, (byte)MilterResponse.Continue);
                 break;
             case VerdictKind.Accept:
-                MilterFrameWriter.WriteEmpty(Output, (byte)MilterResponse.Accept);
+                MilterFrameWriter.WriteEmpty(_replies, (byte)MilterResponse.Accept);
                 break;
             case VerdictKind.Discard:
-                MilterFrameWriter.WriteEmpty(Output, (byte)MilterResponse.Discard);
+                MilterFrameWriter.WriteEmpty(_replies, (byte)MilterResponse.Discard);
                 break;
             case VerdictKind.Skip:
-                MilterFrameWriter.WriteEmpty(Output, (byte)((_protocol & ProtocolFlags.Skip) != 0 ? MilterResponse.Skip : MilterResponse.Continue));
+                MilterFrameWriter.WriteEmpty(_replies, (byte)((_protocol & ProtocolFlags.Skip) != 0 ? MilterResponse.Skip : MilterResponse.Continue));
                 break;
             case VerdictKind.Reject:
             case VerdictKind.TempFail:
@@ -239,11 +239,11 @@ public sealed partial class MilterSession
                 SmtpReply? reply = verdict.Reply ?? pending;
                 if (reply is not null && reply.IsTransient == transient)
                 {
-                    MilterFrameWriter.Write(Output, (byte)MilterResponse.ReplyCode, reply.Payload);
+                    MilterFrameWriter.Write(_replies, (byte)MilterResponse.ReplyCode, reply.Payload);
                 }
                 else
                 {
-                    MilterFrameWriter.WriteEmpty(Output, (byte)(transient ? MilterResponse.TempFail : MilterResponse.Reject));
+                    MilterFrameWriter.WriteEmpty(_replies, (byte)(transient ? MilterResponse.TempFail : MilterResponse.Reject));
                 }
 
                 break;

@@ -6,8 +6,10 @@ using Microsoft.Extensions.Logging;
 namespace AotMilter.Server;
 
 /// <summary>
-/// The server side of one milter connection as a state machine: frames in, reply frames out (into
-/// <see cref="Output"/>), filters called in between. It does no I/O: when a filter's callback has not completed
+/// The server side of one milter connection as a state machine: frames in, reply frames out (into the replies buffer
+/// the connection gave it with <see cref="Attach"/>), filters called in between. It does no I/O and owns no buffer
+/// of the connection's: the connection sends and recycles the replies, and sends the progress frames the filters
+/// ask for. When a filter's callback has not completed
 /// synchronously, <see cref="Process"/> returns false, the connection awaits <see cref="CompletePendingAsync"/> and
 /// hands the same frame to <see cref="Resume"/>. Synchronous filters never leave the fast path, which allocates
 /// nothing per message. Everything is reused from message to message.
@@ -53,10 +55,8 @@ public sealed partial class MilterSession
         ContextControl = Context;
         ContextControl.Reuse(connectionId);
         Context.Macros.Budget = budget;
-        Output.Budget = budget;
         ContextControl.UseMemoryBudget(budget);
         _edits.UseBudget(budget);
-        Output.UnreservedCapacity = OutputWorkingSize;
         if (chain.Filters.Count > 1)
         {
             _copy = new MessageCopy(options.MaxChainMessageSize, budget);
@@ -94,11 +94,9 @@ public sealed partial class MilterSession
 
     private long _pendingStarted;
 
-    /// <summary>Reply frames not yet sent.</summary>
-    public ByteBufferWriter Output { get; } = new(512);
-
-    /// <summary>What the output holds without a reservation: the connection shrinks it back to this after a flush.</summary>
-    internal const int OutputWorkingSize = 64 * 1024;
+    // Where reply frames go and who sends progress frames: the connection's (see Attach).
+    private ByteBufferWriter _replies = null!;
+    private IProgressSender? _progress;
 
     public MilterContext Context { get; }
 
@@ -199,8 +197,15 @@ public sealed partial class MilterSession
         LastQuarantined = quarantined;
     }
 
-    /// <summary>Where progress frames go; set by the connection.</summary>
-    public IProgressSender? Progress { get; set; }
+    /// <summary>
+    /// Gives the session the connection's side: the buffer its reply frames are written into (the connection sends
+    /// them and recycles the buffer) and where a filter's <c>Progress()</c> goes. Once, before the first frame.
+    /// </summary>
+    public void Attach(ByteBufferWriter replies, IProgressSender? progress)
+    {
+        _replies = replies;
+        _progress = progress;
+    }
 
     /// <summary>True while an end-of-message callback is still running (the MTA accepts progress frames then).</summary>
     public bool IsWaitingForEndOfMessage => _pending == Pending.EndOfMessage;
@@ -410,8 +415,6 @@ public sealed partial class MilterSession
     /// <summary>Gives buffers grown past their working size back (the connection ended; the session waits in a pool).</summary>
     internal void ReleaseBuffers()
     {
-        Output.Reset();
-        Output.ShrinkTo(4096);
         _edits.Reset();
         _copy?.Release();
         Context.Macros.Release();
