@@ -132,6 +132,11 @@ internal static class DiagnosticDescriptors
         "CancellationToken in a synchronous callback",
         "{0} callback '{1}' returns {2}: its CancellationToken '{3}' can only fire while an asynchronous callback is pending, not while this one runs; return a ValueTask to wait with it, or remove the parameter");
 
+    public static readonly DiagnosticDescriptor MacroOnOneMta = Warning(
+        "AOTM028",
+        "Macro one MTA does not send at this stage",
+        "{0} callback '{1}' reads macro '{2}', which {3} sends by then but {4} does not: {5}; {6}");
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "AOTM001" => InvalidFilterName,
@@ -159,6 +164,7 @@ internal static class DiagnosticDescriptors
         "AOTM023" => ReplyClassMismatch,
         "AOTM024" => ContextKept,
         "AOTM025" => TokenInSynchronousCallback,
+        "AOTM028" => MacroOnOneMta,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic ID"),
     };
 

@@ -556,13 +556,87 @@ public class DiagnosticTests
                 public void Connect([Macro("j")] string? host, [Macro("{daemon_name}")] string? daemon, [Macro("tls_version")] string? tls) { }
 
                 [OnMailFrom]
-                public void Mail([Macro("i")] string? id, [Macro("auth_type")] string? type, [Macro("mail_addr")] string? from) { }
+                public void Mail([Macro("auth_type")] string? type, [Macro("mail_addr")] string? from) { }
 
                 [OnData]
                 public void Data([Macro("rcpt_addr")] string? lastRecipient) { }
 
                 [OnEndOfMessage]
                 public void Done([Macro("msg_id")] string? id, [Macro("{my_own}")] string? custom) { }
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Theory]
+    [InlineData(
+        "[OnMailFrom] public void Handle([Macro(\"i\")] string? value) { }",
+        "[OnMailFrom] callback 'Handle' reads macro 'i', which Sendmail sends by then but Postfix does not: Postfix has no queue id until it has accepted a recipient, so 'i' is empty at MAIL FROM and at the first RCPT TO; read it from [OnData] on, or set smtpd_delay_open_until_valid_rcpt = no in Postfix's main.cf")]
+    [InlineData(
+        "[OnRcptTo] public void Handle(string recipient, [Macro(\"{i}\")] string? value) { }",
+        "[OnRcptTo] callback 'Handle' reads macro 'i', which Sendmail sends by then but Postfix does not: Postfix has no queue id until it has accepted a recipient, so 'i' is empty at MAIL FROM and at the first RCPT TO; read it from [OnData] on, or set smtpd_delay_open_until_valid_rcpt = no in Postfix's main.cf")]
+    [InlineData(
+        "[OnMailFrom] public void Mail([Macro(\"auth_authen\")] string? login) { }\n[OnHeader] public void Handle(HeaderField header, [Macro(\"i\")] ReadOnlySpan<byte> value) { }",
+        "[OnHeader] callback 'Handle' reads macro 'i', which Postfix sends by then but Sendmail does not: Sendmail sends the end-of-headers macros only after the last header, and this filter's [OnMailFrom] macros replace Sendmail's default MAIL FROM list, which has it; read it in [OnEndOfHeaders], or bind it in [OnMailFrom] too")]
+    [InlineData(
+        "[OnMailFrom] public void Mail([Macro(\"auth_type\")] string? type) { }\n[OnBody] public void Handle(ReadOnlySpan<byte> chunk, [Macro(\"mail_addr\")] string? value) { }",
+        "[OnBody] callback 'Handle' reads macro '{mail_addr}', which Postfix sends by then but Sendmail does not: Sendmail sends the end-of-message macros only after the last body chunk, and this filter's [OnMailFrom] macros replace Sendmail's default MAIL FROM list, which has it; read it in [OnEndOfMessage], or bind it in [OnMailFrom] too")]
+    public void AOTM028WarnsAboutAMacroThatOnlyOneMTASendsByThatStage(string methods, string message)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("lopsided")]
+            public sealed class Lopsided
+            {
+                {{methods}}
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM028");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.Equal(message, d.GetMessage());
+        Assert.Equal("value", run.Output.SyntaxTrees.First().GetText().ToString(d.Location.SourceSpan));
+
+        // A warning: the filter is generated and still asks for the macro.
+        Assert.Contains("Broken.Lopsided.Milter.g.cs", run.HintNames);
+    }
+
+    [Fact]
+    public void MacrosThatBothMTAsSendByTheStageOrThatOneMTADoesNotNameAreNotWarnedAbout()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("even")]
+            public sealed class Even
+            {
+                [OnConnect]
+                public void Connect([Macro("{if_addr}")] string? sendmailOnly, [Macro("v")] string? postfixOnly) { }
+
+                [OnMailFrom]
+                public void Mail([Macro("auth_authen")] string? login, [Macro("mail_addr")] string? from) { }
+
+                [OnRcptTo]
+                public void Rcpt([Macro("rcpt_addr")] string? recipient) { }
+
+                [OnData]
+                public void Data([Macro("i")] string? queueId) { }
+
+                [OnHeader]
+                public void Header(HeaderField header, [Macro("mail_addr")] string? from, [Macro("rcpt_addr")] string? lastRecipient) { }
+
+                [OnEndOfHeaders]
+                public void Headers([Macro("i")] string? queueId) { }
+
+                [OnEndOfMessage]
+                public void Done([Macro("i")] string? queueId, [Macro("msg_id")] string? messageId, [Macro("{my_own}")] string? custom) { }
+            }
+
+            [Milter("header-id")]
+            public sealed class HeaderId
+            {
+                // Sendmail has no end-of-headers macros yet, but its default MAIL FROM list, which this filter leaves alone, has 'i'.
+                [OnHeader]
+                public void Header(HeaderField header, [Macro("i")] string? queueId) { }
             }
             """);
 
