@@ -132,6 +132,11 @@ internal static class DiagnosticDescriptors
         "CancellationToken in a synchronous callback",
         "{0} callback '{1}' returns {2}: its CancellationToken '{3}' can only fire while an asynchronous callback is pending, not while this one runs; return a ValueTask to wait with it, or remove the parameter");
 
+    public static readonly DiagnosticDescriptor SkipThroughHelper = Warning(
+        "AOTM027",
+        "Verdict.Skip returned through a helper outside the body callback",
+        "{0} callback '{1}' calls '{2}', which can return Verdict.Skip{3}; Skip only means something for body chunks, elsewhere it is sent as Continue");
+
     public static readonly DiagnosticDescriptor MacroOnOneMta = Warning(
         "AOTM028",
         "Macro one MTA does not send at this stage",
@@ -164,6 +169,7 @@ internal static class DiagnosticDescriptors
         "AOTM023" => ReplyClassMismatch,
         "AOTM024" => ContextKept,
         "AOTM025" => TokenInSynchronousCallback,
+        "AOTM027" => SkipThroughHelper,
         "AOTM028" => MacroOnOneMta,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic ID"),
     };

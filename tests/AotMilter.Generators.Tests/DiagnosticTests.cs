@@ -689,6 +689,88 @@ public class DiagnosticTests
     }
 
     [Theory]
+    [InlineData(
+        "[OnHeader] public Verdict Handle(HeaderField header) => Decide(header.Name.IsEmpty);",
+        "Decide(header.Name.IsEmpty)",
+        "[OnHeader] callback 'Handle' calls 'Decide', which can return Verdict.Skip; Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    [InlineData(
+        "[OnHelo] public Verdict Handle(string name) { return Local(); Verdict Local() => Decide(name.Length == 0); }",
+        "Decide(name.Length == 0)",
+        "[OnHelo] callback 'Handle' calls 'Decide', which can return Verdict.Skip; Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    [InlineData(
+        "[OnRcptTo] public ValueTask<Verdict> Handle(string recipient) => new(Outer(recipient));",
+        "Outer(recipient)",
+        "[OnRcptTo] callback 'Handle' calls 'Outer', which can return Verdict.Skip (through 'Decide'); Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    [InlineData(
+        "[OnEndOfMessage] [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] public async ValueTask<Verdict> Handle() => await DecideLaterAsync();",
+        "DecideLaterAsync()",
+        "[OnEndOfMessage] callback 'Handle' calls 'DecideLaterAsync', which can return Verdict.Skip; Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    public void AOTM027WarnsAboutVerdictSkipReturnedThroughAHelperOutsideTheBodyCallback(string callback, string call, string message)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("helped")]
+            public sealed class Helped
+            {
+                {{callback}}
+
+                private static Verdict Decide(bool empty) => empty ? Verdict.Skip : Verdict.Continue;
+
+                private Verdict Outer(string recipient) => recipient.Length > 0 ? Decide(recipient.Length > 10) : Verdict.Reject;
+
+                [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+                private static async ValueTask<Verdict> DecideLaterAsync()
+                {
+                    await Task.Yield();
+                    return Verdict.Skip;
+                }
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM027");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.Equal(message, d.GetMessage());
+        Assert.Equal(call, run.Output.SyntaxTrees.First().GetText().ToString(d.Location.SourceSpan));
+    }
+
+    [Fact]
+    public void SkipFromHelpersOfTheBodyCallbackOfObserversOrOfOtherClassesIsNotReported()
+    {
+        GeneratorRun run = RunBroken("""
+            public static class Shared
+            {
+                public static Verdict Decide(bool skip) => skip ? Verdict.Skip : Verdict.Continue;
+            }
+
+            [Milter("helped")]
+            public sealed class Helped
+            {
+                private int _headers;
+
+                [OnBody]
+                public Verdict Body(ReadOnlySpan<byte> chunk) => Decide(chunk.IsEmpty);
+
+                [OnHeader]
+                public void Header(HeaderField header) => _headers += Decide(header.Name.IsEmpty) == Verdict.Continue ? 1 : 0;
+
+                [OnEndOfHeaders]
+                public Verdict Headers() => IsSkip(Shared.Decide(_headers == 0)) ? Verdict.Continue : Limit();
+
+                [OnEndOfMessage]
+                public Verdict Done() => Shared.Decide(_headers > 100);
+
+                private static Verdict Decide(bool empty) => empty ? Verdict.Skip : Verdict.Continue;
+
+                private static bool IsSkip(Verdict verdict) => verdict == Verdict.Skip;
+
+                private Verdict Limit() => _headers > 100 ? Verdict.Reject : Verdict.Continue;
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Theory]
     [InlineData("OnConnect", "public Verdict Handle(ConnectInfo info) => info.Port == 25 ? Verdict.Discard : Verdict.Continue;")]
     [InlineData("OnHelo", "public ValueTask<Verdict> Handle(string name) => new(name == \"x\" ? Verdict.Discard : Verdict.Continue);")]
     public void AOTM021WarnsAboutVerdictDiscardAtConnectOrHELO(string attribute, string method)
