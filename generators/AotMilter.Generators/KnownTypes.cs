@@ -49,6 +49,10 @@ internal sealed class KnownTypes(Compilation compilation)
             && Is(named.OriginalDefinition, ValueTaskOfT)
             && Is(named.TypeArguments[0], Verdict);
 
+    /// <summary>Returns Verdict or ValueTask&lt;Verdict&gt; (not by reference): a method that decides, whose verdicts are sent.</summary>
+    public bool Decides(IMethodSymbol method)
+        => !method.ReturnsByRef && !method.ReturnsByRefReadonly && (Is(method.ReturnType, Verdict) || IsValueTaskOfVerdict(method.ReturnType));
+
     /// <summary>True for the non-generic ValueTask.</summary>
     public bool IsValueTask(ITypeSymbol type) => Is(type, ValueTask);
 

@@ -135,7 +135,7 @@ public sealed partial class MilterGenerator
             IMethodSymbol? body = methods[(int)MilterEvent.Body];
             bool bodySkips = body is not null
                 && callbacks[(int)MilterEvent.Body] is { Observes: false }
-                && FindVerdictUses(body, "Skip", known, context.SemanticModel, cancellationToken).Count > 0;
+                && ReachesSkip(body, known, context.SemanticModel, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
 
             string sanitized = SanitizeIdentifier(typeName);
             string hint = SanitizeHintName(typeName);

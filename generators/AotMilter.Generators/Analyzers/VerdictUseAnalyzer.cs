@@ -136,7 +136,7 @@ public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescript
     private static IMethodSymbol? DecidingMethodOf(ISymbol? symbol, INamedTypeSymbol type, KnownTypes known)
         => symbol is IMethodSymbol { MethodKind: MethodKind.Ordinary } method
             && SymbolEqualityComparer.Default.Equals(method.ContainingType?.OriginalDefinition, type)
-            && IsDeciding(method, known)
+            && known.Decides(method)
                 ? method
                 : null;
 
@@ -149,7 +149,7 @@ public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescript
             || context.SemanticModel.GetSymbolInfo(identifier, context.CancellationToken).Symbol is not IPropertySymbol property
             || !SymbolEqualityComparer.Default.Equals(property.ContainingType, known.Verdict)
             || context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken) is not { } method
-            || !IsDeciding(method, known)
+            || !known.Decides(method)
             || method.ContainingType is not { } type
             || !FilterSymbols.IsFilter(type))
         {
@@ -169,11 +169,6 @@ public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescript
             }
         }
     }
-
-    /// <summary>Returns Verdict or ValueTask&lt;Verdict&gt;: an observer's verdicts are never sent.</summary>
-    private static bool IsDeciding(IMethodSymbol method, KnownTypes known)
-        => !method.ReturnsByRef && !method.ReturnsByRefReadonly
-            && (SymbolEqualityComparer.Default.Equals(method.ReturnType, known.Verdict) || known.IsValueTaskOfVerdict(method.ReturnType));
 
     /// <summary>The events the generator binds to the method: those of its callback attributes for which it is the class's first method.</summary>
     private static List<MilterEvent> KindsBoundTo(IMethodSymbol method, INamedTypeSymbol type, KnownTypes known)
