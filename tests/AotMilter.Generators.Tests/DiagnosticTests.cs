@@ -980,6 +980,118 @@ public class DiagnosticTests
     }
 
     [Theory]
+    [InlineData(
+        "private MessageEditor? _editor;",
+        "_editor = editor;",
+        "[OnClose] public void Close() => _editor?.AddHeader(\"X-Closed\", \"yes\");",
+        "uses the MessageEditor kept in '_editor' in [OnClose] callback 'Close'",
+        "_editor")]
+    [InlineData(
+        "public MessageEditor? Editor { get; private set; }",
+        "Editor = editor;",
+        "[OnAbort] public void Abort() => Editor!.Quarantine(\"aborted\");",
+        "uses the MessageEditor kept in 'Editor' in [OnAbort] callback 'Abort'",
+        "Editor")]
+    [InlineData(
+        "private MessageEditor? _editor;",
+        "_editor ??= editor;",
+        "[OnHeader] public Verdict Header(HeaderField header) { _editor?.AddHeader(\"X-Seen\", header.NameString()); return Verdict.Continue; }",
+        "uses the MessageEditor kept in '_editor' in [OnHeader] callback 'Header'",
+        "_editor")]
+    [InlineData(
+        "private MessageEditor[] _editors = [];",
+        "_editors = [editor];",
+        "[OnClose] public void Close() { foreach (MessageEditor kept in _editors) kept.AddHeader(\"X-Closed\", \"yes\"); }",
+        "uses the MessageEditor kept in '_editors' in [OnClose] callback 'Close'",
+        "_editors")]
+    [InlineData(
+        "private readonly MessageEditor _own = new();",
+        "_own.AddHeader(\"X-Own\", \"yes\");",
+        "",
+        "stores a MessageEditor in '_own' in its initializer, outside [OnEndOfMessage]",
+        "= new()")]
+    [InlineData(
+        "private MessageEditor? _editor;",
+        "_editor?.AddHeader(\"X-Helo\", \"yes\");",
+        "[OnHelo] public void Helo(string name) => _editor = new MessageEditor();",
+        "stores a MessageEditor in '_editor' in 'Helo', outside [OnEndOfMessage]",
+        "_editor = new MessageEditor()")]
+    public void AOTM026WarnsWhenAMessageEditorKeptInAFieldIsUsedOutsideEndOfMessage(string member, string statement, string callback, string what, string at)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("keeper")]
+            public sealed class Keeper
+            {
+                {{member}}
+
+                [OnEndOfMessage]
+                public Verdict Done(MessageEditor editor)
+                {
+                    {{statement}}
+                    return Verdict.Accept;
+                }
+
+                {{callback}}
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM026");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.StartsWith($"Filter class 'Broken.Keeper' {what}: a MessageEditor takes edits only while [OnEndOfMessage] runs, ", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Equal(at, run.Output.SyntaxTrees.First().GetText().ToString(d.Location.SourceSpan));
+    }
+
+    [Fact]
+    public void AnEditorUsedWhileEndOfMessageRunsOrClearedLaterIsNotReported()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("careful")]
+            public sealed class Careful
+            {
+                private readonly MessageEditor[] _editors;
+                private MessageEditor? _editor;
+                private int _headers;
+
+                public Careful() => _editors = new MessageEditor[1];
+
+                [OnHeader]
+                public void Header() => _headers++;
+
+                [OnEndOfMessage]
+                [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+                public async ValueTask<Verdict> Done(MessageEditor editor)
+                {
+                    Remember(editor);
+                    Stamp(editor);
+                    _editors[0] = editor;
+                    await Task.Yield();
+                    StampKept();
+                    return Verdict.Accept;
+                }
+
+                [OnAbort]
+                public void Abort() => _editor = null;
+
+                [OnClose]
+                public void Close()
+                {
+                    _editor = default;
+                    _headers = 0;
+                }
+
+                private void Remember(MessageEditor editor) => _editor = editor;
+
+                private void Stamp(MessageEditor editor) => editor.AddHeader("X-Headers", _headers.ToString());
+
+                private void StampKept() => _editor?.AddHeader("X-Later", "yes");
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Theory]
     [InlineData("OnData", "Verdict Data(CancellationToken aborted) => Verdict.Continue;", "Verdict", "_filter.Data(context.CallbackAborted)")]
     [InlineData("OnHeader", "void Header(HeaderField header, CancellationToken token) { }", "void", "_filter.Header(header, context.CallbackAborted)")]
     [InlineData("OnBody", "Verdict Body(CancellationToken token, ReadOnlySpan<byte> chunk) => Verdict.Continue;", "Verdict", "_filter.Body(context.CallbackAborted, chunk)")]
@@ -1038,7 +1150,7 @@ public class DiagnosticTests
         string docs = File.ReadAllText(Path.Combine(Samples.RepositoryRoot, "docs", "diagnostics.md"));
         string[] tested = [.. typeof(DiagnosticTests).GetMethods().Select(m => m.Name[..Math.Min(7, m.Name.Length)]).Where(n => n.StartsWith("AOTM", StringComparison.Ordinal)).Distinct()];
 
-        for (int i = 1; i <= 25; i++)
+        for (int i = 1; i <= 28; i++)
         {
             string id = $"AOTM{i:000}";
             Assert.Equal(id, DiagnosticDescriptors.ById(id).Id);

@@ -55,13 +55,12 @@ public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescript
                 }
             },
             OperationKind.Invocation);
-        start.RegisterSymbolEndAction(c => ReportSkipThroughHelpers(c, type, known, skipping, calls));
+        start.RegisterSymbolEndAction(c => ReportSkipThroughHelpers(c, known, skipping, calls));
     }
 
     /// <summary>Reports each call from a deciding callback other than the body's to a method that reaches a Verdict.Skip.</summary>
     private static void ReportSkipThroughHelpers(
         SymbolAnalysisContext context,
-        INamedTypeSymbol type,
         KnownTypes known,
         ConcurrentDictionary<IMethodSymbol, bool> skipping,
         ConcurrentQueue<(IMethodSymbol Caller, IMethodSymbol Callee, Location At)> calls)
@@ -90,7 +89,7 @@ public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescript
             }
 
             string through = SymbolEqualityComparer.Default.Equals(source, callee) ? "" : " (through '" + source.Name + "')";
-            foreach (MilterEvent kind in KindsBoundTo(caller, type, known))
+            foreach (MilterEvent kind in known.EventsBoundTo(caller))
             {
                 if (kind != MilterEvent.Body)
                 {
@@ -157,7 +156,7 @@ public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescript
         }
 
         Location at = (identifier.Parent is MemberAccessExpressionSyntax access && access.Name == identifier ? access : (SyntaxNode)identifier).GetLocation();
-        foreach (MilterEvent kind in KindsBoundTo(method, type, known))
+        foreach (MilterEvent kind in known.EventsBoundTo(method))
         {
             if (member == "Skip" && kind != MilterEvent.Body)
             {
@@ -168,40 +167,5 @@ public sealed class VerdictUseAnalyzer() : FilterCodeAnalyzer(DiagnosticDescript
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.DiscardBeforeMessage, at, FilterSymbols.AttributeDisplay(kind), method.Name));
             }
         }
-    }
-
-    /// <summary>The events the generator binds to the method: those of its callback attributes for which it is the class's first method.</summary>
-    private static List<MilterEvent> KindsBoundTo(IMethodSymbol method, INamedTypeSymbol type, KnownTypes known)
-    {
-        var kinds = new List<MilterEvent>();
-        foreach (AttributeData attribute in method.GetAttributes())
-        {
-            int index = known.CallbackIndex(attribute.AttributeClass);
-            if (index >= 0 && SymbolEqualityComparer.Default.Equals(FirstBound(type, index, known), method))
-            {
-                kinds.Add((MilterEvent)index);
-            }
-        }
-
-        return kinds;
-    }
-
-    private static IMethodSymbol? FirstBound(INamedTypeSymbol type, int index, KnownTypes known)
-    {
-        foreach (ISymbol member in type.GetMembers())
-        {
-            if (member is IMethodSymbol method)
-            {
-                foreach (AttributeData attribute in method.GetAttributes())
-                {
-                    if (known.CallbackIndex(attribute.AttributeClass) == index)
-                    {
-                        return method;
-                    }
-                }
-            }
-        }
-
-        return null;
     }
 }
