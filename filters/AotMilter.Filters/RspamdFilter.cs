@@ -36,7 +36,7 @@ public sealed class RspamdFilter
     [OnConnect]
     public void Connect(ConnectInfo client)
     {
-        _envelope.Ip = client.Family is ConnectFamily.IPv4 or ConnectFamily.IPv6 ? client.AddressString() : null;
+        _envelope.Ip = client.Family is ConnectFamily.IPv4 or ConnectFamily.IPv6 ? client.Address.ToString() : null;
         _envelope.Hostname = client.HostNameString();
     }
 
