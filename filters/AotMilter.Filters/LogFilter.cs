@@ -22,7 +22,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.Connect(context.Logger, context.ConnectionId, LogText.Escape(info.HostName), LogText.Escape(info.Address), info.Port, info.Family, OrDash(daemonName));
+            LogFilterLog.Connect(context.Logger, context.ConnectionId, LogText.Escape(info.HostName), LogText.Escape(info.Address.Bytes), info.Port, info.Family, OrDash(daemonName));
         }
     }
 
@@ -40,7 +40,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.MailFrom(context.Logger, context.ConnectionId, LogText.Escape(sender.Address), Arguments(sender), OrDash(login));
+            LogFilterLog.MailFrom(context.Logger, context.ConnectionId, LogText.Escape(sender.Address.Bytes), Arguments(sender), OrDash(login));
         }
     }
 
@@ -49,7 +49,7 @@ public sealed class LogFilter : IResettableFilter
     {
         if (context.Logger.IsEnabled(LogLevel.Information))
         {
-            LogFilterLog.RcptTo(context.Logger, context.ConnectionId, LogText.Escape(recipient.Address), Arguments(recipient));
+            LogFilterLog.RcptTo(context.Logger, context.ConnectionId, LogText.Escape(recipient.Address.Bytes), Arguments(recipient));
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using AotMilter.Filters.Matching;
 using AotMilter.Filters.Policy;
 using Microsoft.Extensions.Logging;
@@ -24,7 +23,7 @@ public sealed class PolicyFilter
     [OnConnect]
     public Verdict Connect(ConnectInfo client, MilterContext context)
     {
-        _facts.ClientAddress = IpNetwork.ParseClient(Encoding.UTF8.GetString(client.Address));
+        _facts.ClientAddress = IpNetwork.ParseClient(client.Address.ToString());
         _facts.ClientName = client.HostNameString();
         return Check(PolicyStage.Connect, context);
     }

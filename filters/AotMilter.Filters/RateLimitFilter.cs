@@ -26,7 +26,7 @@ public sealed class RateLimitFilter
     public RateLimitFilter(RateLimitSettings settings) => _settings = settings;
 
     [OnConnect]
-    public void Connect(ConnectInfo client) => _client = IpNetwork.ParseClient(client.AddressString());
+    public void Connect(ConnectInfo client) => _client = IpNetwork.ParseClient(client.Address.ToString());
 
     // RFC 5321: a local part of 64 and a domain of 255 octets.
     private const int MaxKeyValueLength = 320;

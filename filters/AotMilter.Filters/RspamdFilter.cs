@@ -36,7 +36,7 @@ public sealed class RspamdFilter
     [OnConnect]
     public void Connect(ConnectInfo client)
     {
-        _envelope.Ip = client.Family is ConnectFamily.IPv4 or ConnectFamily.IPv6 ? client.AddressString() : null;
+        _envelope.Ip = client.Family is ConnectFamily.IPv4 or ConnectFamily.IPv6 ? client.Address.ToString() : null;
         _envelope.Hostname = client.HostNameString();
     }
 
@@ -67,7 +67,7 @@ public sealed class RspamdFilter
     public void EndOfHeaders(MilterContext context) => _message.EndOfHeaders(context);
 
     [OnBody]
-    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context) => _message.Body(chunk, context);
+    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context) => _message.CollectBody(chunk, context) ? Verdict.Skip : Verdict.Continue;
 
     [OnEndOfMessage]
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -66,7 +66,7 @@ public sealed class SpamAssassinFilter
     public void EndOfHeaders(MilterContext context) => _message.EndOfHeaders(context);
 
     [OnBody]
-    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context) => _message.Body(chunk, context);
+    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context) => _message.CollectBody(chunk, context) ? Verdict.Skip : Verdict.Continue;
 
     [OnEndOfMessage]
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

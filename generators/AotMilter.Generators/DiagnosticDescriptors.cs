@@ -132,6 +132,21 @@ internal static class DiagnosticDescriptors
         "CancellationToken in a synchronous callback",
         "{0} callback '{1}' returns {2}: its CancellationToken '{3}' can only fire while an asynchronous callback is pending, not while this one runs; return a ValueTask to wait with it, or remove the parameter");
 
+    public static readonly DiagnosticDescriptor EditorOutsideEndOfMessage = Warning(
+        "AOTM026",
+        "MessageEditor kept in a field and used outside end of message",
+        "Filter class '{0}' {1}: a MessageEditor takes edits only while [OnEndOfMessage] runs, for its message; an edit made later is dropped or sent with another message, and one made on an editor of the filter's own is never sent; pass the editor [OnEndOfMessage] is given to the methods it calls, and keep in fields only what to edit");
+
+    public static readonly DiagnosticDescriptor SkipThroughHelper = Warning(
+        "AOTM027",
+        "Verdict.Skip returned through a helper outside the body callback",
+        "{0} callback '{1}' calls '{2}', which can return Verdict.Skip{3}; Skip only means something for body chunks, elsewhere it is sent as Continue");
+
+    public static readonly DiagnosticDescriptor MacroOnOneMta = Warning(
+        "AOTM028",
+        "Macro one MTA does not send at this stage",
+        "{0} callback '{1}' reads macro '{2}', which {3} sends by then but {4} does not: {5}; {6}");
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "AOTM001" => InvalidFilterName,
@@ -159,6 +174,9 @@ internal static class DiagnosticDescriptors
         "AOTM023" => ReplyClassMismatch,
         "AOTM024" => ContextKept,
         "AOTM025" => TokenInSynchronousCallback,
+        "AOTM026" => EditorOutsideEndOfMessage,
+        "AOTM027" => SkipThroughHelper,
+        "AOTM028" => MacroOnOneMta,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic ID"),
     };
 

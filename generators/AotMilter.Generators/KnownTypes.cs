@@ -49,6 +49,10 @@ internal sealed class KnownTypes(Compilation compilation)
             && Is(named.OriginalDefinition, ValueTaskOfT)
             && Is(named.TypeArguments[0], Verdict);
 
+    /// <summary>Returns Verdict or ValueTask&lt;Verdict&gt; (not by reference): a method that decides, whose verdicts are sent.</summary>
+    public bool Decides(IMethodSymbol method)
+        => !method.ReturnsByRef && !method.ReturnsByRefReadonly && (Is(method.ReturnType, Verdict) || IsValueTaskOfVerdict(method.ReturnType));
+
     /// <summary>True for the non-generic ValueTask.</summary>
     public bool IsValueTask(ITypeSymbol type) => Is(type, ValueTask);
 
@@ -126,6 +130,44 @@ internal sealed class KnownTypes(Compilation compilation)
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// The events the generator binds to a method of a filter class: those of its callback attributes for which it is
+    /// the class's first method (a second one is AOTM007).
+    /// </summary>
+    public List<MilterEvent> EventsBoundTo(IMethodSymbol method)
+    {
+        var kinds = new List<MilterEvent>();
+        foreach (AttributeData attribute in method.GetAttributes())
+        {
+            int index = CallbackIndex(attribute.AttributeClass);
+            if (index >= 0 && method.ContainingType is { } type && SymbolEqualityComparer.Default.Equals(FirstBound(type, index), method))
+            {
+                kinds.Add((MilterEvent)index);
+            }
+        }
+
+        return kinds;
+    }
+
+    private IMethodSymbol? FirstBound(INamedTypeSymbol type, int index)
+    {
+        foreach (ISymbol member in type.GetMembers())
+        {
+            if (member is IMethodSymbol method)
+            {
+                foreach (AttributeData attribute in method.GetAttributes())
+                {
+                    if (CallbackIndex(attribute.AttributeClass) == index)
+                    {
+                        return method;
+                    }
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The parameter kind a callback parameter of this type is bound as, or null when no kind has it.</summary>

@@ -61,6 +61,134 @@ internal static class MacroTable
         return false;
     }
 
+    /// <summary>
+    /// When the macro reaches a callback of <paramref name="kind"/> on one MTA but not on the other, the one it does not
+    /// reach and why (<paramref name="missing"/> is "Sendmail" or "Postfix"); false otherwise, and for macros that one
+    /// MTA's defaults never name (whether that MTA defines them cannot be told from its lists). <paramref name="requested"/>
+    /// holds the filter's own [Macro] names per stage: a stage's request replaces that MTA's default list for the stage.
+    /// </summary>
+    public static bool TryGetOneSided(
+        string name,
+        MilterEvent kind,
+        IReadOnlyDictionary<MacroStage, HashSet<string>> requested,
+        out string missing,
+        out string present,
+        out MacroGap gap)
+    {
+        missing = present = "";
+        gap = default;
+        int position = StageOf(kind) is { } stage ? PositionOf(stage) : -1;
+        if (position < 0 || !TryGetEarliest(name, out MilterEvent earliest, out _) || kind < earliest
+            || FirstDefined(Mta.Sendmail, name) is not { } sendmailFirst || FirstDefined(Mta.Postfix, name) is not { } postfixFirst)
+        {
+            return false;
+        }
+
+        bool sendmail = Reaches(Mta.Sendmail, name, kind, position, sendmailFirst, requested);
+        bool postfix = Reaches(Mta.Postfix, name, kind, position, postfixFirst, requested);
+        if (sendmail == postfix)
+        {
+            return false;
+        }
+
+        Mta lacking = sendmail ? Mta.Postfix : Mta.Sendmail;
+        MilterEvent first = sendmail ? postfixFirst : sendmailFirst;
+        missing = lacking.ToString();
+        present = (sendmail ? Mta.Sendmail : Mta.Postfix).ToString();
+        if (kind < first)
+        {
+            gap = new MacroGap(first, Replaced: null);
+            return true;
+        }
+
+        // Defined by then, but no stage that this MTA has sent so far carries it: a stage's list was replaced by the
+        // filter's own request, or (Sendmail) the callback's own stage is sent after it.
+        MilterEvent? replaced = null;
+        for (int i = 0; i < position; i++)
+        {
+            (MacroStage earlier, MilterEvent e) = s_messageStages[i];
+            if (requested.ContainsKey(earlier) && Contains(Defaults(lacking, earlier), name) && e >= first)
+            {
+                replaced = e;
+                break;
+            }
+        }
+
+        gap = new MacroGap(first, replaced);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the MTA has sent the macro by the time a callback of <paramref name="kind"/> runs: some stage up to the
+    /// callback's carries it (the filter's request for that stage, else the MTA's default list) at or after the event
+    /// from which the MTA defines it. Sendmail sends the end-of-headers and end-of-message lists with those commands,
+    /// so its header and body callbacks see only the earlier stages; Postfix sends them before each header and each
+    /// body chunk as well.
+    /// </summary>
+    private static bool Reaches(Mta mta, string name, MilterEvent kind, int position, MilterEvent first, IReadOnlyDictionary<MacroStage, HashSet<string>> requested)
+    {
+        int last = mta == Mta.Sendmail && kind is MilterEvent.Header or MilterEvent.Body ? position - 1 : position;
+        for (int i = 0; i <= last; i++)
+        {
+            (MacroStage stage, MilterEvent e) = s_messageStages[i];
+            bool listed = requested.TryGetValue(stage, out HashSet<string>? names) ? names.Contains(name) : Contains(Defaults(mta, stage), name);
+            if (listed && e >= first)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The first message event with which the MTA defines the macro, from its default lists; null when they never name
+    /// it. Postfix lists <c>i</c> from MAIL FROM on but has no queue id until it has accepted a recipient (see
+    /// <see cref="MtaMacroDefaults"/>), so its <c>i</c> counts from DATA.
+    /// </summary>
+    private static MilterEvent? FirstDefined(Mta mta, string name)
+    {
+        if (mta == Mta.Postfix && name == PostfixLateQueueId)
+        {
+            return MilterEvent.Data;
+        }
+
+        foreach ((MacroStage stage, MilterEvent e) in s_messageStages)
+        {
+            if (Contains(Defaults(mta, stage), name))
+            {
+                return e;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The queue id macro, which Postfix defines only once it has accepted a recipient.</summary>
+    public const string PostfixLateQueueId = "i";
+
+    private static IReadOnlyList<string> Defaults(Mta mta, MacroStage stage)
+        => mta == Mta.Sendmail ? MtaMacroDefaults.Sendmail(stage) : MtaMacroDefaults.Postfix(stage);
+
+    private static int PositionOf(MacroStage stage)
+    {
+        for (int i = 0; i < s_messageStages.Length; i++)
+        {
+            if (s_messageStages[i].Stage == stage)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private enum Mta
+    {
+        Sendmail,
+        Postfix,
+    }
+
     private static string Sends(MacroStage stage, string name)
     {
         bool sendmail = Contains(MtaMacroDefaults.Sendmail(stage), name);
@@ -110,3 +238,10 @@ internal static class MacroTable
         return inner.Length == 1 ? inner : "{" + inner + "}";
     }
 }
+
+/// <summary>
+/// Why a macro does not reach a callback on one MTA: that MTA defines it only from <paramref name="First"/> on, or it
+/// does by then but no stage sent so far carries it; <paramref name="Replaced"/> is the earlier callback whose [Macro]
+/// request replaced the MTA's default list that had it.
+/// </summary>
+internal readonly record struct MacroGap(MilterEvent First, MilterEvent? Replaced);

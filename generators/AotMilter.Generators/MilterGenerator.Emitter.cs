@@ -330,8 +330,8 @@ public sealed partial class MilterGenerator
             ParameterKind.CancellationToken => "context.CallbackAborted",
             ParameterKind.Text => callback switch
             {
-                MilterEvent.MailFrom => "sender.AddressString()",
-                MilterEvent.RcptTo => "recipient.AddressString()",
+                MilterEvent.MailFrom => "sender.Address.ToString()",
+                MilterEvent.RcptTo => "recipient.Address.ToString()",
                 MilterEvent.Helo => "global::System.Text.Encoding.UTF8.GetString(name)",
                 _ => "global::System.Text.Encoding.UTF8.GetString(command)",
             },

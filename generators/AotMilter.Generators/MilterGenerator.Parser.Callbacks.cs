@@ -7,7 +7,7 @@ public sealed partial class MilterGenerator
 {
     internal static partial class Parser
     {
-        private static CallbackModel? ParseCallback(IMethodSymbol method, MilterEvent kind, KnownTypes known, List<DiagnosticInfo> diagnostics)
+        private static CallbackModel? ParseCallback(IMethodSymbol method, MilterEvent kind, KnownTypes known, List<MacroRead> reads, List<DiagnosticInfo> diagnostics)
         {
             LocationInfo? location = LocationInfo.From(method);
             bool ok = true;
@@ -85,7 +85,7 @@ public sealed partial class MilterGenerator
 
                 if (known.MacroAttributeOf(parameter) is { } macro)
                 {
-                    ParameterModel? bound = ParseMacroParameter(method, kind, isAsync, parameter, macro, known, macros, diagnostics);
+                    ParameterModel? bound = ParseMacroParameter(method, kind, isAsync, parameter, macro, known, macros, reads, diagnostics);
                     if (bound is null)
                     {
                         ok = false;
@@ -160,6 +160,7 @@ public sealed partial class MilterGenerator
             AttributeData macro,
             KnownTypes known,
             Dictionary<string, IParameterSymbol> macros,
+            List<MacroRead> reads,
             List<DiagnosticInfo> diagnostics)
         {
             LocationInfo? location = LocationInfo.From(parameter) ?? LocationInfo.From(method);
@@ -259,8 +260,81 @@ public sealed partial class MilterGenerator
                 }
             }
 
-            return ok && bound is { } k ? new ParameterModel(k, name) : null;
+            if (!ok || bound is not { } k)
+            {
+                return null;
+            }
+
+            reads.Add(new MacroRead(kind, method.Name, name!, location));
+            return new ParameterModel(k, name);
         }
+
+        /// <summary>
+        /// Warns (AOTM028) about each macro read that one MTA's default lists, as the filter's own requests change them,
+        /// deliver by the callback's stage and the other's do not. Runs once the class's requests at every stage are known.
+        /// </summary>
+        private static void CheckMacrosOnBothMtas(List<MacroRead> reads, List<DiagnosticInfo> diagnostics)
+        {
+            var requested = new Dictionary<MacroStage, HashSet<string>>();
+            foreach (MacroRead read in reads)
+            {
+                MacroStage stage = MacroTable.StageOf(read.Kind)!.Value;
+                if (!requested.TryGetValue(stage, out HashSet<string>? names))
+                {
+                    requested.Add(stage, names = new HashSet<string>(StringComparer.Ordinal));
+                }
+
+                names.Add(read.Name);
+            }
+
+            foreach (MacroRead read in reads)
+            {
+                if (!MacroTable.TryGetOneSided(read.Name, read.Kind, requested, out string missing, out string present, out MacroGap gap))
+                {
+                    continue;
+                }
+
+                string reason;
+                string fix;
+                if (read.Kind < gap.First)
+                {
+                    bool queueId = missing == "Postfix" && read.Name == MacroTable.PostfixLateQueueId;
+                    reason = queueId
+                        ? "Postfix has no queue id until it has accepted a recipient, so 'i' is empty at MAIL FROM and at the first RCPT TO"
+                        : missing + " defines it only from " + EventDisplay(gap.First) + " on";
+                    fix = "read it from " + FilterSymbols.AttributeDisplay(gap.First) + " on"
+                        + (queueId ? ", or set smtpd_delay_open_until_valid_rcpt = no in Postfix's main.cf" : "");
+                }
+                else
+                {
+                    bool late = missing == "Sendmail" && read.Kind is MilterEvent.Header or MilterEvent.Body;
+                    bool header = read.Kind == MilterEvent.Header;
+                    MilterEvent ownStage = header ? MilterEvent.EndOfHeaders : MilterEvent.EndOfMessage;
+                    reason = (late
+                            ? "Sendmail sends the " + (header ? "end-of-headers macros only after the last header" : "end-of-message macros only after the last body chunk")
+                            : missing + " has sent no stage with it by then")
+                        + (gap.Replaced is { } replaced
+                            ? ", and this filter's " + FilterSymbols.AttributeDisplay(replaced) + " macros replace " + missing + "'s default " + EventDisplay(replaced) + " list, which has it"
+                            : "");
+                    fix = (late ? "read it in " + FilterSymbols.AttributeDisplay(ownStage) : "read it later")
+                        + (gap.Replaced is { } again ? ", or bind it in " + FilterSymbols.AttributeDisplay(again) + " too" : "");
+                }
+
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.MacroOnOneMta,
+                    read.Location,
+                    FilterSymbols.AttributeDisplay(read.Kind),
+                    read.Method,
+                    read.Name,
+                    present,
+                    missing,
+                    reason,
+                    fix));
+            }
+        }
+
+        /// <summary>A [Macro] parameter with a valid name in a callback that has a macro stage.</summary>
+        private readonly record struct MacroRead(MilterEvent Kind, string Method, string Name, LocationInfo? Location);
 
         /// <summary>
         /// A parameter the callback cannot take (AOTM005, AOTM012): both messages quote the parameter, its type, the

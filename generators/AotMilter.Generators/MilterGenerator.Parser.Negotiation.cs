@@ -161,27 +161,43 @@ public sealed partial class MilterGenerator
             _ => 0,
         };
 
-        /// <summary>Where the callback's own code names <c>Verdict.{member}</c> (helpers it calls are not followed).</summary>
-        private static List<LocationInfo?> FindVerdictUses(IMethodSymbol method, string member, KnownTypes known, SemanticModel targetModel, CancellationToken cancellationToken)
+        /// <summary>
+        /// True when the body callback's own code, or that of a method of the filter class returning a verdict that it
+        /// calls (at any depth), names <c>Verdict.Skip</c>: then SMFIP_SKIP is negotiated. Other classes are not followed.
+        /// </summary>
+        private static bool ReachesSkip(IMethodSymbol method, KnownTypes known, SemanticModel targetModel, HashSet<IMethodSymbol> visited, CancellationToken cancellationToken)
         {
-            var found = new List<LocationInfo?>();
+            if (!visited.Add(method))
+            {
+                return false;
+            }
+
             foreach (SyntaxReference reference in method.DeclaringSyntaxReferences)
             {
                 SyntaxNode declaration = reference.GetSyntax(cancellationToken);
                 SemanticModel model = ModelFor(declaration, targetModel);
                 foreach (SyntaxNode node in declaration.DescendantNodes())
                 {
-                    if (node is IdentifierNameSyntax identifier
-                        && identifier.Identifier.ValueText == member
-                        && model.GetSymbolInfo(node, cancellationToken).Symbol is IPropertySymbol property
-                        && SymbolEqualityComparer.Default.Equals(property.ContainingType, known.Verdict))
+                    bool found = node switch
                     {
-                        found.Add(LocationInfo.From(node.Parent is MemberAccessExpressionSyntax access && access.Name == node ? access : node));
+                        IdentifierNameSyntax { Identifier.ValueText: "Skip" }
+                            => model.GetSymbolInfo(node, cancellationToken).Symbol is IPropertySymbol property
+                                && SymbolEqualityComparer.Default.Equals(property.ContainingType, known.Verdict),
+                        InvocationExpressionSyntax
+                            => model.GetSymbolInfo(node, cancellationToken).Symbol is IMethodSymbol { MethodKind: MethodKind.Ordinary } callee
+                                && SymbolEqualityComparer.Default.Equals(callee.ContainingType?.OriginalDefinition, method.ContainingType)
+                                && known.Decides(callee)
+                                && ReachesSkip(callee.OriginalDefinition, known, targetModel, visited, cancellationToken),
+                        _ => false,
+                    };
+                    if (found)
+                    {
+                        return true;
                     }
                 }
             }
 
-            return found;
+            return false;
         }
 
         private static SemanticModel ModelFor(SyntaxNode node, SemanticModel targetModel)

@@ -76,6 +76,7 @@ public sealed partial class MilterGenerator
             // The callbacks, bound by attribute.
             var callbacks = new CallbackModel?[CallbackCount];
             var methods = new IMethodSymbol?[CallbackCount];
+            var macroReads = new List<MacroRead>();
             foreach (ISymbol member in type.GetMembers())
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -93,7 +94,7 @@ public sealed partial class MilterGenerator
                     }
 
                     var kind = (MilterEvent)index;
-                    CallbackModel? callback = ParseCallback(method, kind, known, diagnostics);
+                    CallbackModel? callback = ParseCallback(method, kind, known, macroReads, diagnostics);
                     if (methods[index] is { } first)
                     {
                         blocked = true;
@@ -117,6 +118,7 @@ public sealed partial class MilterGenerator
                 }
             }
 
+            CheckMacrosOnBothMtas(macroReads, diagnostics);
             if (rejectedRecipients && methods[(int)MilterEvent.RcptTo] is null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.RejectedRecipientsWithoutRcpt, classLocation, typeName));
@@ -133,7 +135,7 @@ public sealed partial class MilterGenerator
             IMethodSymbol? body = methods[(int)MilterEvent.Body];
             bool bodySkips = body is not null
                 && callbacks[(int)MilterEvent.Body] is { Observes: false }
-                && FindVerdictUses(body, "Skip", known, context.SemanticModel, cancellationToken).Count > 0;
+                && ReachesSkip(body, known, context.SemanticModel, new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default), cancellationToken);
 
             string sanitized = SanitizeIdentifier(typeName);
             string hint = SanitizeHintName(typeName);

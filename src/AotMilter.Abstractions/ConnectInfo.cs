@@ -19,10 +19,14 @@ public readonly ref struct ConnectInfo(ConnectCommand command)
     /// <summary>The client's port (0 for unix sockets and the unknown family).</summary>
     public ushort Port => _command.Port;
 
-    /// <summary>The client's address as text (IPv4, IPv6 without Sendmail's "IPv6:" prefix, or a socket path).</summary>
-    public ReadOnlySpan<byte> Address => _command.Address;
+    /// <summary>
+    /// The client's address (IPv4, IPv6 without Sendmail's "IPv6:" prefix, or a socket path): <c>Address.Bytes</c>
+    /// without allocating, <c>Address.ToString()</c> as a string.
+    /// </summary>
+    public Utf8Address Address => new(_command.Address);
 
     public string HostNameString() => Encoding.UTF8.GetString(HostName);
 
-    public string AddressString() => Encoding.UTF8.GetString(Address);
+    [Obsolete("Use Address.ToString(), which returns the same text.")]
+    public string AddressString() => Address.ToString();
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using AotMilter.Protocol;
 
 namespace AotMilter;
@@ -19,8 +18,11 @@ public readonly ref struct EnvelopeAddress
     /// <summary>The address as written on the SMTP line, normally with angle brackets.</summary>
     public ReadOnlySpan<byte> Raw { get; }
 
-    /// <summary>The address without surrounding angle brackets ("" for the null sender).</summary>
-    public ReadOnlySpan<byte> Address
+    /// <summary>
+    /// The address without surrounding angle brackets (empty for the null sender): <c>Address.Bytes</c> without
+    /// allocating, <c>Address.ToString()</c> as a string.
+    /// </summary>
+    public Utf8Address Address
     {
         get
         {
@@ -30,7 +32,7 @@ public readonly ref struct EnvelopeAddress
                 a = a[1..^1];
             }
 
-            return a;
+            return new Utf8Address(a);
         }
     }
 
@@ -40,7 +42,7 @@ public readonly ref struct EnvelopeAddress
     /// <summary>True when the address equals <paramref name="address"/>, ignoring ASCII case.</summary>
     public bool Is(ReadOnlySpan<char> address)
     {
-        ReadOnlySpan<byte> a = Address;
+        ReadOnlySpan<byte> a = Address.Bytes;
         if (a.Length != address.Length)
         {
             return false;
@@ -57,7 +59,11 @@ public readonly ref struct EnvelopeAddress
         return true;
     }
 
-    public string AddressString() => Encoding.UTF8.GetString(Address);
+    [Obsolete("Use Address.ToString() (or ToString()), which returns the same text.")]
+    public string AddressString() => Address.ToString();
+
+    /// <summary>The address without angle brackets, as text (allocates): what <c>Address.ToString()</c> returns.</summary>
+    public override string ToString() => Address.ToString();
 
     /// <summary>Parses a MAIL/RCPT payload: the address, then the ESMTP arguments.</summary>
     /// <exception cref="MilterProtocolException">A string of the payload is not NUL-terminated.</exception>

@@ -18,7 +18,7 @@ public class CallbackAbortedTests
         string source = run.Source("Samples.AbortingFilter.Milter.g.cs");
         Assert.Equal(12, source.Split("context.CallbackAborted").Length - 1);
         Assert.Contains("=> _filter.Connect(context.CallbackAborted);", source, StringComparison.Ordinal);
-        Assert.Contains("=> _filter.MailFrom(context.CallbackAborted, sender.AddressString(), context);", source, StringComparison.Ordinal);
+        Assert.Contains("=> _filter.MailFrom(context.CallbackAborted, sender.Address.ToString(), context);", source, StringComparison.Ordinal);
         Assert.Contains("=> ObservedCallback.Continue(_filter.RcptTo(context, context.CallbackAborted));", source, StringComparison.Ordinal);
         Assert.Contains("=> _filter.EndOfMessage(editor, context.CallbackAborted);", source, StringComparison.Ordinal);
         Assert.Contains("=> _filter.Close(context.CallbackAborted);", source, StringComparison.Ordinal);

@@ -556,13 +556,87 @@ public class DiagnosticTests
                 public void Connect([Macro("j")] string? host, [Macro("{daemon_name}")] string? daemon, [Macro("tls_version")] string? tls) { }
 
                 [OnMailFrom]
-                public void Mail([Macro("i")] string? id, [Macro("auth_type")] string? type, [Macro("mail_addr")] string? from) { }
+                public void Mail([Macro("auth_type")] string? type, [Macro("mail_addr")] string? from) { }
 
                 [OnData]
                 public void Data([Macro("rcpt_addr")] string? lastRecipient) { }
 
                 [OnEndOfMessage]
                 public void Done([Macro("msg_id")] string? id, [Macro("{my_own}")] string? custom) { }
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Theory]
+    [InlineData(
+        "[OnMailFrom] public void Handle([Macro(\"i\")] string? value) { }",
+        "[OnMailFrom] callback 'Handle' reads macro 'i', which Sendmail sends by then but Postfix does not: Postfix has no queue id until it has accepted a recipient, so 'i' is empty at MAIL FROM and at the first RCPT TO; read it from [OnData] on, or set smtpd_delay_open_until_valid_rcpt = no in Postfix's main.cf")]
+    [InlineData(
+        "[OnRcptTo] public void Handle(string recipient, [Macro(\"{i}\")] string? value) { }",
+        "[OnRcptTo] callback 'Handle' reads macro 'i', which Sendmail sends by then but Postfix does not: Postfix has no queue id until it has accepted a recipient, so 'i' is empty at MAIL FROM and at the first RCPT TO; read it from [OnData] on, or set smtpd_delay_open_until_valid_rcpt = no in Postfix's main.cf")]
+    [InlineData(
+        "[OnMailFrom] public void Mail([Macro(\"auth_authen\")] string? login) { }\n[OnHeader] public void Handle(HeaderField header, [Macro(\"i\")] ReadOnlySpan<byte> value) { }",
+        "[OnHeader] callback 'Handle' reads macro 'i', which Postfix sends by then but Sendmail does not: Sendmail sends the end-of-headers macros only after the last header, and this filter's [OnMailFrom] macros replace Sendmail's default MAIL FROM list, which has it; read it in [OnEndOfHeaders], or bind it in [OnMailFrom] too")]
+    [InlineData(
+        "[OnMailFrom] public void Mail([Macro(\"auth_type\")] string? type) { }\n[OnBody] public void Handle(ReadOnlySpan<byte> chunk, [Macro(\"mail_addr\")] string? value) { }",
+        "[OnBody] callback 'Handle' reads macro '{mail_addr}', which Postfix sends by then but Sendmail does not: Sendmail sends the end-of-message macros only after the last body chunk, and this filter's [OnMailFrom] macros replace Sendmail's default MAIL FROM list, which has it; read it in [OnEndOfMessage], or bind it in [OnMailFrom] too")]
+    public void AOTM028WarnsAboutAMacroThatOnlyOneMTASendsByThatStage(string methods, string message)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("lopsided")]
+            public sealed class Lopsided
+            {
+                {{methods}}
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM028");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.Equal(message, d.GetMessage());
+        Assert.Equal("value", run.Output.SyntaxTrees.First().GetText().ToString(d.Location.SourceSpan));
+
+        // A warning: the filter is generated and still asks for the macro.
+        Assert.Contains("Broken.Lopsided.Milter.g.cs", run.HintNames);
+    }
+
+    [Fact]
+    public void MacrosThatBothMTAsSendByTheStageOrThatOneMTADoesNotNameAreNotWarnedAbout()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("even")]
+            public sealed class Even
+            {
+                [OnConnect]
+                public void Connect([Macro("{if_addr}")] string? sendmailOnly, [Macro("v")] string? postfixOnly) { }
+
+                [OnMailFrom]
+                public void Mail([Macro("auth_authen")] string? login, [Macro("mail_addr")] string? from) { }
+
+                [OnRcptTo]
+                public void Rcpt([Macro("rcpt_addr")] string? recipient) { }
+
+                [OnData]
+                public void Data([Macro("i")] string? queueId) { }
+
+                [OnHeader]
+                public void Header(HeaderField header, [Macro("mail_addr")] string? from, [Macro("rcpt_addr")] string? lastRecipient) { }
+
+                [OnEndOfHeaders]
+                public void Headers([Macro("i")] string? queueId) { }
+
+                [OnEndOfMessage]
+                public void Done([Macro("i")] string? queueId, [Macro("msg_id")] string? messageId, [Macro("{my_own}")] string? custom) { }
+            }
+
+            [Milter("header-id")]
+            public sealed class HeaderId
+            {
+                // Sendmail has no end-of-headers macros yet, but its default MAIL FROM list, which this filter leaves alone, has 'i'.
+                [OnHeader]
+                public void Header(HeaderField header, [Macro("i")] string? queueId) { }
             }
             """);
 
@@ -612,6 +686,88 @@ public class DiagnosticTests
 
         // Only the body's own Skip asks for SMFIP_SKIP.
         Assert.DoesNotContain("| Skip", run.Source("Broken.Skipper.Milter.g.cs"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(
+        "[OnHeader] public Verdict Handle(HeaderField header) => Decide(header.Name.IsEmpty);",
+        "Decide(header.Name.IsEmpty)",
+        "[OnHeader] callback 'Handle' calls 'Decide', which can return Verdict.Skip; Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    [InlineData(
+        "[OnHelo] public Verdict Handle(string name) { return Local(); Verdict Local() => Decide(name.Length == 0); }",
+        "Decide(name.Length == 0)",
+        "[OnHelo] callback 'Handle' calls 'Decide', which can return Verdict.Skip; Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    [InlineData(
+        "[OnRcptTo] public ValueTask<Verdict> Handle(string recipient) => new(Outer(recipient));",
+        "Outer(recipient)",
+        "[OnRcptTo] callback 'Handle' calls 'Outer', which can return Verdict.Skip (through 'Decide'); Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    [InlineData(
+        "[OnEndOfMessage] [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] public async ValueTask<Verdict> Handle() => await DecideLaterAsync();",
+        "DecideLaterAsync()",
+        "[OnEndOfMessage] callback 'Handle' calls 'DecideLaterAsync', which can return Verdict.Skip; Skip only means something for body chunks, elsewhere it is sent as Continue")]
+    public void AOTM027WarnsAboutVerdictSkipReturnedThroughAHelperOutsideTheBodyCallback(string callback, string call, string message)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("helped")]
+            public sealed class Helped
+            {
+                {{callback}}
+
+                private static Verdict Decide(bool empty) => empty ? Verdict.Skip : Verdict.Continue;
+
+                private Verdict Outer(string recipient) => recipient.Length > 0 ? Decide(recipient.Length > 10) : Verdict.Reject;
+
+                [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+                private static async ValueTask<Verdict> DecideLaterAsync()
+                {
+                    await Task.Yield();
+                    return Verdict.Skip;
+                }
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM027");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.Equal(message, d.GetMessage());
+        Assert.Equal(call, run.Output.SyntaxTrees.First().GetText().ToString(d.Location.SourceSpan));
+    }
+
+    [Fact]
+    public void SkipFromHelpersOfTheBodyCallbackOfObserversOrOfOtherClassesIsNotReported()
+    {
+        GeneratorRun run = RunBroken("""
+            public static class Shared
+            {
+                public static Verdict Decide(bool skip) => skip ? Verdict.Skip : Verdict.Continue;
+            }
+
+            [Milter("helped")]
+            public sealed class Helped
+            {
+                private int _headers;
+
+                [OnBody]
+                public Verdict Body(ReadOnlySpan<byte> chunk) => Decide(chunk.IsEmpty);
+
+                [OnHeader]
+                public void Header(HeaderField header) => _headers += Decide(header.Name.IsEmpty) == Verdict.Continue ? 1 : 0;
+
+                [OnEndOfHeaders]
+                public Verdict Headers() => IsSkip(Shared.Decide(_headers == 0)) ? Verdict.Continue : Limit();
+
+                [OnEndOfMessage]
+                public Verdict Done() => Shared.Decide(_headers > 100);
+
+                private static Verdict Decide(bool empty) => empty ? Verdict.Skip : Verdict.Continue;
+
+                private static bool IsSkip(Verdict verdict) => verdict == Verdict.Skip;
+
+                private Verdict Limit() => _headers > 100 ? Verdict.Reject : Verdict.Continue;
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
     }
 
     [Theory]
@@ -824,6 +980,118 @@ public class DiagnosticTests
     }
 
     [Theory]
+    [InlineData(
+        "private MessageEditor? _editor;",
+        "_editor = editor;",
+        "[OnClose] public void Close() => _editor?.AddHeader(\"X-Closed\", \"yes\");",
+        "uses the MessageEditor kept in '_editor' in [OnClose] callback 'Close'",
+        "_editor")]
+    [InlineData(
+        "public MessageEditor? Editor { get; private set; }",
+        "Editor = editor;",
+        "[OnAbort] public void Abort() => Editor!.Quarantine(\"aborted\");",
+        "uses the MessageEditor kept in 'Editor' in [OnAbort] callback 'Abort'",
+        "Editor")]
+    [InlineData(
+        "private MessageEditor? _editor;",
+        "_editor ??= editor;",
+        "[OnHeader] public Verdict Header(HeaderField header) { _editor?.AddHeader(\"X-Seen\", header.NameString()); return Verdict.Continue; }",
+        "uses the MessageEditor kept in '_editor' in [OnHeader] callback 'Header'",
+        "_editor")]
+    [InlineData(
+        "private MessageEditor[] _editors = [];",
+        "_editors = [editor];",
+        "[OnClose] public void Close() { foreach (MessageEditor kept in _editors) kept.AddHeader(\"X-Closed\", \"yes\"); }",
+        "uses the MessageEditor kept in '_editors' in [OnClose] callback 'Close'",
+        "_editors")]
+    [InlineData(
+        "private readonly MessageEditor _own = new();",
+        "_own.AddHeader(\"X-Own\", \"yes\");",
+        "",
+        "stores a MessageEditor in '_own' in its initializer, outside [OnEndOfMessage]",
+        "= new()")]
+    [InlineData(
+        "private MessageEditor? _editor;",
+        "_editor?.AddHeader(\"X-Helo\", \"yes\");",
+        "[OnHelo] public void Helo(string name) => _editor = new MessageEditor();",
+        "stores a MessageEditor in '_editor' in 'Helo', outside [OnEndOfMessage]",
+        "_editor = new MessageEditor()")]
+    public void AOTM026WarnsWhenAMessageEditorKeptInAFieldIsUsedOutsideEndOfMessage(string member, string statement, string callback, string what, string at)
+    {
+        GeneratorRun run = RunBroken($$"""
+            [Milter("keeper")]
+            public sealed class Keeper
+            {
+                {{member}}
+
+                [OnEndOfMessage]
+                public Verdict Done(MessageEditor editor)
+                {
+                    {{statement}}
+                    return Verdict.Accept;
+                }
+
+                {{callback}}
+            }
+            """);
+        Diagnostic d = AssertOnlyId(run, "AOTM026");
+
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.StartsWith($"Filter class 'Broken.Keeper' {what}: a MessageEditor takes edits only while [OnEndOfMessage] runs, ", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Equal(at, run.Output.SyntaxTrees.First().GetText().ToString(d.Location.SourceSpan));
+    }
+
+    [Fact]
+    public void AnEditorUsedWhileEndOfMessageRunsOrClearedLaterIsNotReported()
+    {
+        GeneratorRun run = RunBroken("""
+            [Milter("careful")]
+            public sealed class Careful
+            {
+                private readonly MessageEditor[] _editors;
+                private MessageEditor? _editor;
+                private int _headers;
+
+                public Careful() => _editors = new MessageEditor[1];
+
+                [OnHeader]
+                public void Header() => _headers++;
+
+                [OnEndOfMessage]
+                [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+                public async ValueTask<Verdict> Done(MessageEditor editor)
+                {
+                    Remember(editor);
+                    Stamp(editor);
+                    _editors[0] = editor;
+                    await Task.Yield();
+                    StampKept();
+                    return Verdict.Accept;
+                }
+
+                [OnAbort]
+                public void Abort() => _editor = null;
+
+                [OnClose]
+                public void Close()
+                {
+                    _editor = default;
+                    _headers = 0;
+                }
+
+                private void Remember(MessageEditor editor) => _editor = editor;
+
+                private void Stamp(MessageEditor editor) => editor.AddHeader("X-Headers", _headers.ToString());
+
+                private void StampKept() => _editor?.AddHeader("X-Later", "yes");
+            }
+            """);
+
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.AllProblems);
+    }
+
+    [Theory]
     [InlineData("OnData", "Verdict Data(CancellationToken aborted) => Verdict.Continue;", "Verdict", "_filter.Data(context.CallbackAborted)")]
     [InlineData("OnHeader", "void Header(HeaderField header, CancellationToken token) { }", "void", "_filter.Header(header, context.CallbackAborted)")]
     [InlineData("OnBody", "Verdict Body(CancellationToken token, ReadOnlySpan<byte> chunk) => Verdict.Continue;", "Verdict", "_filter.Body(context.CallbackAborted, chunk)")]
@@ -882,7 +1150,7 @@ public class DiagnosticTests
         string docs = File.ReadAllText(Path.Combine(Samples.RepositoryRoot, "docs", "diagnostics.md"));
         string[] tested = [.. typeof(DiagnosticTests).GetMethods().Select(m => m.Name[..Math.Min(7, m.Name.Length)]).Where(n => n.StartsWith("AOTM", StringComparison.Ordinal)).Distinct()];
 
-        for (int i = 1; i <= 25; i++)
+        for (int i = 1; i <= 28; i++)
         {
             string id = $"AOTM{i:000}";
             Assert.Equal(id, DiagnosticDescriptors.ById(id).Id);

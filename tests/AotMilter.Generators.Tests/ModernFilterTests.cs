@@ -31,7 +31,7 @@ public class ModernFilterTests
         Assert.Equal(
             [
                 "Connect: j {daemon_name}",
-                "MailFrom: i {auth_authen}",
+                "MailFrom: {auth_authen} {mail_addr}",
                 "RcptTo: {rcpt_mailer}",
                 "EndOfMessage: i",
                 "EndOfHeaders: {mail_addr}",
@@ -58,7 +58,7 @@ public class ModernFilterTests
         FilterDispatcher d = r.CreateDispatcher();
         MilterContext context = HostSide.CreateContext(
             ('C', [("{daemon_name}", "smtpd"), ("j", "mx.example")]),
-            ('M', [("i", "4XyZ"), ("{auth_authen}", "alice")]),
+            ('M', [("{mail_addr}", "s@example.com"), ("{auth_authen}", "alice")]),
             ('R', [("{rcpt_mailer}", "local")]));
 
         Assert.True((await d.ConnectAsync(default, context)).IsContinue);
@@ -86,10 +86,10 @@ public class ModernFilterTests
                 "connect smtpd mx.example",
                 "helo busy",
                 "helo mx.client",
-                "mail s@example.com alice [4XyZ]",
+                "mail s@example.com alice [s@example.com]",
                 "rcpt ok@example.com local",
                 "rcpt refuse@example.com local",
-                "header Subject ",
+                "header Subject s@example.com",
                 "unknown XYZZY now",
                 "abort",
             ],

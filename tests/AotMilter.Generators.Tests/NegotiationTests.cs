@@ -49,6 +49,38 @@ public class NegotiationTests
         Assert.Equal("Samples.Deeper.Outer.HelperEditsFilter", r.TypeName);
     }
 
+    [Theory]
+    [InlineData("=> Decide(chunk.Length);", ProtocolFlags.Skip)]
+    [InlineData("=> Outer(chunk.Length);", ProtocolFlags.Skip)]
+    [InlineData("=> Shared.Decide(chunk.Length);", (ProtocolFlags)0)]
+    [InlineData("=> chunk.IsEmpty ? Verdict.Continue : Verdict.Reject;", (ProtocolFlags)0)]
+    public void ABodyThatSkipsThroughAHelperOfItsClassAsksForSkipsAndOneThatSkipsThroughAnotherClassDoesNot(string body, ProtocolFlags skip)
+    {
+        using Loaded loaded = Loaded.Library("Helped", $$"""
+            using System;
+            using AotMilter;
+
+            public static class Shared
+            {
+                public static Verdict Decide(int length) => length > 10 ? Verdict.Skip : Verdict.Continue;
+            }
+
+            [Milter("helped")]
+            public sealed class Helped
+            {
+                [OnBody]
+                public Verdict Body(ReadOnlySpan<byte> chunk) {{body}}
+
+                private Verdict Outer(int length) => length == 0 ? Verdict.Continue : Decide(length);
+
+                private static Verdict Decide(int length) => length > 10 ? Verdict.Skip : Verdict.Continue;
+            }
+            """);
+        MilterRegistration r = loaded.Registration("Helped", "helped");
+
+        Assert.Equal(skip, r.Protocol & ProtocolFlags.Skip);
+    }
+
     [Fact]
     public void OneMethodCanHandleTwoEventsAndAVoidEndOfMessageStillReplies()
     {

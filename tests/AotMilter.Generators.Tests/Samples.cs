@@ -196,9 +196,9 @@ internal static partial class Samples
             }
 
             [OnMailFrom]
-            public ValueTask MailFrom(string sender, [Macro("{auth_authen}")] string? user, [Macro("i")] string queueId)
+            public ValueTask MailFrom(string sender, [Macro("{auth_authen}")] string? user, [Macro("mail_addr")] string from)
             {
-                Seen.Add($"mail {sender} {user ?? "(none)"} [{queueId}]");
+                Seen.Add($"mail {sender} {user ?? "(none)"} [{from}]");
                 return default;
             }
 

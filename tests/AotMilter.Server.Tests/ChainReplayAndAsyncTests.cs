@@ -223,7 +223,7 @@ public class ChainReplayAndAsyncTests
     {
         public override ValueTask<Verdict> RcptToAsync(EnvelopeAddress recipient, MilterContext context)
         {
-            string address = recipient.AddressString();
+            string address = recipient.Address.ToString();
             return Check(address);
 
             static async ValueTask<Verdict> Check(string address)
@@ -237,7 +237,7 @@ public class ChainReplayAndAsyncTests
     private sealed class RejectingRecipient : FilterDispatcher
     {
         public override Verdict RcptTo(EnvelopeAddress recipient, MilterContext context)
-            => recipient.Address.StartsWith("bad"u8) ? Verdict.Reject : Verdict.Continue;
+            => recipient.Address.Bytes.StartsWith("bad"u8) ? Verdict.Reject : Verdict.Continue;
     }
 
     private sealed class AwaitingClose(TaskCompletionSource closed) : FilterDispatcher

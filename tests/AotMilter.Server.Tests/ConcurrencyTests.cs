@@ -23,7 +23,7 @@ public class ConcurrencyTests
             _id = null;
             _bodyBytes = 0;
             _recipients = 0;
-            return sender.AddressString().StartsWith("reject", StringComparison.Ordinal) ? Verdict.Reject : Verdict.Continue;
+            return sender.Address.ToString().StartsWith("reject", StringComparison.Ordinal) ? Verdict.Reject : Verdict.Continue;
         }
 
         public override Verdict RcptTo(EnvelopeAddress recipient, MilterContext context)

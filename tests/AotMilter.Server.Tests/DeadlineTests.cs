@@ -306,7 +306,7 @@ public class DeadlineTests
             public override ValueTask<Verdict> RcptToAsync(EnvelopeAddress recipient, MilterContext context)
             {
                 filter.LastToken = context.CallbackAborted;
-                return filter.HangAtRecipient is { } local && recipient.AddressString().StartsWith(local, StringComparison.Ordinal)
+                return filter.HangAtRecipient is { } local && recipient.Address.ToString().StartsWith(local, StringComparison.Ordinal)
                     ? filter.WaitAsync(context.CallbackAborted)
                     : new ValueTask<Verdict>(Verdict.Continue);
             }

@@ -185,7 +185,7 @@ public sealed class ActionFilter
 
     private static string LocalPart(EnvelopeAddress address)
     {
-        string text = address.AddressString();
+        string text = address.Address.ToString();
         int at = text.IndexOf('@', StringComparison.Ordinal);
         return at < 0 ? text : text[..at];
     }

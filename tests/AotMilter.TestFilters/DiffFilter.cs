@@ -40,7 +40,7 @@ public sealed class DiffFilter
     [OnMailFrom]
     public void MailFrom(EnvelopeAddress sender, MilterContext context)
     {
-        string address = sender.AddressString();
+        string address = sender.Address.ToString();
         int at = address.IndexOf('@', StringComparison.Ordinal);
         _key = at < 0 ? address : address[..at];
         _headers = 0;

@@ -11,19 +11,19 @@ public sealed class ProbeFilter
 
     [OnConnect]
     public void Connect(ConnectInfo info, MilterContext context) =>
-        Add($"connect {info.HostNameString()} {info.Family} {info.AddressString()} j={context.GetMacroString("j")}");
+        Add($"connect {info.HostNameString()} {info.Family} {info.Address.ToString()} j={context.GetMacroString("j")}");
 
     [OnHelo]
     public void Helo(ReadOnlySpan<byte> name) => Add($"helo {System.Text.Encoding.ASCII.GetString(name)}");
 
     [OnMailFrom]
     public void MailFrom(EnvelopeAddress sender, MilterContext context) =>
-        Add($"mail {sender.AddressString()} i={context.GetMacroString("i") ?? "-"} {{mail_addr}}={context.GetMacroString("{mail_addr}") ?? "-"}");
+        Add($"mail {sender.Address.ToString()} i={context.GetMacroString("i") ?? "-"} {{mail_addr}}={context.GetMacroString("{mail_addr}") ?? "-"}");
 
     [OnRcptTo]
     public Verdict RcptTo(EnvelopeAddress recipient)
     {
-        Add($"rcpt {recipient.AddressString()}");
+        Add($"rcpt {recipient.ToString()}");
         return recipient.Is("no@example.net") ? Verdict.Reject : Verdict.Continue;
     }
 

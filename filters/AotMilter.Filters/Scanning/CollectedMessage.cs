@@ -28,11 +28,14 @@ public sealed class CollectedMessage(long maxSize, HeaderCounts headers)
 
     public void EndOfHeaders(MilterContext context) => Chunks.Append("\r\n"u8, context.MemoryBudget);
 
-    /// <summary>Collects a body chunk; once past <c>max-size</c> the MTA may stop sending the body (skip).</summary>
-    public Verdict Body(ReadOnlySpan<byte> chunk, MilterContext context)
+    /// <summary>
+    /// Collects a body chunk; true once past <c>max-size</c>, when the MTA may stop sending the body. The filter's body
+    /// callback answers Skip itself: the generator asks the MTA for skips only when that callback's own code names it.
+    /// </summary>
+    public bool CollectBody(ReadOnlySpan<byte> chunk, MilterContext context)
     {
         Chunks.Append(chunk, context.MemoryBudget);
-        return Chunks.Overflowed ? Verdict.Skip : Verdict.Continue;
+        return Chunks.Overflowed;
     }
 
     /// <summary>Forgets the message and gives its memory back (next message, abort, close).</summary>

@@ -1,4 +1,5 @@
 using AotMilter.Filters.Tests.Infrastructure;
+using AotMilter.Protocol;
 using AotMilter.Server.Configuration;
 
 namespace AotMilter.Filters.Tests.Scanning;
@@ -42,4 +43,11 @@ public class ScannerSettingsTests
         SettingsLoadResult result = FilterHost.Load($"[{filter}]\n{lines}\n", [FilterHost.Filter(filter)]);
         Assert.True(result.IsValid, string.Join("\n", result.Errors));
     }
+
+    [Theory]
+    [InlineData("clamav")]
+    [InlineData("spamassassin")]
+    [InlineData("rspamd")]
+    public void EveryScannerAsksTheMtaForSkipsSoThatABodyPastMaxSizeStopsComing(string filter)
+        => Assert.Equal(ProtocolFlags.Skip, FilterHost.Filter(filter).Protocol & ProtocolFlags.Skip);
 }

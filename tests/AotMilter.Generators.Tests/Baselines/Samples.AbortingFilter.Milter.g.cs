@@ -32,7 +32,7 @@ file sealed class AbortingFilterDispatcher : global::AotMilter.FilterDispatcher
         => ObservedCallback.Continue(_filter.Helo(global::System.Text.Encoding.UTF8.GetString(name), context.CallbackAborted));
 
     public override global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> MailFromAsync(global::AotMilter.EnvelopeAddress sender, global::AotMilter.MilterContext context)
-        => _filter.MailFrom(context.CallbackAborted, sender.AddressString(), context);
+        => _filter.MailFrom(context.CallbackAborted, sender.Address.ToString(), context);
 
     public override global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> RcptToAsync(global::AotMilter.EnvelopeAddress recipient, global::AotMilter.MilterContext context)
         => ObservedCallback.Continue(_filter.RcptTo(context, context.CallbackAborted));

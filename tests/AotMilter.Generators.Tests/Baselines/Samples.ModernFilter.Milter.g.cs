@@ -18,7 +18,7 @@ public static partial class MilterCatalog
             macros:
             [
                 new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.Connect, ["j", "{daemon_name}"]),
-                new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.MailFrom, ["i", "{auth_authen}"]),
+                new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.MailFrom, ["{auth_authen}", "{mail_addr}"]),
                 new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.RcptTo, ["{rcpt_mailer}"]),
                 new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.EndOfMessage, ["i"]),
                 new global::AotMilter.MacroRequest(global::AotMilter.Protocol.MacroStage.EndOfHeaders, ["{mail_addr}"]),
@@ -45,10 +45,10 @@ file sealed class ModernFilterDispatcher : global::AotMilter.FilterDispatcher
         => _filter.Helo(global::System.Text.Encoding.UTF8.GetString(name), context, context.CallbackAborted);
 
     public override global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> MailFromAsync(global::AotMilter.EnvelopeAddress sender, global::AotMilter.MilterContext context)
-        => ObservedCallback.Continue(_filter.MailFrom(sender.AddressString(), context.GetMacroString("{auth_authen}"), context.GetMacroString("i") ?? ""));
+        => ObservedCallback.Continue(_filter.MailFrom(sender.Address.ToString(), context.GetMacroString("{auth_authen}"), context.GetMacroString("{mail_addr}") ?? ""));
 
     public override global::System.Threading.Tasks.ValueTask<global::AotMilter.Verdict> RcptToAsync(global::AotMilter.EnvelopeAddress recipient, global::AotMilter.MilterContext context)
-        => _filter.RcptTo(context.GetMacroString("{rcpt_mailer}"), recipient.AddressString());
+        => _filter.RcptTo(context.GetMacroString("{rcpt_mailer}"), recipient.Address.ToString());
 
     public override global::AotMilter.Verdict Header(global::AotMilter.HeaderField header, global::AotMilter.MilterContext context)
         => _filter.Header(header, context.GetMacro("{mail_addr}"));

@@ -84,7 +84,7 @@ internal sealed class RecordingFilter : FilterDispatcher
     }
 
     public override Verdict Connect(ConnectInfo info, MilterContext context)
-        => On(MilterEvent.Connect, $"{info.HostNameString()} {info.Family} {info.Port} {info.AddressString()}", context);
+        => On(MilterEvent.Connect, $"{info.HostNameString()} {info.Family} {info.Port} {info.Address.ToString()}", context);
 
     public override Verdict Helo(ReadOnlySpan<byte> name, MilterContext context) => On(MilterEvent.Helo, Encoding.UTF8.GetString(name), context);
 
