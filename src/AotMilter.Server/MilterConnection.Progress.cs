@@ -8,13 +8,19 @@ internal sealed partial class MilterConnection
     /// <summary>
     /// Sends a progress frame now (a filter is still working at end of message). From a synchronous callback the
     /// loop is inside this connection and writes it itself; from any other thread the loop is asked to, since only
-    /// the loop writes to the socket.
+    /// the loop writes to the socket. Outside end of message it sends nothing.
     /// </summary>
     void IProgressSender.SendProgress()
     {
         if (_loop.IsCurrentThread)
         {
-            SendProgressNow();
+            // A synchronous callback: only an end of message's counts (an editor kept past it must not answer for
+            // the filter at another stage).
+            if (_session.IsInEndOfMessage)
+            {
+                SendProgressNow();
+            }
+
             return;
         }
 

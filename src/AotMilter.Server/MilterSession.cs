@@ -210,6 +210,12 @@ public sealed partial class MilterSession
     /// <summary>True while an end-of-message callback is still running (the MTA accepts progress frames then).</summary>
     public bool IsWaitingForEndOfMessage => _pending == Pending.EndOfMessage;
 
+    /// <summary>
+    /// True while the filters' end-of-message callbacks run, synchronously or pending: the only time the MTA takes a
+    /// progress frame (any other time it would be read as the answer to the command it waits on).
+    /// </summary>
+    public bool IsInEndOfMessage => _step is Step.EndOfMessageStart or Step.EndOfMessageWait;
+
     /// <summary>Handles one frame from the MTA. False: a callback is still running; see the class summary.</summary>
     /// <exception cref="MilterProtocolException">The frame is malformed or out of place.</exception>
     public bool Process(MilterFrame frame)

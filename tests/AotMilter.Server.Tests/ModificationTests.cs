@@ -215,6 +215,41 @@ public class ModificationTests
     }
 
     [Fact]
+    public async Task ProgressFromAnEditorKeptPastEndOfMessageSendsNothing()
+    {
+        // Outside end of message a progress frame would be taken for the answer to the command the MTA waits on.
+        MessageEditor? kept = null;
+        var probe = new Probe
+        {
+            Decide = (e, _, _) =>
+            {
+                if (e == MilterEvent.Header)
+                {
+                    kept?.Progress();
+                }
+
+                return Verdict.Continue;
+            },
+            EndOfMessage = (editor, _) =>
+            {
+                kept = editor;
+                return Verdict.Continue;
+            },
+        };
+        await using TestServer server = TestServer.Start(probe.Register());
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        mta.ProgressOnlyAtEndOfMessage = true;   // as Sendmail: progress before any other answer is an error
+        await Transcript.RunUntilAsync(mta, MilterEvent.Helo);
+
+        await Transcript.MessageAsync(mta, "<a@example.org>", "<b@example.org>");
+        EndOfMessageResult second = await Transcript.MessageAsync(mta, "<a@example.org>", "<b@example.org>");
+
+        Assert.NotNull(kept);
+        Assert.Equal(0, mta.ProgressCount);
+        Assert.Equal(MilterReply.Continue, second.Reply);
+    }
+
+    [Fact]
     public async Task EditsDoNotLeakIntoTheNextMessage()
     {
         int messages = 0;
