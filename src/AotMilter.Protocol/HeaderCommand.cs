@@ -3,7 +3,7 @@ namespace AotMilter.Protocol;
 /// <summary>SMFIC_HEADER: <c>name\0value\0</c>. Folded values contain bare LF followed by white space.</summary>
 public readonly ref struct HeaderCommand
 {
-    private HeaderCommand(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    public HeaderCommand(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
         Name = name;
         Value = value;

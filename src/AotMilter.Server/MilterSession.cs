@@ -259,7 +259,7 @@ public sealed partial class MilterSession
                     _copy?.AddHeader(header.Name, header.Value);
                 }
 
-                var data = new EventData { Header = new HeaderField(header.Name, header.Value) };
+                var data = new EventData { Header = new HeaderField(header) };
                 return Decide(MilterEvent.Header, data, ProtocolFlags.NoReplyHeader);
             }
 
