@@ -5,20 +5,19 @@ using AotMilter.Testing;
 
 namespace Acme.Milter.Tests;
 
-public class SubjectTagFilterTests
+public class SenderCheckFilterTests
 {
     private static readonly MilterRegistration Filter = MilterCatalog.Registrations.Named("acme-milter");
 
     [Fact]
-    public async Task SpamIsRefusedAtEndOfMessage()
+    public async Task ABlockedDomainIsRefusedAtMailFrom()
     {
         await using var mta = new TestMta(MtaProfile.Postfix, Filter);
 
-        MessageResult result = await mta.SendAsync(
-            "From: a@example.org\r\nSubject: SPAM offer\r\n\r\nBuy now.\r\n", "a@example.org", "b@example.net");
+        MessageResult result = await mta.SendAsync("From: a@spam.example\r\nSubject: offer\r\n\r\nBuy now.\r\n", "a@SPAM.example", "b@example.net");
 
         Assert.Equal(MessageOutcome.Rejected, result.Outcome);
-        Assert.Equal("550 5.7.1 Spam is not welcome here", result.FinalResponse.ToString());
+        Assert.Equal("550 5.7.1 Your domain may not send mail here", result.FinalResponse.ToString());
     }
 
     [Theory]
@@ -28,8 +27,7 @@ public class SubjectTagFilterTests
     {
         await using var mta = new TestMta(kind == MtaKind.Postfix ? MtaProfile.Postfix : MtaProfile.Sendmail, Filter);
 
-        MessageResult result = await mta.SendAsync(
-            "From: a@example.org\r\nSubject: lunch?\r\n\r\nAt noon.\r\n", "a@example.org", "b@example.net");
+        MessageResult result = await mta.SendAsync("From: a@example.org\r\nSubject: lunch?\r\n\r\nAt noon.\r\n", "a@example.org", "b@example.net");
 
         Assert.Equal(MessageOutcome.Delivered, result.Outcome);
         Assert.Equal("checked", result.FinalMessage!.Header("X-Acme-Milter"));
