@@ -111,6 +111,33 @@ public sealed class ClamAvFilterTests : IAsyncLifetime
         Assert.Contains(result.Modifications, m => m is Modification.ChangeHeader { Name: ScanHeaders.VirusScanned, Index: 1 } h && h.Value.StartsWith("clamav (AotMilter", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The message goes to clamd in INSTREAM chunks as it fills them, the last one with the terminator when it has room
+    /// and the first with the command. Bodies of every length across two chunks' worth (so the stream ends before, on
+    /// and just after a chunk boundary, whatever the exact size of a chunk), EICAR in their last bytes: each is found.
+    /// </summary>
+    [SkippableFact]
+    public async Task AVirusInTheLastBytesIsFoundWhereverTheStreamEndsAgainstTheChunks()
+    {
+        Skip.If(ClamdDaemon.Missing is not null, ClamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[clamav]\naddress = {Clamd.Address}", "clamav");
+        await using MilterClient mta = await host.ConnectAsync();
+        var missed = new List<int>();
+        for (int length = 32_500; length <= 32_800; length++)
+        {
+            string filler = new string('x', length - Eicar.Text.Length - 4);
+            byte[] message = Encoding.ASCII.GetBytes(
+                $"From: sender@example.net\r\nTo: rcpt@example.org\r\nSubject: {length}\r\n\r\n{filler}\r\n{Eicar.Text}\r\n");
+            EndOfMessageResult result = await mta.SendAsync(message);
+            if (!result.Reply.IsRejection)
+            {
+                missed.Add(length);
+            }
+        }
+
+        Assert.True(missed.Count == 0, $"bodies of {string.Join(", ", missed)} bytes were not refused:\n{string.Join("\n", host.Logs.Lines.TakeLast(5))}");
+    }
+
     [SkippableTheory]
     [InlineData("accept")]
     [InlineData("tempfail")]
