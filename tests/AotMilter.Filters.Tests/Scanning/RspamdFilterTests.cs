@@ -47,6 +47,8 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
     [InlineData("X-Test-Score: 95\r\n", "continue", "Subject: ***SPAM*** hello")]
     [InlineData("X-Test-Score: 200\r\n", "replycode \"554 5.7.1 Spam message rejected\"", null)]
     [InlineData("X-Test-Action: soft reject\r\n", "replycode \"451 4.7.1 Forced by the test\"", null)]
+    [InlineData("X-Test-Action: discard\r\n", "discard", null)]
+    [InlineData("X-Test-Action: quarantine\r\n", "accept", "quarantine: Forced by the test")]
     public async Task EachActionIsTakenAsRspamdsProxyTakesIt(string headers, string reply, string? edit)
     {
         Skip.If(RspamdDaemon.Missing is not null, RspamdDaemon.Missing);
@@ -69,6 +71,18 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
         {
             Assert.Contains(edit, edits);
         }
+    }
+
+    [SkippableFact]
+    public async Task AddHeaderWritesTheConfiguredSpamHeader()
+    {
+        Skip.If(RspamdDaemon.Missing is not null, RspamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[rspamd]\naddress = {rspamd.Address}\nspam-header = X-Spam-Flag", "rspamd");
+        await using MilterClient mta = await host.ConnectAsync();
+        EndOfMessageResult result = await mta.SendAsync(Message("X-Test-Score: 65\r\n"), "QFLAG1");
+        Assert.Equal(MilterReplyKind.Continue, result.Reply.Kind);
+        Assert.Equal([new Modification.AddHeader("X-Spam-Flag", "Yes")], result.Modifications);
+        Assert.Contains(host.Logs.Lines, l => l.Contains("rspamd: QFLAG1: add header, score", StringComparison.Ordinal));
     }
 
     [SkippableFact]
