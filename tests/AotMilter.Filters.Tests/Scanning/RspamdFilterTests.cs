@@ -85,6 +85,19 @@ public sealed class RspamdFilterTests(RspamdDaemon rspamd) : IClassFixture<Rspam
         Assert.Contains(host.Logs.Lines, l => l.Contains("rspamd: QFLAG1: add header, score", StringComparison.Ordinal));
     }
 
+    /// <summary>rspamd may be given actions of its own; one the filter does not know passes the message and says so.</summary>
+    [SkippableFact]
+    public async Task ACustomActionTheFilterDoesNotKnowPassesTheMessageAndIsLogged()
+    {
+        Skip.If(RspamdDaemon.Missing is not null, RspamdDaemon.Missing);
+        await using FilterHost host = FilterHost.Start($"[rspamd]\naddress = {rspamd.Address}", "rspamd");
+        await using MilterClient mta = await host.ConnectAsync();
+        EndOfMessageResult result = await mta.SendAsync(Message("X-Test-Action: review\r\n"), "QREVIEW1");
+        Assert.Equal(MilterReplyKind.Continue, result.Reply.Kind);
+        Assert.Empty(result.Modifications);
+        Assert.Contains(host.Logs.Lines, l => l.Contains("rspamd: QREVIEW1: review, score", StringComparison.Ordinal) && l.Contains("; continue (unknown action)", StringComparison.Ordinal));
+    }
+
     [SkippableFact]
     public async Task TheReplysMilterBlockAddsAndRemovesHeaderFields()
     {
