@@ -183,16 +183,8 @@ public sealed class BenchToolTests
         var run = await BenchAsync(dir.Combine("milter.sock"), "--connections", "4", "--messages", "400", "--msgs-per-conn", "5",
             "--message", files[0], "--message", $"{files[1]}:reject", "--message", $"{files[2]}:tempfail", "--message", $"{files[3]}:discard");
 
-        var result = Result(run, milter);
-        Assert.True(run.Succeeded, $"{run}\n{milter.Describe()}");
-        Assert.Equal("0", result["errors"]);
-        Assert.Equal("0", result["mismatched"]);
-        Assert.Equal("4", result["files"]);
-        Assert.Equal("400", result["messages"]);
-        Assert.Equal("100", result["ok"]);
-        Assert.Equal("100", result["rejected"]);
-        Assert.Equal("100", result["tempfailed"]);
-        Assert.Equal("100", result["discarded"]);
+        AssertResult(run, milter, 0, ("errors", "0"), ("mismatched", "0"), ("files", "4"), ("messages", "400"),
+            ("ok", "100"), ("rejected", "100"), ("tempfailed", "100"), ("discarded", "100"));
     }
 
     [Fact]
@@ -208,14 +200,7 @@ public sealed class BenchToolTests
         File.Copy(files[1], Path.Combine(mixed, "b-refused.eml"));
         var run = await BenchAsync(dir.Combine("milter.sock"), "--connections", "2", "--messages", "60", "--message", mixed);
 
-        var result = Result(run, milter);
-        Assert.Equal(1, run.ExitCode);
-        Assert.Equal("2", result["files"]);
-        Assert.Equal("60", result["messages"]);
-        Assert.Equal("30", result["ok"]);
-        Assert.Equal("30", result["rejected"]);
-        Assert.Equal("30", result["mismatched"]);
-        Assert.Equal("30", result["errors"]);
+        AssertResult(run, milter, 1, ("files", "2"), ("messages", "60"), ("ok", "30"), ("rejected", "30"), ("mismatched", "30"), ("errors", "30"));
         Assert.Contains($"b-refused.eml: expected accept, got reply code \"550 5.7.1 Refused by the test\" at eom", run.StdErr);
     }
 
@@ -237,14 +222,8 @@ public sealed class BenchToolTests
 
         var run = await BenchAsync(socket, "--connections", "2", "--messages", "20", "--message", file, "--expect-header", "X-Bench");
 
-        var result = Result(run, milter);
-        Assert.True(run.Succeeded, $"{run}\n{milter.Describe()}");
-        Assert.Equal("5", result["headers"]);
-        Assert.Equal("20", result["header_checked"]);
-        Assert.Equal("0", result["errors"]);
-
-        // "body line", an empty line and "From: not a header", each with CRLF.
-        Assert.Equal("33", result["size"]);
+        // Five header fields; the body is "body line", an empty line and "From: not a header", each with CRLF.
+        AssertResult(run, milter, 0, ("headers", "5"), ("size", "33"), ("header_checked", "20"), ("errors", "0"));
     }
 
     [Fact]
@@ -292,6 +271,14 @@ public sealed class BenchToolTests
 
     private static Task<ProcessResult> RunBenchAsync(string socketSpec, params string[] arguments) =>
         ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["bench", "--socket", socketSpec, .. arguments], RunTimeout);
+
+    /// <summary>The run ended with <paramref name="exitCode"/> and its RESULT line has these values.</summary>
+    private static void AssertResult(ProcessResult run, MilterDaemon milter, int exitCode, params (string Key, string Value)[] expected)
+    {
+        Assert.True(run.ExitCode == exitCode, $"exit status {run.ExitCode}, expected {exitCode}: {run}\n{milter.Describe()}");
+        Dictionary<string, string> result = Result(run, milter);
+        Assert.Equal(expected.Select(e => $"{e.Key}={e.Value}"), expected.Select(e => $"{e.Key}={result.GetValueOrDefault(e.Key)}"));
+    }
 
     /// <summary>The key=value pairs of the RESULT line.</summary>
     private static Dictionary<string, string> Result(ProcessResult run, MilterDaemon milter)
