@@ -59,16 +59,15 @@ public sealed class ClamAvFilter
     {
         ClamdStream stream = Stream(context);
         _stream = null;
-        string queueId = queueIdMacro is null ? "-" : LogText.Escape(queueIdMacro);
-        ScannerSettings scanner = _settings.Scanner;
+        var scan = new ScanCall(Name, Metrics, _settings.Scanner, context, queueIdMacro, stream.Started);
         if (stream.Oversize)
         {
-            if (scanner.Oversize == ScanFallback.Accept && _settings.AddHeader)
+            if (_settings.Scanner.Oversize == ScanFallback.Accept && _settings.AddHeader)
             {
                 Mark(editor, "Not scanned (larger than max-size)");
             }
 
-            return ScanOutcome.Oversize(Name, Metrics, scanner, context, queueId, stream.Size, stream.Started);
+            return scan.Oversize(stream.Size);
         }
 
         ClamdVerdict verdict;
@@ -78,7 +77,7 @@ public sealed class ClamAvFilter
         }
         catch (ScanException ex)
         {
-            return ScanOutcome.Failed(Name, Metrics, scanner, context, queueId, ex, stream.Started);
+            return scan.Failed(ex);
         }
 
         if (_settings.AddHeader && (verdict.IsClean || _settings.Action != VirusAction.Reject))
@@ -88,22 +87,22 @@ public sealed class ClamAvFilter
 
         if (verdict.IsClean)
         {
-            return ScanOutcome.Decided(Name, Metrics, context, queueId, "clean", "clean", "continue", stream.Started, Verdict.Continue);
+            return scan.Decided("clean", "clean", "continue", Verdict.Continue);
         }
 
         string found = $"{LogText.Escape(verdict.Virus!)} FOUND";
         switch (_settings.Action)
         {
             case VirusAction.Discard:
-                return ScanOutcome.Decided(Name, Metrics, context, queueId, "virus", found, "discard", stream.Started, Verdict.Discard);
+                return scan.Decided("virus", found, "discard", Verdict.Discard);
             case VirusAction.Quarantine:
                 editor.Quarantine($"virus {ScanHeaders.Printable(verdict.Virus!)}");
-                return ScanOutcome.Decided(Name, Metrics, context, queueId, "virus", found, "quarantine", stream.Started, Verdict.Accept);
+                return scan.Decided("virus", found, "quarantine", Verdict.Accept);
             case VirusAction.Header:
-                return ScanOutcome.Decided(Name, Metrics, context, queueId, "virus", found, "header", stream.Started, Verdict.Continue);
+                return scan.Decided("virus", found, "header", Verdict.Continue);
             default:
                 SmtpReply reply = _settings.RejectReply(verdict.Virus!);
-                return ScanOutcome.Decided(Name, Metrics, context, queueId, "virus", found, "reject", stream.Started, Verdict.RejectWith(reply));
+                return scan.Decided("virus", found, "reject", Verdict.RejectWith(reply));
         }
     }
 

@@ -73,28 +73,13 @@ public sealed class RspamdFilter
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Verdict> EndOfMessage(MessageEditor editor, [Macro("i")] string? queueIdMacro, MilterContext context, CancellationToken aborted)
     {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        string queueId = queueIdMacro is null ? "-" : LogText.Escape(queueIdMacro);
-        ScannerSettings scanner = _settings.Scanner;
+        var scan = new ScanCall(Name, Metrics, _settings.Scanner, context, queueIdMacro);
         try
         {
-            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message.Chunks, started) is Verdict notScanned)
+            if (await scan.AskAsync(_message.Chunks, deadline => RspamdClient.CheckAsync(_settings.Scanner.Pool, _envelope, queueIdMacro, _message.Chunks, deadline), aborted)
+                .ConfigureAwait(false) is not RspamdReply reply)
             {
-                return notScanned;
-            }
-
-            RspamdReply reply;
-            using (var deadline = new ScanDeadline(scanner.Timeout))
-            {
-                deadline.Link(aborted);
-                try
-                {
-                    reply = await RspamdClient.CheckAsync(scanner.Pool, _envelope, queueIdMacro, _message.Chunks, deadline).ConfigureAwait(false);
-                }
-                catch (ScanException ex)
-                {
-                    return ScanOutcome.Failed(Name, Metrics, scanner, context, queueId, ex, started);
-                }
+                return scan.Fallback;
             }
 
             string action = reply.Action!.ToLowerInvariant();
@@ -104,11 +89,11 @@ public sealed class RspamdFilter
             switch (action)
             {
                 case "reject":
-                    return ScanOutcome.Decided(Name, Metrics, context, queueId, label, result, "reject", started, Verdict.RejectWith(Reply(554, "5.7.1", reply.SmtpMessage, RejectReply)));
+                    return scan.Decided(label, result, "reject", Verdict.RejectWith(Reply(554, "5.7.1", reply.SmtpMessage, RejectReply)));
                 case "soft reject" or "greylist":
-                    return ScanOutcome.Decided(Name, Metrics, context, queueId, label, result, "tempfail", started, Verdict.TempFailWith(Reply(451, "4.7.1", reply.SmtpMessage, LaterReply)));
+                    return scan.Decided(label, result, "tempfail", Verdict.TempFailWith(Reply(451, "4.7.1", reply.SmtpMessage, LaterReply)));
                 case "discard":
-                    return ScanOutcome.Decided(Name, Metrics, context, queueId, label, result, "discard", started, Verdict.Discard);
+                    return scan.Decided(label, result, "discard", Verdict.Discard);
                 case "quarantine":
                     editor.Quarantine(ScanHeaders.Printable(reply.SmtpMessage ?? "rspamd: quarantine"));
                     verdict = Verdict.Accept;
@@ -128,7 +113,7 @@ public sealed class RspamdFilter
                 editor.ChangeHeader("Subject", 1, subject);
             }
 
-            return ScanOutcome.Decided(Name, Metrics, context, queueId, label, result, label == "unknown" ? "continue (unknown action)" : action, started, verdict);
+            return scan.Decided(label, result, label == "unknown" ? "continue (unknown action)" : action, verdict);
         }
         finally
         {

@@ -72,44 +72,29 @@ public sealed class SpamAssassinFilter
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Verdict> EndOfMessage(MessageEditor editor, [Macro("i")] string? queueIdMacro, MilterContext context, CancellationToken aborted)
     {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        string queueId = queueIdMacro is null ? "-" : LogText.Escape(queueIdMacro);
-        ScannerSettings scanner = _settings.Scanner;
+        var scan = new ScanCall(Name, Metrics, _settings.Scanner, context, queueIdMacro);
         try
         {
-            if (ScanOutcome.NotCollected(Name, Metrics, scanner, context, queueId, _message.Chunks, started) is Verdict notScanned)
+            if (await scan.AskAsync(_message.Chunks, deadline => SpamdClient.CheckAsync(_settings.Scanner.Pool, _settings.User, Envelope(queueIdMacro), _message.Chunks, deadline), aborted)
+                .ConfigureAwait(false) is not SpamdResult result)
             {
-                return notScanned;
-            }
-
-            SpamdResult result;
-            using (var deadline = new ScanDeadline(scanner.Timeout))
-            {
-                deadline.Link(aborted);
-                try
-                {
-                    result = await SpamdClient.CheckAsync(scanner.Pool, _settings.User, Envelope(queueIdMacro), _message.Chunks, deadline).ConfigureAwait(false);
-                }
-                catch (ScanException ex)
-                {
-                    return ScanOutcome.Failed(Name, Metrics, scanner, context, queueId, ex, started);
-                }
+                return scan.Fallback;
             }
 
             string score = string.Create(CultureInfo.InvariantCulture, $"{(result.IsSpam ? "spam" : "ham")}, score {result.Score} / {result.Threshold}");
             if (_settings.RejectScore is double limit && result.Score >= limit)
             {
-                return ScanOutcome.Decided(Name, Metrics, context, queueId, "spam", score, $"reject (reject-score {limit.ToString(CultureInfo.InvariantCulture)})", started, Verdict.RejectWith(_settings.Reply));
+                return scan.Decided("spam", score, $"reject (reject-score {limit.ToString(CultureInfo.InvariantCulture)})", Verdict.RejectWith(_settings.Reply));
             }
 
             Mark(editor, result);
             if (result.IsSpam && _settings.Quarantine)
             {
                 editor.Quarantine(string.Create(CultureInfo.InvariantCulture, $"spam, score {result.Score}"));
-                return ScanOutcome.Decided(Name, Metrics, context, queueId, "spam", score, "quarantine", started, Verdict.Continue);
+                return scan.Decided("spam", score, "quarantine", Verdict.Continue);
             }
 
-            return ScanOutcome.Decided(Name, Metrics, context, queueId, result.IsSpam ? "spam" : "ham", score, "marked", started, Verdict.Continue);
+            return scan.Decided(result.IsSpam ? "spam" : "ham", score, "marked", Verdict.Continue);
         }
         finally
         {

@@ -169,11 +169,116 @@ public sealed class BenchToolTests
         Assert.Contains("errors=5 ", run.StdOut);
     }
 
+    /// <summary>
+    /// Message files instead of the generated message: the rules filter refuses, defers or discards by content, and
+    /// every file's verdict is the one given after its name, so nothing is counted as an error.
+    /// </summary>
+    [Fact]
+    public async Task MessageFilesGoInTurnAndEachGetsTheVerdictItsNameExpects()
+    {
+        using var dir = new TempDirectory("bench-files");
+        string[] files = WriteRuleMessages(dir);
+        await using MilterDaemon milter = await StartRulesAsync(dir);
+
+        var run = await BenchAsync(dir.Combine("milter.sock"), "--connections", "4", "--messages", "400", "--msgs-per-conn", "5",
+            "--message", files[0], "--message", $"{files[1]}:reject", "--message", $"{files[2]}:tempfail", "--message", $"{files[3]}:discard");
+
+        AssertResult(run, milter, 0, ("errors", "0"), ("mismatched", "0"), ("files", "4"), ("messages", "400"),
+            ("ok", "100"), ("rejected", "100"), ("tempfailed", "100"), ("discarded", "100"));
+    }
+
+    [Fact]
+    public async Task AVerdictOtherThanTheExpectedOneIsAnErrorNamingTheFileAndTheReply()
+    {
+        using var dir = new TempDirectory("bench-files");
+        string[] files = WriteRuleMessages(dir);
+        await using MilterDaemon milter = await StartRulesAsync(dir);
+
+        // A directory is every file in it, each expected to be accepted: the one with the rejected word is not.
+        string mixed = dir.CreateSubdirectory("mixed");
+        File.Copy(files[0], Path.Combine(mixed, "a-clean.eml"));
+        File.Copy(files[1], Path.Combine(mixed, "b-refused.eml"));
+        var run = await BenchAsync(dir.Combine("milter.sock"), "--connections", "2", "--messages", "60", "--message", mixed);
+
+        AssertResult(run, milter, 1, ("files", "2"), ("messages", "60"), ("ok", "30"), ("rejected", "30"), ("mismatched", "30"), ("errors", "30"));
+        Assert.Contains($"b-refused.eml: expected accept, got reply code \"550 5.7.1 Refused by the test\" at eom", run.StdErr);
+    }
+
+    /// <summary>
+    /// A file is split into header fields as an MTA splits it: folded fields are one field, an mbox "From " line is not
+    /// a field. The bench filter's X-Bench counts the fields it was given; the generator checks it against its own count.
+    /// </summary>
+    [Fact]
+    public async Task AMessageFileIsSplitIntoItsHeaderFieldsAndBodyAsAnMtaSplitsIt()
+    {
+        using var dir = new TempDirectory("bench-files");
+        string file = dir.Combine("folded.eml");
+        File.WriteAllText(file, "From sender@example.org Mon Jan  1 00:00:00 2024\n"
+            + "Received: from a.example.org\n\tby b.example.org;\n\tMon, 1 Jan 2024 00:00:00 +0000\n"
+            + "From: Sender <sender@example.org>\nTo: Recipient <user@example.com>,\n  Other <other@example.com>\n"
+            + "Subject: folded\nMessage-ID: <folded@example.org>\n\nbody line\n\nFrom: not a header\n");
+        var socket = dir.Combine("milter.sock");
+        await using MilterDaemon milter = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(socket));
+
+        var run = await BenchAsync(socket, "--connections", "2", "--messages", "20", "--message", file, "--expect-header", "X-Bench");
+
+        // Five header fields; the body is "body line", an empty line and "From: not a header", each with CRLF.
+        AssertResult(run, milter, 0, ("headers", "5"), ("size", "33"), ("header_checked", "20"), ("errors", "0"));
+    }
+
+    [Fact]
+    public async Task AMissingMessageFileOrAGeneratedMessageOptionBesideFilesIsRefusedBeforeAnythingIsSent()
+    {
+        using var dir = new TempDirectory("bench-files");
+        string file = dir.Combine("one.eml");
+        File.WriteAllText(file, "Subject: one\n\nbody\n");
+
+        var missing = await BenchAsync(dir.Combine("milter.sock"), "--message", dir.Combine("absent.eml:reject"));
+        var both = await BenchAsync(dir.Combine("milter.sock"), "--message", file, "--size", "100");
+
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("absent.eml:reject: no such file or directory", missing.StdErr);
+        Assert.NotEqual(0, both.ExitCode);
+        Assert.Contains("--message sends files instead", both.StdErr);
+    }
+
+    /// <summary>Four messages the rules filter treats differently: passed, refused, deferred, discarded.</summary>
+    private static string[] WriteRuleMessages(TempDirectory dir)
+    {
+        string[] bodies = ["nothing to see here", "please refuse-me now", "please defer-me now", "please drop-me now"];
+        return [.. bodies.Select((body, i) =>
+        {
+            string path = dir.Combine($"m{i}.eml");
+            File.WriteAllText(path, $"From: a@example.org\r\nTo: b@example.com\r\nSubject: rules {i}\r\n\r\n{body}\r\n");
+            return path;
+        })];
+    }
+
+    private static Task<MilterDaemon> StartRulesAsync(TempDirectory dir)
+    {
+        string config = dir.Combine("aotmilter.conf");
+        File.WriteAllText(config, """
+            [rules]
+            body = refuse-me reject "550 5.7.1 Refused by the test"
+            body = defer-me tempfail "451 4.7.1 Deferred by the test"
+            body = drop-me discard
+            """);
+        return MilterDaemon.StartAsync("rules", MilterEndpoint.Unix(dir.Combine("milter.sock")), "-c", config, "--log-level", "Warning");
+    }
+
     private static Task<ProcessResult> BenchAsync(string socket, params string[] arguments) =>
         ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["bench", "--socket", $"unix:{socket}", .. arguments], RunTimeout);
 
     private static Task<ProcessResult> RunBenchAsync(string socketSpec, params string[] arguments) =>
         ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["bench", "--socket", socketSpec, .. arguments], RunTimeout);
+
+    /// <summary>The run ended with <paramref name="exitCode"/> and its RESULT line has these values.</summary>
+    private static void AssertResult(ProcessResult run, MilterDaemon milter, int exitCode, params (string Key, string Value)[] expected)
+    {
+        Assert.True(run.ExitCode == exitCode, $"exit status {run.ExitCode}, expected {exitCode}: {run}\n{milter.Describe()}");
+        Dictionary<string, string> result = Result(run, milter);
+        Assert.Equal(expected.Select(e => $"{e.Key}={e.Value}"), expected.Select(e => $"{e.Key}={result.GetValueOrDefault(e.Key)}"));
+    }
 
     /// <summary>The key=value pairs of the RESULT line.</summary>
     private static Dictionary<string, string> Result(ProcessResult run, MilterDaemon milter)

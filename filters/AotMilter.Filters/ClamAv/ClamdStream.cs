@@ -8,8 +8,11 @@ namespace AotMilter.Filters.ClamAv;
 
 /// <summary>
 /// One message on its way to clamd, sent as it arrives: the filter's synchronous header and body callbacks copy the
-/// bytes into <see cref="ChunkSize"/>-byte INSTREAM chunks (<c>&lt;4-byte big-endian length&gt;&lt;data&gt;</c>) and a
-/// pump on the thread pool sends them, so by end of message only the last chunk and the terminator are left to send.
+/// bytes into INSTREAM chunks of up to <see cref="ChunkSize"/> bytes (<c>&lt;4-byte big-endian length&gt;&lt;data&gt;</c>,
+/// 16 KiB with the length and room for the command ahead of it: one of the shared array pool's sizes, so a chunk takes
+/// no more than it needs) and a pump on the thread pool sends each one as it fills, the first with the command, so by
+/// end of message only the last chunk and the terminator (one write) are left to send. A message smaller than a chunk
+/// goes to clamd in one write with its command and terminator.
 /// <para>
 /// Bounds: the whole stream is at most <c>max-size</c> bytes (beyond it the stream is dropped and the message is
 /// oversize); chunks waiting for the pump (clamd slower than the MTA) are held up to <see cref="UnreservedChunks"/>
@@ -25,12 +28,15 @@ namespace AotMilter.Filters.ClamAv;
 /// </summary>
 internal sealed class ClamdStream
 {
-    public const int ChunkSize = 16 * 1024;
+    public const int ChunkSize = (16 * 1024) - Headroom - Prefix;
     public const int UnreservedChunks = 4;
 
     private const int Prefix = 4;
     private static readonly ReadOnlyMemory<byte> StartSession = "zIDSESSION\0zINSTREAM\0"u8.ToArray();
     private static readonly ReadOnlyMemory<byte> StartInSession = "zINSTREAM\0"u8.ToArray();
+
+    /// <summary>Room ahead of every chunk's length for the command that starts the stream (the longer one, <see cref="StartSession"/>, is 21 bytes), sent in the same write.</summary>
+    private const int Headroom = 21;
 
     private readonly ScannerPool _pool;
     private readonly ScanDeadline _deadline;
@@ -82,14 +88,14 @@ internal sealed class ClamdStream
 
         while (!data.IsEmpty)
         {
-            _tail ??= ArrayPool<byte>.Shared.Rent(Prefix + ChunkSize);
+            _tail ??= ArrayPool<byte>.Shared.Rent(Headroom + Prefix + ChunkSize);
             int n = Math.Min(data.Length, ChunkSize - _tailLength);
-            data[..n].CopyTo(_tail.AsSpan(Prefix + _tailLength));
+            data[..n].CopyTo(_tail.AsSpan(Headroom + Prefix + _tailLength));
             _tailLength += n;
             data = data[n..];
             if (_tailLength == ChunkSize)
             {
-                QueueTail();
+                QueueTail(terminated: false);
             }
         }
     }
@@ -103,17 +109,16 @@ internal sealed class ClamdStream
         Write("\r\n"u8);
     }
 
-    /// <summary>Sends what was written so far (the MTA has given a whole header block or body chunk).</summary>
+    /// <summary>
+    /// Sends the full chunks written so far (the MTA has given a whole header block or body chunk). The chunk being
+    /// filled waits for more bytes or for end of message, which sends it with the terminator: a message smaller than a
+    /// chunk goes to clamd in one write, and takes a connection only then.
+    /// </summary>
     public void Flush()
     {
         if (Oversize || _abandoned)
         {
             return;
-        }
-
-        if (_tailLength > 0)
-        {
-            QueueTail();
         }
 
         _deadline.Extend();
@@ -129,8 +134,20 @@ internal sealed class ClamdStream
         bool reusable = false;
         try
         {
-            Flush();
-            Enqueue(new Chunk(ArrayPool<byte>.Shared.Rent(Prefix), Prefix, false), terminator: true);
+            // The terminator (a zero length) goes with the last data when that chunk has room for it.
+            bool terminated = false;
+            if (_tail is not null && !_abandoned)
+            {
+                terminated = _tailLength <= ChunkSize - Prefix;
+                QueueTail(terminated);
+            }
+
+            if (!terminated)
+            {
+                Enqueue(new Chunk(ArrayPool<byte>.Shared.Rent(Headroom + Prefix), Prefix, false), terminator: true);
+            }
+
+            _deadline.Extend();
             _deadline.Link(callbackAborted);
             StartPump();
             while (true)
@@ -196,11 +213,18 @@ internal sealed class ClamdStream
         }
     }
 
-    private void QueueTail()
+    /// <summary>Queues the chunk being filled; <paramref name="terminated"/>: with the terminator after it (there is room).</summary>
+    private void QueueTail(bool terminated)
     {
-        BinaryPrimitives.WriteInt32BigEndian(_tail, _tailLength);
         byte[] tail = _tail!;
+        BinaryPrimitives.WriteInt32BigEndian(tail.AsSpan(Headroom), _tailLength);
         int length = Prefix + _tailLength;
+        if (terminated)
+        {
+            tail.AsSpan(Headroom + length, Prefix).Clear();
+            length += Prefix;
+        }
+
         _tail = null;
         _tailLength = 0;
         Enqueue(new Chunk(tail, length, false), terminator: false);
@@ -230,7 +254,7 @@ internal sealed class ClamdStream
 
             if (terminator)
             {
-                chunk.Array.AsSpan(0, Prefix).Clear();
+                chunk.Array.AsSpan(Headroom, Prefix).Clear();
             }
 
             _queue.Enqueue(chunk);
@@ -256,6 +280,7 @@ internal sealed class ClamdStream
     private async Task PumpAsync()
     {
         CancellationToken token = _deadline.Token;
+        ReadOnlyMemory<byte> command = default;
         bool abandoned;
         try
         {
@@ -263,9 +288,8 @@ internal sealed class ClamdStream
             {
                 ScannerConnection connection = await _pool.RentAsync(token).ConfigureAwait(false);
                 _connection = connection;
-                bool fresh = connection.Requests == 0;
+                command = connection.Requests == 0 ? StartSession : StartInSession;
                 connection.Requests++;
-                await connection.SendAsync(fresh ? StartSession : StartInSession, token).ConfigureAwait(false);
             }
 
             while (true)
@@ -284,7 +308,11 @@ internal sealed class ClamdStream
 
                 try
                 {
-                    await _connection.SendAsync(chunk.Array.AsMemory(0, chunk.Length), token).ConfigureAwait(false);
+                    // The first chunk carries the command ahead of it, in its headroom.
+                    int start = Headroom - command.Length;
+                    command.Span.CopyTo(chunk.Array.AsSpan(start));
+                    command = default;
+                    await _connection.SendAsync(chunk.Array.AsMemory(start, Headroom - start + chunk.Length), token).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -353,5 +381,6 @@ internal sealed class ClamdStream
         ArrayPool<byte>.Shared.Return(chunk.Array);
     }
 
+    /// <summary>A chunk to send: <see cref="Length"/> bytes (length, data, maybe the terminator) after the headroom of <see cref="Array"/>.</summary>
     private readonly record struct Chunk(byte[] Array, int Length, bool Reserved);
 }

@@ -30,6 +30,24 @@ internal static class BenchCommand
         var size = NotNegative(new Option<int>("--size") { Description = "Body size in bytes", DefaultValueFactory = _ => 4096, HelpName = "B" });
         var headers = NotNegative(new Option<int>("--headers") { Description = "Headers per message", DefaultValueFactory = _ => 10, HelpName = "N" });
         var perConnection = Positive(new Option<int>("--msgs-per-conn") { Description = "Messages per milter connection (SMTP session); ABORT between them", DefaultValueFactory = _ => 1, HelpName = "K" });
+        var message = new Option<string[]>("--message", "-m")
+        {
+            Description = "Send this message file (a directory: every file in it) instead of the generated message; FILE:VERDICT says the verdict it must get "
+                + $"({BenchMessageFile.VerdictNames}; default accept). Repeatable: the files go in turn, so a file given twice is sent twice as often",
+            HelpName = "FILE[:VERDICT]",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        message.Validators.Add(r =>
+        {
+            foreach (string spec in r.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (BenchMessageFile.Check(spec) is string error)
+                {
+                    r.AddError(error);
+                }
+            }
+        });
         var rcpt = new Option<string>("--rcpt") { Description = "Envelope recipient (reject@example.com implies --expect-reject)", DefaultValueFactory = _ => "user@example.com", HelpName = "ADDR" };
         var expectReject = new Option<bool>("--expect-reject") { Description = "The recipient must be refused (reject or a 5xx reply); the message ends there" };
         var expectHeader = new Option<string?>("--expect-header") { Description = "End of message must add this header (X-Bench: its value must be the number of headers sent)", HelpName = "NAME" };
@@ -54,7 +72,7 @@ internal static class BenchCommand
 
         var bench = new Command("bench", "Load-test a milter: play the MTA on C connections, validate every reply, report msgs/s, latency and the generator's own CPU.")
         {
-            socket, connections, messages, duration, size, headers, perConnection, rcpt, expectReject, expectHeader, chunk,
+            socket, connections, messages, duration, size, headers, message, perConnection, rcpt, expectReject, expectHeader, chunk,
             offerProtocol, offerActions, timeout, maxErrors, label, threads, idle, startup, runs, command,
         };
         bench.Validators.Add(r =>
@@ -63,6 +81,19 @@ internal static class BenchCommand
             if (r.GetResult(messages) is { Implicit: false } && r.GetResult(duration) is { Implicit: false })
             {
                 r.AddError("give --messages or --duration, not both");
+            }
+
+            if (r.GetValue(message) is { Length: > 0 })
+            {
+                if (r.GetResult(size) is { Implicit: false } || r.GetResult(headers) is { Implicit: false })
+                {
+                    r.AddError("--size and --headers shape the generated message; --message sends files instead");
+                }
+
+                if (r.GetValue(expectReject) || string.Equals(r.GetValue(rcpt), "reject@example.com", StringComparison.OrdinalIgnoreCase))
+                {
+                    r.AddError("with --message each file says its verdict (FILE:reject), not --expect-reject or --rcpt reject@example.com");
+                }
             }
 
             if (isStartup != r.GetValue(command) is { Length: > 0 })
@@ -87,6 +118,7 @@ internal static class BenchCommand
                 Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
                 BodySize = parse.GetValue(size),
                 Headers = parse.GetValue(headers),
+                MessageFiles = BenchMessageFile.Expand(parse.GetValue(message) ?? []),
                 MessagesPerConnection = parse.GetValue(perConnection),
                 Chunk = parse.GetValue(chunk),
                 Recipient = parse.GetValue(rcpt)!,

@@ -74,37 +74,62 @@ internal sealed partial class BenchConnection
             case Step.Rcpt when _run.Settings.ExpectReject:
                 if (verdict.IsRejection)
                 {
-                    MessageFinished(rejected: true);
+                    MessageFinished(BenchVerdict.Reject);
                     return Outcome.Proceed;
                 }
 
                 return Fail($"expected a reject at rcpt, got {Describe(command)}");
-            case Step.Body:
-                if (verdict.Response == MilterResponse.Skip && (_protocol & ProtocolFlags.Skip) != 0)
-                {
-                    _body = _packets.Body.Length; // the milter has seen enough of the body
-                    return Outcome.Proceed;
-                }
-
-                return verdict.Response == MilterResponse.Continue ? Outcome.Proceed : Fail($"unexpected reply {Describe(command)} at body");
-            case Step.EndOfMessage:
-                if (verdict.Response is not (MilterResponse.Accept or MilterResponse.Continue))
-                {
-                    return Fail($"unexpected reply {Describe(command)} at eom");
-                }
-
-                if (_packets.ExpectedHeaderName.Length > 0 && !_gotHeader)
-                {
-                    return Fail($"message finished without the {_run.Settings.ExpectHeader} header");
-                }
-
-                MessageFinished(rejected: false);
+            case Step.Body when verdict.Response == MilterResponse.Skip && (_protocol & ProtocolFlags.Skip) != 0:
+                _body = _message.Body.Length; // the milter has seen enough of the body
                 return Outcome.Proceed;
+            case Step.Mail or Step.Rcpt or Step.Data or Step.Header or Step.EndOfHeaders or Step.Body when verdict.Response == MilterResponse.Continue:
+                return Outcome.Proceed;
+            case Step.Mail or Step.Rcpt or Step.Data or Step.Header or Step.EndOfHeaders or Step.Body or Step.EndOfMessage:
+                // The message's verdict, wherever the milter gave it (continue at end of message is accept).
+                return OnMessageVerdict(awaited, verdict);
             default:
                 return verdict.Response == MilterResponse.Continue
                     ? Outcome.Proceed
                     : Fail($"unexpected reply {Describe(command)} at {Name(awaited)}");
         }
+    }
+
+    /// <summary>The verdict that ends a message, checked against the one it must get; the conversation goes on either way.</summary>
+    private Outcome OnMessageVerdict(Step awaited, VerdictReply verdict)
+    {
+        BenchVerdict got;
+        switch (verdict.Response)
+        {
+            case MilterResponse.Accept or MilterResponse.Continue:
+                got = BenchVerdict.Accept;
+                break;
+            case MilterResponse.Reject:
+                got = BenchVerdict.Reject;
+                break;
+            case MilterResponse.TempFail:
+                got = BenchVerdict.TempFail;
+                break;
+            case MilterResponse.Discard:
+                got = BenchVerdict.Discard;
+                break;
+            case MilterResponse.ReplyCode when verdict.Code is >= 400 and < 600:
+                got = verdict.Code >= 500 ? BenchVerdict.Reject : BenchVerdict.TempFail;
+                break;
+            default:
+                return Fail($"unexpected reply {Describe((byte)verdict.Response)} at {Name(awaited)}");
+        }
+
+        if (got != _message.Expect)
+        {
+            _run.Mismatch($"conn {_id}: {_message.Name}: expected {BenchMessageFile.Name(_message.Expect)}, got {DescribeVerdict(verdict)} at {Name(awaited)}");
+        }
+        else if (got == BenchVerdict.Accept && _packets.ExpectedHeaderName.Length > 0 && !_gotHeader)
+        {
+            return Fail($"message finished without the {_run.Settings.ExpectHeader} header");
+        }
+
+        MessageFinished(got);
+        return Outcome.Proceed;
     }
 
     private Outcome OnNegotiated(OptionNegotiation reply)
@@ -146,9 +171,9 @@ internal sealed partial class BenchConnection
         if (_run.Settings.ChecksBenchHeader)
         {
             ReadOnlySpan<byte> value = modification.Value.TrimStart(" \t"u8);
-            if (!value.SequenceEqual(_packets.BenchHeaderValue))
+            if (!value.SequenceEqual(_message.HeaderCount))
             {
-                return Fail($"{_run.Settings.ExpectHeader} is '{System.Text.Encoding.UTF8.GetString(value)}', expected '{System.Text.Encoding.ASCII.GetString(_packets.BenchHeaderValue)}'");
+                return Fail($"{_run.Settings.ExpectHeader} is '{System.Text.Encoding.UTF8.GetString(value)}', expected '{System.Text.Encoding.ASCII.GetString(_message.HeaderCount)}'");
             }
         }
 
@@ -156,9 +181,9 @@ internal sealed partial class BenchConnection
         return Outcome.Wait;
     }
 
-    private void MessageFinished(bool rejected)
+    private void MessageFinished(BenchVerdict verdict)
     {
-        _run.MessageFinished(Stopwatch.GetElapsedTime(_messageStart), rejected, _gotHeader);
+        _run.MessageFinished(Stopwatch.GetElapsedTime(_messageStart), verdict, _gotHeader);
         _step = Step.MessageDone;
     }
 
@@ -167,6 +192,17 @@ internal sealed partial class BenchConnection
         _run.Error($"conn {_id}: {reason}");
         return Outcome.Failed;
     }
+
+    /// <summary>A verdict as the error text names it: accept, reject, ..., or a reply code with its text.</summary>
+    private static string DescribeVerdict(VerdictReply verdict) => verdict.Response switch
+    {
+        MilterResponse.Accept => "accept",
+        MilterResponse.Continue => "continue",
+        MilterResponse.Reject => "reject",
+        MilterResponse.TempFail => "tempfail",
+        MilterResponse.Discard => "discard",
+        _ => $"reply code \"{System.Text.Encoding.UTF8.GetString(verdict.Text.TrimEnd((byte)0))}\"",
+    };
 
     private static string Describe(byte command) => command is >= 0x20 and < 0x7f ? $"'{(char)command}'" : $"0x{command:x2}";
 

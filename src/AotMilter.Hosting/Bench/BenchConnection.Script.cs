@@ -32,6 +32,10 @@ internal sealed partial class BenchConnection
         _body = 0;
         _gotHeader = false;
 
+        // The messages in turn, so each has its share of the run whatever the number of connections.
+        BenchMessage[] messages = _packets.Messages;
+        _message = messages.Length == 1 ? messages[0] : messages[(number - 1) % messages.Length];
+
         // A distinct queue id (macro i) per message, as an MTA sends it.
         Span<byte> id = _mail.AsSpan(_packets.MailQueueIdOffset, BenchPackets.QueueIdLength);
         for (int i = id.Length - 1; i >= 0; i--)
@@ -124,13 +128,13 @@ internal sealed partial class BenchConnection
 
                     break;
                 case Step.Header:
-                    if (_header >= _packets.Headers.Length || (p & ProtocolFlags.NoHeaders) != 0)
+                    if (_header >= _message.Headers.Length || (p & ProtocolFlags.NoHeaders) != 0)
                     {
                         _step = Step.EndOfHeaders;
                         break;
                     }
 
-                    Queue(_packets.Headers[_header++]);
+                    Queue(_message.Headers[_header++]);
                     if ((p & ProtocolFlags.NoReplyHeader) == 0)
                     {
                         return Step.Header;
@@ -150,13 +154,13 @@ internal sealed partial class BenchConnection
 
                     break;
                 case Step.Body:
-                    if (_body >= _packets.Body.Length || (p & ProtocolFlags.NoBody) != 0)
+                    if (_body >= _message.Body.Length || (p & ProtocolFlags.NoBody) != 0)
                     {
                         _step = Step.EndOfMessage;
                         break;
                     }
 
-                    Queue(_packets.Body[_body++]);
+                    Queue(_message.Body[_body++]);
                     if ((p & ProtocolFlags.NoReplyBody) == 0)
                     {
                         return Step.Body;

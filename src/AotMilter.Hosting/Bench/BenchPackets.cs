@@ -6,8 +6,9 @@ namespace AotMilter.Hosting.Bench;
 
 /// <summary>
 /// Every frame the generator sends, built once per run. The conversation is the one ../shared/bench/milter-load
-/// plays (same macros, headers and body), so the two generators load a milter identically. Only the MAIL frame
-/// changes per message (its queue id macro): each connection patches its own copy of <see cref="Mail"/>.
+/// plays (same macros, headers and body), so the two generators load a milter identically; <c>--message</c> files take
+/// the place of the generated header and body (<see cref="Messages"/>, sent in turn). Only the MAIL frame changes per
+/// message (its queue id macro): each connection patches its own copy of <see cref="Mail"/>.
 /// </summary>
 internal sealed class BenchPackets
 {
@@ -56,34 +57,28 @@ internal sealed class BenchPackets
         MilterCommandWriter.WriteData(w);
         Data = Take(w);
 
-        Headers = new byte[settings.Headers][];
-        for (int i = 0; i < settings.Headers; i++)
-        {
-            (string name, string value) = i < StandardHeaders.Length
-                ? StandardHeaders[i]
-                : (string.Create(CultureInfo.InvariantCulture, $"X-Filler-{i}"), string.Create(CultureInfo.InvariantCulture, $"filler header value number {i}"));
-            MilterCommandWriter.WriteHeader(w, name, value);
-            Headers[i] = Take(w);
-        }
-
         MilterCommandWriter.WriteEndOfHeaders(w);
         EndOfHeaders = Take(w);
 
-        // Body: lines of 76 letters and CRLF, split into chunks.
-        byte[] body = new byte[settings.BodySize];
-        for (int i = 0; i < body.Length; i++)
+        if (settings.MessageFiles.Count == 0)
         {
-            int column = i % 78;
-            body[i] = column == 76 ? (byte)'\r' : column == 77 ? (byte)'\n' : (byte)('A' + (i / 78 % 26));
-        }
+            var headers = new (string Name, string Value)[settings.Headers];
+            for (int i = 0; i < headers.Length; i++)
+            {
+                headers[i] = i < StandardHeaders.Length
+                    ? StandardHeaders[i]
+                    : (string.Create(CultureInfo.InvariantCulture, $"X-Filler-{i}"), string.Create(CultureInfo.InvariantCulture, $"filler header value number {i}"));
+            }
 
-        int chunks = (body.Length + settings.Chunk - 1) / settings.Chunk;
-        Body = new byte[chunks][];
-        for (int i = 0; i < chunks; i++)
+            Messages = [BenchMessage.Generated(headers, settings.BodySize, settings.Chunk, w)];
+        }
+        else
         {
-            int offset = i * settings.Chunk;
-            MilterCommandWriter.WriteBody(w, body.AsSpan(offset, Math.Min(settings.Chunk, body.Length - offset)));
-            Body[i] = Take(w);
+            Messages = new BenchMessage[settings.MessageFiles.Count];
+            for (int i = 0; i < Messages.Length; i++)
+            {
+                Messages[i] = BenchMessage.Load(settings.MessageFiles[i], settings.Chunk, w);
+            }
         }
 
         MilterCommandWriter.WriteMacros(w, (byte)MilterCommand.EndOfMessage, [("i", new string('0', QueueIdLength))]);
@@ -96,7 +91,6 @@ internal sealed class BenchPackets
         Quit = Take(w);
 
         ExpectedHeaderName = settings.ExpectHeader is null ? [] : Encoding.UTF8.GetBytes(settings.ExpectHeader);
-        BenchHeaderValue = Encoding.ASCII.GetBytes(settings.Headers.ToString(CultureInfo.InvariantCulture));
     }
 
     public byte[] Negotiate { get; }
@@ -116,11 +110,10 @@ internal sealed class BenchPackets
 
     public byte[] Data { get; }
 
-    public byte[][] Headers { get; }
-
     public byte[] EndOfHeaders { get; }
 
-    public byte[][] Body { get; }
+    /// <summary>The messages sent in turn: the generated one, or each <c>--message</c> file.</summary>
+    public BenchMessage[] Messages { get; }
 
     /// <summary>End-of-message macros and end of message.</summary>
     public byte[] EndOfMessage { get; }
@@ -132,13 +125,5 @@ internal sealed class BenchPackets
     /// <summary>The header the end of message must add (empty: none expected).</summary>
     public byte[] ExpectedHeaderName { get; }
 
-    /// <summary>The value X-Bench must have: the number of headers sent.</summary>
-    public byte[] BenchHeaderValue { get; }
-
-    private static byte[] Take(ByteBufferWriter w)
-    {
-        byte[] bytes = w.WrittenSpan.ToArray();
-        w.Reset();
-        return bytes;
-    }
+    private static byte[] Take(ByteBufferWriter w) => BenchMessage.Take(w);
 }

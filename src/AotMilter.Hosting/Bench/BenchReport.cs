@@ -17,9 +17,18 @@ internal static class BenchReport
             ? string.Create(Invariant, $"{s.Messages:N0} messages")
             : string.Create(Invariant, $"{s.Duration.TotalSeconds:0.#} s");
         text.Append(Invariant, $"{ProgramName.Value} bench: {s.Socket}, {s.Connections} connection(s), {s.MessagesPerConnection} message(s) per connection, ");
-        text.Append(Invariant, $"body {s.BodySize} B in chunks of {s.Chunk} B, {s.Headers} headers, {amount}\n");
+        if (s.MessageFiles.Count == 0)
+        {
+            text.Append(Invariant, $"body {s.BodySize} B in chunks of {s.Chunk} B, {s.Headers} headers, {amount}\n");
+        }
+        else
+        {
+            text.Append(Invariant, $"{s.MessageFiles.Count} message file(s) in turn ({Expectations(s.MessageFiles)}), body chunks of {s.Chunk} B, {amount}\n");
+        }
+
         text.Append("  negotiated:  ").Append(Describe(r.Negotiated)).Append('\n');
-        text.Append(Invariant, $"  messages:    {r.Messages:N0} ({r.Ok:N0} accepted, {r.Rejected:N0} rejected at RCPT) in {r.Elapsed.TotalSeconds:0.000} s; {r.Errors:N0} error(s)\n");
+        text.Append(Invariant, $"  messages:    {r.Messages:N0} ({r.Ok:N0} accepted, {r.Rejected:N0} rejected, {r.TempFailed:N0} tempfailed, {r.Discarded:N0} discarded) ");
+        text.Append(Invariant, $"in {r.Elapsed.TotalSeconds:0.000} s; {r.Errors:N0} error(s), {r.Mismatched:N0} of them a verdict not as expected\n");
         text.Append(Invariant, $"  throughput:  {r.MessagesPerSecond:N1} msgs/s\n");
         text.Append(Invariant, $"  latency:     p50 {r.P50:N0} us, p90 {r.P90:N0} us, p99 {r.P99:N0} us, max {r.Max:N0} us, avg {r.Average:N0} us\n");
         text.Append(Invariant, $"  connections: {r.Connects:N0} opened, {r.ConnectRetries:N0} connect retries (listen backlog full)\n");
@@ -50,17 +59,54 @@ internal static class BenchReport
         output.Flush();
     }
 
-    /// <summary>The machine-readable line: milter-load's keys first, then this generator's own.</summary>
+    /// <summary>
+    /// The machine-readable line: milter-load's keys first, then this generator's own. With message files, size and
+    /// headers are the means over the files, and files counts them.
+    /// </summary>
     public static string ResultLine(BenchResult r)
     {
         BenchSettings s = r.Settings;
+        long size = s.BodySize, headers = s.Headers;
+        if (s.MessageFiles.Count > 0 && r.SentMessages.Count > 0)
+        {
+            (size, headers) = (0, 0);
+            foreach (BenchMessage m in r.SentMessages)
+            {
+                (size, headers) = (size + m.BodyLength, headers + m.Headers.Length);
+            }
+
+            (size, headers) = ((size + (r.SentMessages.Count / 2)) / r.SentMessages.Count, (headers + (r.SentMessages.Count / 2)) / r.SentMessages.Count);
+        }
+
         return string.Create(Invariant,
-            $"RESULT{Label(s)} socket={s.Socket} conns={s.Connections} msgs_per_conn={s.MessagesPerConnection} size={s.BodySize} headers={s.Headers} "
+            $"RESULT{Label(s)} socket={s.Socket} conns={s.Connections} msgs_per_conn={s.MessagesPerConnection} size={size} headers={headers} "
             + $"messages={r.Messages} ok={r.Ok} rejected={r.Rejected} errors={r.Errors} elapsed_s={r.Elapsed.TotalSeconds:0.000} "
             + $"msgs_per_s={r.MessagesPerSecond:0.0} p50_us={r.P50} p90_us={r.P90} p99_us={r.P99} max_us={r.Max} avg_us={r.Average:0} "
             + $"gen_cpu_s={r.GeneratorCpu.TotalSeconds:0.00} gen_cpu_pct={r.GeneratorCpuPercent:0.0} connects={r.Connects} "
             + $"connect_retries={r.ConnectRetries} mods={r.Modifications}{Negotiation(r.Negotiated)} "
-            + $"header_checked={r.HeadersChecked} gen_alloc_per_msg={r.GeneratorAllocatedPerMessage:0}");
+            + $"header_checked={r.HeadersChecked} gen_alloc_per_msg={r.GeneratorAllocatedPerMessage:0} "
+            + $"tempfailed={r.TempFailed} discarded={r.Discarded} mismatched={r.Mismatched} files={s.MessageFiles.Count}");
+    }
+
+    /// <summary>How many files must get each verdict, e.g. "20 accept, 1 reject".</summary>
+    private static string Expectations(IReadOnlyList<BenchMessageFile> files)
+    {
+        var counts = new int[(int)BenchVerdict.Discard + 1];
+        foreach (BenchMessageFile file in files)
+        {
+            counts[(int)file.Expect]++;
+        }
+
+        var parts = new List<string>();
+        for (int i = 0; i < counts.Length; i++)
+        {
+            if (counts[i] > 0)
+            {
+                parts.Add(string.Create(Invariant, $"{counts[i]} {BenchMessageFile.Name((BenchVerdict)i)}"));
+            }
+        }
+
+        return string.Join(", ", parts);
     }
 
     private static string Label(BenchSettings s) => s.Label.Length > 0 ? $" label={s.Label}" : "";

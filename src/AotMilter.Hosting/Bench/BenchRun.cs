@@ -15,6 +15,9 @@ internal sealed class BenchRun
     private volatile bool _released;
     private long _ok;
     private long _rejected;
+    private long _tempFailed;
+    private long _discarded;
+    private long _mismatched;
     private long _errors;
     private long _connects;
     private long _connectRetries;
@@ -74,12 +77,13 @@ internal sealed class BenchRun
         TimeSpan cpu = Environment.CpuUsage.TotalTime - cpuBefore;
         var negotiated = Negotiation;
         return new BenchResult(
-            Settings, elapsed, Ok: Interlocked.Read(ref _ok), Rejected: Interlocked.Read(ref _rejected), Errors: Interlocked.Read(ref _errors),
+            Settings, elapsed, Ok: Interlocked.Read(ref _ok), Rejected: Interlocked.Read(ref _rejected), TempFailed: Interlocked.Read(ref _tempFailed),
+            Discarded: Interlocked.Read(ref _discarded), Mismatched: Interlocked.Read(ref _mismatched), Errors: Interlocked.Read(ref _errors),
             FirstError: _firstError, Connects: Interlocked.Read(ref _connects), ConnectRetries: Interlocked.Read(ref _connectRetries),
             Modifications: Interlocked.Read(ref _modifications), Progress: Interlocked.Read(ref _progress),
             HeadersChecked: Interlocked.Read(ref _headersChecked), P50: Latency.Percentile(50), P90: Latency.Percentile(90),
             P99: Latency.Percentile(99), Max: Latency.Max, Average: Latency.Average, GeneratorCpu: cpu, GeneratorAllocated: allocated,
-            Negotiated: negotiated);
+            Negotiated: negotiated) { SentMessages = Packets.Messages };
     }
 
     /// <summary>
@@ -152,10 +156,26 @@ internal sealed class BenchRun
     /// <summary>Gives back a claimed message that was never sent (its connection could not be opened).</summary>
     public void ReturnMessage() => Interlocked.Decrement(ref _started);
 
-    public void MessageFinished(TimeSpan latency, bool rejected, bool headerChecked)
+    /// <summary>A message got its verdict (the one expected or not: <see cref="Mismatch"/> counted that).</summary>
+    public void MessageFinished(TimeSpan latency, BenchVerdict verdict, bool headerChecked)
     {
         Latency.Record((long)latency.TotalMicroseconds);
-        Interlocked.Increment(ref rejected ? ref _rejected : ref _ok);
+        switch (verdict)
+        {
+            case BenchVerdict.Reject:
+                Interlocked.Increment(ref _rejected);
+                break;
+            case BenchVerdict.TempFail:
+                Interlocked.Increment(ref _tempFailed);
+                break;
+            case BenchVerdict.Discard:
+                Interlocked.Increment(ref _discarded);
+                break;
+            default:
+                Interlocked.Increment(ref _ok);
+                break;
+        }
+
         if (headerChecked)
         {
             Interlocked.Increment(ref _headersChecked);
@@ -185,6 +205,13 @@ internal sealed class BenchRun
         }
     }
 
+    /// <summary>Counts a verdict other than the one the message must get: an error, and counted apart.</summary>
+    public void Mismatch(string message)
+    {
+        Interlocked.Increment(ref _mismatched);
+        Error(message);
+    }
+
     /// <summary>Counts an error; the first three are printed, the first is kept for the summary.</summary>
     public void Error(string message)
     {
@@ -206,7 +233,7 @@ internal sealed class BenchRun
     }
 
     private BenchResult IdleResult(int ready, TimeSpan opened) => new(
-        Settings, opened, Ok: ready, Rejected: 0, Errors: Interlocked.Read(ref _errors), FirstError: _firstError,
+        Settings, opened, Ok: ready, Rejected: 0, TempFailed: 0, Discarded: 0, Mismatched: 0, Errors: Interlocked.Read(ref _errors), FirstError: _firstError,
         Connects: Interlocked.Read(ref _connects), ConnectRetries: Interlocked.Read(ref _connectRetries), Modifications: 0, Progress: 0,
         HeadersChecked: 0, P50: 0, P90: 0, P99: 0, Max: 0, Average: 0, GeneratorCpu: Environment.CpuUsage.TotalTime,
         GeneratorAllocated: 0, Negotiated: Negotiation);
@@ -235,6 +262,9 @@ internal sealed record BenchResult(
     TimeSpan Elapsed,
     long Ok,
     long Rejected,
+    long TempFailed,
+    long Discarded,
+    long Mismatched,
     long Errors,
     string? FirstError,
     long Connects,
@@ -251,7 +281,11 @@ internal sealed record BenchResult(
     long GeneratorAllocated,
     OptionNegotiation? Negotiated)
 {
-    public long Messages => Ok + Rejected;
+    /// <summary>Messages that got a verdict (accepted, rejected, tempfailed or discarded; expected or not).</summary>
+    public long Messages => Ok + Rejected + TempFailed + Discarded;
+
+    /// <summary>The messages sent in turn (for the means the report gives).</summary>
+    public IReadOnlyList<BenchMessage> SentMessages { get; init; } = [];
 
     public double MessagesPerSecond => Elapsed > TimeSpan.Zero ? Messages / Elapsed.TotalSeconds : 0;
 

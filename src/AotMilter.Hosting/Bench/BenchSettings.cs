@@ -18,9 +18,14 @@ internal sealed record BenchSettings
     /// <summary>How long to send messages; zero when <see cref="Messages"/> decides.</summary>
     public TimeSpan Duration { get; init; }
 
+    /// <summary>The generated message's body size (without <see cref="MessageFiles"/>).</summary>
     public int BodySize { get; init; } = 4096;
 
+    /// <summary>The generated message's header fields (without <see cref="MessageFiles"/>).</summary>
     public int Headers { get; init; } = 10;
+
+    /// <summary>Message files sent in turn instead of the generated message, each with the verdict it must get.</summary>
+    public IReadOnlyList<BenchMessageFile> MessageFiles { get; init; } = [];
 
     public int MessagesPerConnection { get; init; } = 1;
 

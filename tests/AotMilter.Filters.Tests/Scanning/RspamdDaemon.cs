@@ -126,8 +126,11 @@ public class RspamdDaemon : IAsyncLifetime
                 daemon.Port = FreePort();
                 File.WriteAllText(Path.Combine(local, "options.inc"),
                     $"tempdir = \"{root}/tmp\";\nhs_cache_dir = \"{cache}/\";\ndns {{ nameserver = [\"127.0.0.1:1\"]; timeout = 0.2s; retransmits = 1; }}\n");
+                // discard, quarantine and a custom action (review) have no score of their own: only a rule (here
+                // X-Test-Action) can choose them.
                 File.WriteAllText(Path.Combine(local, "actions.conf"),
-                    "greylist = 30;\nadd_header = 60;\nrewrite_subject = 90;\nreject = 150;\nsubject = \"***SPAM*** %s\";\n");
+                    "greylist = 30;\nadd_header = 60;\nrewrite_subject = 90;\nreject = 150;\nsubject = \"***SPAM*** %s\";\n"
+                    + "discard = { flags = [\"no_threshold\"]; }\nquarantine = { flags = [\"no_threshold\"]; }\nreview = { flags = [\"no_threshold\"]; }\n");
                 File.WriteAllText(Path.Combine(overrides, "logging.inc"), $"type = \"file\"; filename = \"{root}/log/rspamd.log\"; level = \"info\";\n");
                 File.WriteAllText(Path.Combine(overrides, "worker-normal.inc"), $"bind_socket = \"127.0.0.1:{daemon.Port}\"; count = 1;\n");
                 File.WriteAllText(Path.Combine(overrides, "worker-controller.inc"), "count = -1;\n");

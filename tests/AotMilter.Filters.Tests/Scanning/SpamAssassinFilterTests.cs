@@ -97,25 +97,7 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     {
         Skip.If(SpamdDaemon.Missing is not null, SpamdDaemon.Missing);
         await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {spamd.Address}\ntimeout = 1s\nreject-score = 15", "spamassassin");
-        await using MilterClient mta = await host.ConnectAsync();
-        spamd.Pause();
-        EndOfMessageResult stuck;
-        var clock = Stopwatch.StartNew();
-        try
-        {
-            stuck = await mta.SendAsync(Gtube.Message());
-        }
-        finally
-        {
-            spamd.Resume();
-        }
-
-        Assert.True(stuck.Reply.IsTemporaryFailure, stuck.Reply.ToString());
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
-        Assert.Contains(host.Logs.Lines, l => l.Contains("spamd gave no answer within 1 s; tempfail (on-error)", StringComparison.Ordinal));
-        mta.Timeout = TimeSpan.FromSeconds(30);
-        EndOfMessageResult next = await mta.SendUntilScannedAsync(Gtube.Message(), host.Logs, "spamd gave no answer within 1 s");
-        Assert.True(next.Reply.IsRejection, next.Reply.ToString());
+        await host.StalledThenScannedAsync("spamd", spamd.Pause, spamd.Resume, Gtube.Message());
     }
 
     [Theory]
@@ -127,16 +109,8 @@ public sealed class SpamAssassinFilterTests(SpamdDaemon spamd) : IClassFixture<S
     public async Task AScannerThatClosesMidReplyOrAnswersGarbageGivesTheOnErrorVerdict(string answer, string logged, string onError)
     {
         await using var bad = MisbehavingScanner.Answering(MisbehavingScanner.ContentComplete, Encoding.ASCII.GetBytes(answer));
-        await using FilterHost host = FilterHost.Start($"[spamassassin]\naddress = {bad.Address}\non-error = {onError}\nreject-score = 5", "spamassassin");
-        await using MilterClient mta = await host.ConnectAsync();
-        for (int i = 0; i < 2; i++)
-        {
-            EndOfMessageResult result = await mta.SendAsync(Gtube.Message());
-            Assert.Equal(onError == "accept" ? MilterReplyKind.Continue : MilterReplyKind.ReplyCode, result.Reply.Kind);
-        }
-
-        Assert.Equal(2, bad.Connections);
-        Assert.Contains(host.Logs.Lines, l => l.Contains(logged, StringComparison.Ordinal) && l.Contains($"; {onError} (on-error)", StringComparison.Ordinal));
+        await bad.EachOfTwoMessagesGetsTheOnErrorVerdictAsync("spamassassin", $"on-error = {onError}\nreject-score = 5", Gtube.Message(),
+            onError == "accept" ? "continue" : ScanClient.OnErrorTempfail, logged);
         Assert.True(ScannerMetrics.For("spamassassin").Scans >= 2);
     }
 }
