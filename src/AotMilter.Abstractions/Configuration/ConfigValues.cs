@@ -106,75 +106,29 @@ public static class ConfigValues
 
     /// <summary>The size in <paramref name="key"/>, or <paramref name="fallback"/> when absent or invalid (reported).</summary>
     public static long ReadSize(this ConfigSection section, string key, long fallback, long min = 0, long max = long.MaxValue)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        ConfigEntry? entry = section.Get(key);
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        if (!TryParseSize(entry.Value, out long value))
-        {
-            section.Error(entry, $"'{entry.Value}' is not a size (examples: 1048576, 512K, 10M, 1G)");
-            return fallback;
-        }
-
-        if (value < min || value > max)
-        {
-            section.Error(entry, $"{value} is out of range ({min} to {max})");
-            return fallback;
-        }
-
-        return value;
-    }
+        => Read(section, key, fallback, TryParseSize, "a size (examples: 1048576, 512K, 10M, 1G)", min, max);
 
     /// <summary>The whole number in <paramref name="key"/>, or <paramref name="fallback"/> when absent or invalid (reported).</summary>
     public static int ReadInt(this ConfigSection section, string key, int fallback, int min = 0, int max = int.MaxValue)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        ConfigEntry? entry = section.Get(key);
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(entry.Value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int value))
-        {
-            section.Error(entry, $"'{entry.Value}' is not a whole number");
-            return fallback;
-        }
-
-        if (value < min || value > max)
-        {
-            section.Error(entry, $"{value} is out of range ({min} to {max})");
-            return fallback;
-        }
-
-        return value;
-    }
+        => Read(section, key, fallback, static (string text, out int value) => int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out value), "a whole number", min, max);
 
     /// <summary>The duration in <paramref name="key"/>, or <paramref name="fallback"/> when absent or invalid (reported).</summary>
     public static TimeSpan ReadDuration(this ConfigSection section, string key, TimeSpan fallback)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        ConfigEntry? entry = section.Get(key);
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        if (!TryParseDuration(entry.Value, out TimeSpan value) || value <= TimeSpan.Zero)
-        {
-            section.Error(entry, $"'{entry.Value}' is not a duration (examples: 30s, 5m, 1h, 1d)");
-            return fallback;
-        }
-
-        return value;
-    }
+        => Read(section, key, fallback, static (string text, out TimeSpan value) => TryParseDuration(text, out value) && value > TimeSpan.Zero, "a duration (examples: 30s, 5m, 1h, 1d)");
 
     /// <summary>The yes/no in <paramref name="key"/>, or <paramref name="fallback"/> when absent or invalid (reported).</summary>
     public static bool ReadBool(this ConfigSection section, string key, bool fallback)
+        => Read(section, key, fallback, TryParseBool, "yes or no");
+
+    private delegate bool Parser<T>(string text, out T value);
+
+    /// <summary>
+    /// The one shape of every typed setting: absent gives the fallback; a value that does not parse, or is outside
+    /// [<paramref name="min"/>, <paramref name="max"/>] when they are given, is reported ("'x' is not WHAT") and gives
+    /// the fallback too, so one bad line never stops the others from being checked.
+    /// </summary>
+    private static T Read<T>(ConfigSection section, string key, T fallback, Parser<T> parse, string what, T? min = null, T? max = null)
+        where T : struct, IComparable<T>
     {
         ArgumentNullException.ThrowIfNull(section);
         ConfigEntry? entry = section.Get(key);
@@ -183,9 +137,15 @@ public static class ConfigValues
             return fallback;
         }
 
-        if (!TryParseBool(entry.Value, out bool value))
+        if (!parse(entry.Value, out T value))
         {
-            section.Error(entry, $"'{entry.Value}' is not yes or no");
+            section.Error(entry, $"'{entry.Value}' is not {what}");
+            return fallback;
+        }
+
+        if ((min is { } low && value.CompareTo(low) < 0) || (max is { } high && value.CompareTo(high) > 0))
+        {
+            section.Error(entry, $"{value} is out of range ({min} to {max})");
             return fallback;
         }
 
