@@ -106,12 +106,6 @@ public sealed class DisclaimerFilter
         }
     }
 
-    [OnAbort]
-    public void Abort() => Reset();
-
-    [OnClose]
-    public void Close() => Reset();
-
     private Verdict Disclaim(MessageEditor editor, string queueId, MilterContext context)
     {
         ReadOnlySpan<byte> body = _body.Content;
@@ -156,7 +150,10 @@ public sealed class DisclaimerFilter
         return Verdict.Continue;
     }
 
-    private void Reset()
+    /// <summary>Forgets the message: after its end, and when the MTA aborts it or closes the connection.</summary>
+    [OnAbort]
+    [OnClose]
+    public void Reset()
     {
         _selected = false;
         _alreadyDisclaimed = false;

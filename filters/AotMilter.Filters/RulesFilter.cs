@@ -114,12 +114,6 @@ public sealed class RulesFilter
         }
     }
 
-    [OnAbort]
-    public void Abort() => Reset();
-
-    [OnClose]
-    public void Close() => Reset();
-
     private Verdict Decide(MessageEditor editor, string queueId, MilterContext context)
     {
         if (_settings.BodyRules.Count > 0 && _body.TotalLength > 0)
@@ -283,7 +277,10 @@ public sealed class RulesFilter
         return $"=?UTF-8?B?{Convert.ToBase64String(Encoding.UTF8.GetBytes(text.TrimEnd()))}?={trailing}";
     }
 
-    private void Reset()
+    /// <summary>Forgets the message: after its end, and when the MTA aborts it or closes the connection.</summary>
+    [OnAbort]
+    [OnClose]
+    public void Reset()
     {
         _mimeHeaders.Clear();
         _recipients.Clear();

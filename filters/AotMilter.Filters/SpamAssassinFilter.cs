@@ -102,12 +102,6 @@ public sealed class SpamAssassinFilter
         }
     }
 
-    [OnAbort]
-    public void Abort() => Reset();
-
-    [OnClose]
-    public void Close() => Reset();
-
     private string Envelope(string? queueId)
     {
         string date = string.IsNullOrEmpty(_date) ? DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture) : _date;
@@ -163,7 +157,10 @@ public sealed class SpamAssassinFilter
         }
     }
 
-    private void Reset()
+    /// <summary>Forgets the message: after its end, and when the MTA aborts it or closes the connection.</summary>
+    [OnAbort]
+    [OnClose]
+    public void Reset()
     {
         _recipient = null;
         _message.Reset();
