@@ -47,15 +47,11 @@ public readonly ref struct BodyPieces
         private bool _inEdit;
         private bool _finished;
 
+        // The other fields start at their defaults: at the first piece, outside any edit.
         internal Enumerator(ReadOnlySpan<byte> original, IReadOnlyList<BodyEdit> edits)
         {
             _original = original;
             _edits = edits;
-            _position = 0;
-            _edit = 0;
-            _inEdit = false;
-            _finished = false;
-            Current = default;
         }
 
         public ReadOnlySpan<byte> Current { get; private set; }
