@@ -1,6 +1,7 @@
 using AotMilter.EndToEnd.Tests.Fixtures;
 using AotMilter.EndToEnd.Tests.Harness;
 using AotMilter.Mta;
+using AotMilter.Server;
 using AotMilter.TestFilters;
 using AotMilter.Testing;
 
@@ -14,6 +15,13 @@ public abstract class ActionFixture : MtaFixture
 {
     /// <summary>How long the MTA waits for the milter's end-of-message answer without progress.</summary>
     public static readonly TimeSpan MilterTimeout = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// The I/O thread the kit's in-process server runs this fixture's messages on. Some tests block it on purpose (a
+    /// synchronous end of message that works for seconds); on the process's shared loops, that stalled the kit of
+    /// another MTA's action tests, running at the same time, whose connection landed on the blocked loop.
+    /// </summary>
+    public EventLoopGroup KitLoops { get; } = new(threadCount: 1);
 
     public abstract IMtaInstance Mta { get; }
 

@@ -4,6 +4,8 @@ using AotMilter.EndToEnd.Tests.Fixtures;
 using AotMilter.EndToEnd.Tests.Harness;
 using AotMilter.Generated.AotMilter_TestFilters;
 using AotMilter.Mta;
+using AotMilter.Protocol;
+using AotMilter.Server;
 using AotMilter.TestFilters;
 using AotMilter.Testing;
 using Xunit;
@@ -50,7 +52,8 @@ public sealed record ActionRun(
         ControlFile.LocalOverride = fixture.ControlPath;
         MilterRegistration filter = MilterCatalog.Registrations.Concat(AotMilter.Generated.AotMilter_Filters.MilterCatalog.Registrations)
             .Single(r => r.Name == fixture.Filter);
-        await using (var mta = new TestMta(fixture.Profile, filter)
+        var options = new MilterServerOptions { Socket = SocketSpec.Parse("unix:/dev/null"), EventLoops = fixture.KitLoops };
+        await using (var mta = new TestMta(fixture.Profile, [filter], options)
         {
             Client = new SmtpClientInfo { Helo = helo },
             Timeout = kitTimeout ?? MilterClient.DefaultTimeout,
