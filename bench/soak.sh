@@ -491,7 +491,8 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "Warnings in the log, by kind (numbers replaced by N):"
   echo
-  if awk '$3 == "WRN"' "$DAEMON_LOG" 2>/dev/null | grep -q .; then
+  # No pipe into grep -q: under pipefail, grep leaving at the first line could fail awk (SIGPIPE) and hide the warnings.
+  if [ -n "$(awk '$3 == "WRN"' "$DAEMON_LOG" 2>/dev/null)" ]; then
     echo '```'
     awk '$3 == "WRN" { $1 = $2 = ""; sub(/^ +/, ""); gsub(/[0-9]+/, "N"); print }' "$DAEMON_LOG" | sort | uniq -c | sort -rn | head -20
     echo '```'

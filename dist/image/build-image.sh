@@ -85,7 +85,8 @@ for lib in "${libs[@]}"; do
   [ -e "$lib" ] || die "$lib (needed by $binary) does not exist"
   # Each library's own dependencies must be in the list as well (ldd of the binary lists them transitively).
   while read -r dep; do
-    printf '%s\n' "${libs[@]}" | grep -qxF "$dep" || die "$lib needs $dep, which the binary's list lacks"
+    # A here-string, not a pipe: under pipefail, grep -q leaving at the first match could fail printf (EPIPE).
+    grep -qxF "$dep" <<< "$(printf '%s\n' "${libs[@]}")" || die "$lib needs $dep, which the binary's list lacks"
   done < <(ldd "$lib" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
   mkdir -p "$root/$(dirname "${lib#/}")"
   cp -L "$lib" "$root/${lib#/}"
