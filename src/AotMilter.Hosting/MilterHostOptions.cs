@@ -15,8 +15,8 @@ public sealed class MilterHostOptions
     public string Description { get; init; } = "a mail filter (milter) daemon for Postfix and Sendmail, with its filters compiled in.";
 
     /// <summary>
-    /// The filters that run when the command line names none with <c>-f</c>, in order. Default: <c>log</c> when it is
-    /// compiled in (the bundled filters), otherwise every filter the executable was given.
+    /// The filters that run when the command line names none with <c>-f</c>, in order. Default: every filter the
+    /// executable was given, in their order.
     /// </summary>
     public IReadOnlyList<string>? Filters { get; init; }
 
@@ -24,9 +24,18 @@ public sealed class MilterHostOptions
     {
         if (Filters is { Count: > 0 })
         {
+            // A mistake of the executable's author, not of the admin: say so at the first run.
+            foreach (string name in Filters)
+            {
+                if (!available.Any(f => f.Name == name))
+                {
+                    throw new InvalidOperationException($"MilterHostOptions.Filters names '{name}', which is not among the filters given to MilterHost.Run");
+                }
+            }
+
             return [.. Filters];
         }
 
-        return available.Any(f => f.Name == "log") ? ["log"] : [.. available.Select(f => f.Name)];
+        return [.. available.Select(f => f.Name)];
     }
 }
