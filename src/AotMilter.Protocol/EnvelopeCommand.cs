@@ -14,7 +14,8 @@ namespace AotMilter.Protocol;
 /// </summary>
 public readonly ref struct EnvelopeCommand
 {
-    private EnvelopeCommand(ReadOnlySpan<byte> address, ReadOnlySpan<byte> arguments)
+    /// <summary>A command from its parts (an MTA side writing one, or a host giving a parsed one back); nothing is checked.</summary>
+    public EnvelopeCommand(ReadOnlySpan<byte> address, ReadOnlySpan<byte> arguments)
     {
         Address = address;
         Arguments = arguments;

@@ -69,7 +69,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     private ulong _token;
     private State _state = State.New;
     private bool _callbackRunning;
-    private bool _resumeFrame;
+    private bool _frameSuspended;
     private bool _cutRequested;
     private bool _interestStale;
     private bool _descriptorOpen;
@@ -138,7 +138,7 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         _token = 0;
         _state = State.New;
         _callbackRunning = false;
-        _resumeFrame = false;
+        _frameSuspended = false;
         _cutRequested = false;
         _interestStale = false;
         _descriptorOpen = false;
@@ -455,8 +455,8 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
 
             _lastCommand = frame.Command;
             _lastCommandAt = Now;
-            bool done = _resumeFrame ? _session.Resume(frame) : _session.Process(frame);
-            _resumeFrame = !done;
+            bool done = _frameSuspended ? _session.Continue(frame.Payload) : _session.Process(frame);
+            _frameSuspended = !done;
             if (!done)
             {
                 _callbackRunning = true;

@@ -12,66 +12,34 @@ public sealed partial class MilterSession
     /// <summary>Enough for the verdict frame that follows a replaced body (a reply with a few lines of text).</summary>
     private const int VerdictRoom = 4096;
 
-    private bool OnEndOfMessage(ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// The filters' end of message (unless a failure kept from a no-reply event decides it first); false when it runs
+    /// on: then <see cref="Continue"/> finishes the message with its verdict.
+    /// </summary>
+    private bool RunEndOfMessage()
     {
-        if (_step == Step.Start)
+        if (_pendingFailure is { } failure)
         {
-            Begin((byte)MilterCommand.EndOfMessage, null);
-            _step = payload.IsEmpty ? Step.EndOfMessageStart : Step.EndOfMessageBody;
-            if (!payload.IsEmpty && _inMessage)
-            {
-                _copy?.AppendBody(payload);
-            }
+            FinishMessage(failure);
+            return true;
         }
 
-        if (_step == Step.EndOfMessageBody)
+        ValueTask<Verdict> call = StartEndOfMessage();
+        _step = Step.EndOfMessageWait;
+        if (!call.IsCompleted)
         {
-            // libmilter delivers body bytes that arrive with end-of-message as one more body chunk; so do we.
-            if (!RunChain(MilterEvent.Body, new EventData { Bytes = payload }, out Verdict bodyVerdict))
-            {
-                return false;
-            }
-
-            _step = Step.EndOfMessageStart;
-            if (!bodyVerdict.IsContinue && bodyVerdict.Kind != VerdictKind.Skip)
-            {
-                FinishMessage(bodyVerdict);
-                return true;
-            }
+            _pending = Pending.EndOfMessage;
+            _pendingDecision = call;
+            _pendingFilter = 0;
+            _pendingEvent = MilterEvent.EndOfMessage;
+            return false;
         }
 
-        Verdict verdict;
-        if (_step == Step.EndOfMessageStart)
+        Verdict verdict = call.IsCompletedSuccessfully ? call.Result : EndOfMessageFailed(call);
+        if (_copy is null)
         {
-            _resuming = false;
-            if (_pendingFailure is { } failure)
-            {
-                FinishMessage(failure);
-                return true;
-            }
-
-            ValueTask<Verdict> call = StartEndOfMessage();
-            _step = Step.EndOfMessageWait;
-            if (!call.IsCompleted)
-            {
-                _pending = Pending.EndOfMessage;
-                _pendingDecision = call;
-                _pendingFilter = 0;
-                _pendingEvent = MilterEvent.EndOfMessage;
-                return false;
-            }
-
-            verdict = call.IsCompletedSuccessfully ? call.Result : EndOfMessageFailed(call);
-            if (_copy is null)
-            {
-                Metrics.Latency(MilterEvent.EndOfMessage, _pendingStarted);
-                Metrics.Verdict(0, MilterEvent.EndOfMessage, verdict.Kind);
-            }
-        }
-        else
-        {
-            _resuming = false;
-            verdict = _resumeVerdict;
+            Metrics.Latency(MilterEvent.EndOfMessage, _pendingStarted);
+            Metrics.Verdict(0, MilterEvent.EndOfMessage, verdict.Kind);
         }
 
         FinishMessage(verdict.Kind == VerdictKind.Skip ? Verdict.Continue : verdict);
@@ -117,7 +85,7 @@ public sealed partial class MilterSession
 
     private void FinishMessage(Verdict verdict)
     {
-        _step = Step.Start;
+        _step = Step.Idle;
         bool replaced = _copy is null ? _editor.BodyReplaced : _copy.BodyReplaced;
         ReadOnlySpan<byte> body = !replaced ? default : _copy is null ? _edits.BodyContent : _copy.Body;
 

@@ -9,46 +9,16 @@ namespace AotMilter.Server;
 /// </summary>
 public sealed partial class MilterSession
 {
-    /// <summary>Runs the event through the chain and replies; false when a callback is still running.</summary>
-    private bool Decide(MilterEvent e, scoped EventData data, ProtocolFlags noReplyBit)
-    {
-        if (!RunChain(e, data, out Verdict verdict))
-        {
-            return false;
-        }
-
-        if (e == MilterEvent.Connect && !verdict.IsContinue)
-        {
-            NoteOutcome(verdict.Kind);
-        }
-
-        Reply(e, verdict, noReplyBit);
-        return true;
-    }
-
     /// <summary>
     /// Calls the event's callback of each filter (content events: the first filter only, in a chain) until one
-    /// decides. False when a callback did not complete synchronously; the chain goes on from the next filter on resume.
+    /// decides, from filter <see cref="_nextFilter"/> on. False when a callback did not complete synchronously: it is
+    /// the pending one, and <see cref="Continue"/> takes its verdict and moves the chain on.
     /// </summary>
-    private bool RunChain(MilterEvent e, scoped EventData data, out Verdict verdict)
+    private bool RunChain(MilterEvent e, scoped FrameArguments data, out Verdict verdict)
     {
         FilterDispatcher[] dispatchers = _dispatchers;
         int count = _copy is not null && e is MilterEvent.Header or MilterEvent.EndOfHeaders or MilterEvent.Body ? 1 : dispatchers.Length;
-        int start = 0;
-        if (_resuming)
-        {
-            _resuming = false;
-            Verdict resumed = Normalize(e, _resumeVerdict);
-            if (!resumed.IsContinue)
-            {
-                verdict = resumed;
-                return true;
-            }
-
-            start = _pendingFilter + 1;
-        }
-
-        for (int i = start; i < count; i++)
+        for (int i = _nextFilter; i < count; i++)
         {
             FilterDispatcher d = dispatchers[i];
             ValueTask<Verdict> call;
@@ -57,15 +27,15 @@ public sealed partial class MilterSession
             {
                 call = e switch
                 {
-                    MilterEvent.Connect => d.ConnectAsync(data.Connect, Context),
-                    MilterEvent.Helo => d.HeloAsync(data.Bytes, Context),
-                    MilterEvent.MailFrom => d.MailFromAsync(data.Envelope, Context),
-                    MilterEvent.RcptTo => d.RcptToAsync(data.Envelope, Context),
+                    MilterEvent.Connect => d.ConnectAsync(new ConnectInfo(data.Connect), Context),
+                    MilterEvent.Helo => d.HeloAsync(data.Text, Context),
+                    MilterEvent.MailFrom => d.MailFromAsync(new EnvelopeAddress(data.Envelope.Address, data.Envelope.Arguments), Context),
+                    MilterEvent.RcptTo => d.RcptToAsync(new EnvelopeAddress(data.Envelope.Address, data.Envelope.Arguments), Context),
                     MilterEvent.Data => d.DataAsync(Context),
-                    MilterEvent.Header => d.HeaderAsync(data.Header, Context),
+                    MilterEvent.Header => d.HeaderAsync(new HeaderField(data.Header), Context),
                     MilterEvent.EndOfHeaders => d.EndOfHeadersAsync(Context),
-                    MilterEvent.Body => d.BodyAsync(data.Bytes, Context),
-                    MilterEvent.Unknown => d.UnknownAsync(data.Bytes, Context),
+                    MilterEvent.Body => d.BodyAsync(data.Text, Context),
+                    MilterEvent.Unknown => d.UnknownAsync(data.Text, Context),
                     _ => default,
                 };
             }
@@ -180,9 +150,9 @@ public sealed partial class MilterSession
         return Fallback;
     }
 
-    private void Reply(MilterEvent e, Verdict verdict, ProtocolFlags noReplyBit)
+    private void Reply(MilterEvent e, Verdict verdict)
     {
-        if ((_protocol & noReplyBit) != 0)
+        if ((_protocol & NoReplyBit(e)) != 0)
         {
             // The MTA does not wait for an answer. A failure is kept for the next point where we can answer; a skip
             // has nothing to answer (the MTA keeps sending), and kept it would end the message with 's'.

@@ -9,10 +9,11 @@ namespace AotMilter.Server;
 /// The server side of one milter connection as a state machine: frames in, reply frames out (into the replies buffer
 /// the connection gave it with <see cref="Attach"/>), filters called in between. It does no I/O and owns no buffer
 /// of the connection's: the connection sends and recycles the replies, and sends the progress frames the filters
-/// ask for. When a filter's callback has not completed
-/// synchronously, <see cref="Process"/> returns false, the connection awaits <see cref="CompletePendingAsync"/> and
-/// hands the same frame to <see cref="Resume"/>. Synchronous filters never leave the fast path, which allocates
-/// nothing per message. Everything is reused from message to message.
+/// ask for. A frame is parsed once and then run as steps (MilterSession.Frames.cs). When a filter's callback has not
+/// completed synchronously, <see cref="Process"/> returns false with the frame's step kept; the connection awaits
+/// <see cref="CompletePendingAsync"/> and calls <see cref="Continue"/>, which takes the callback's verdict and goes on
+/// from that step. Synchronous filters never leave the fast path, which allocates nothing per message. Everything is
+/// reused from message to message.
 /// </summary>
 public sealed partial class MilterSession
 {
@@ -33,15 +34,13 @@ public sealed partial class MilterSession
     private bool _messageDecided;
     private Verdict? _pendingFailure;
 
-    // Where a frame stands when a callback did not complete synchronously.
+    // The callback that did not complete synchronously, and what it returned once awaited.
     private Pending _pending;
     private ValueTask<Verdict> _pendingDecision;
     private Task? _pendingObservers;
     private int _pendingFilter;
     private MilterEvent _pendingEvent;
-    private Verdict _resumeVerdict;
-    private bool _resuming;
-    private Step _step;
+    private Verdict _completed;
     private EditorMark _endOfMessageMark;
 
     public MilterSession(FilterChain chain, MilterServerOptions options, ILogger serverLog, ILogger filterLog, long connectionId, MilterMetrics metrics, MemoryBudget? budget = null)
@@ -69,21 +68,6 @@ public sealed partial class MilterSession
         Decision,
         EndOfMessage,
         Observers,
-    }
-
-    // The steps of a frame that runs more than one group of callbacks.
-    private enum Step : byte
-    {
-        Start,
-        AbortBeforeMail,
-        MailFrom,
-        CloseBeforeNegotiation,
-        QuitAbort,
-        QuitClose,
-        Abort,
-        EndOfMessageBody,
-        EndOfMessageStart,
-        EndOfMessageWait,
     }
 
     /// <summary>The chain's filter names, for log lines.</summary>
@@ -174,9 +158,11 @@ public sealed partial class MilterSession
         _pendingObservers = null;
         _pendingFilter = 0;
         _pendingEvent = default;
-        _resumeVerdict = default;
-        _resuming = false;
-        _step = Step.Start;
+        _completed = default;
+        _step = Step.Idle;
+        _event = default;
+        _nextFilter = 0;
+        _suspended = default;
         _endOfMessageMark = default;
         _pendingStarted = 0;
         _callbackLate = false;
@@ -216,99 +202,6 @@ public sealed partial class MilterSession
     /// </summary>
     public bool IsInEndOfMessage => _step is Step.EndOfMessageStart or Step.EndOfMessageWait;
 
-    /// <summary>Handles one frame from the MTA. False: a callback is still running; see the class summary.</summary>
-    /// <exception cref="MilterProtocolException">The frame is malformed or out of place.</exception>
-    public bool Process(MilterFrame frame)
-    {
-        switch ((MilterCommand)frame.Command)
-        {
-            case MilterCommand.OptionNegotiation:
-                return OnNegotiate(frame.Payload);
-            case MilterCommand.Macro:
-                Context.Macros.Store(MacroReader.Parse(frame.Payload));
-                return true;
-            case MilterCommand.Connect:
-                return OnConnect(frame.Payload);
-            case MilterCommand.Helo:
-            {
-                Begin(frame.Command, MacroStage.Helo);
-                ReadOnlySpan<byte> payload = frame.Payload;
-                var data = new EventData { Bytes = NulString.Read(ref payload, "HELO name") };
-                return Decide(MilterEvent.Helo, data, ProtocolFlags.NoReplyHelo);
-            }
-
-            case MilterCommand.Mail:
-                return OnMail(frame.Payload);
-            case MilterCommand.Rcpt:
-            {
-                Begin(frame.Command, MacroStage.RcptTo);
-                var data = new EventData { Envelope = EnvelopeAddress.Parse(frame.Payload) };
-                return Decide(MilterEvent.RcptTo, data, ProtocolFlags.NoReplyRcpt);
-            }
-
-            case MilterCommand.Data:
-                Begin(frame.Command, null);
-                return Decide(MilterEvent.Data, default, ProtocolFlags.NoReplyData);
-            case MilterCommand.Header:
-            {
-                Begin(frame.Command, null);
-                HeaderCommand header = HeaderCommand.Parse(frame.Payload);
-                if (!_resuming && _inMessage)
-                {
-                    // Only inside a message: headers sent outside one are never replayed, and would pile up.
-                    _copy?.AddHeader(header.Name, header.Value);
-                }
-
-                var data = new EventData { Header = new HeaderField(header) };
-                return Decide(MilterEvent.Header, data, ProtocolFlags.NoReplyHeader);
-            }
-
-            case MilterCommand.EndOfHeaders:
-                Begin(frame.Command, null);
-                return Decide(MilterEvent.EndOfHeaders, default, ProtocolFlags.NoReplyEndOfHeaders);
-            case MilterCommand.Body:
-                Begin(frame.Command, null);
-                if (!_resuming && _inMessage)
-                {
-                    _copy?.AppendBody(frame.Payload);
-                }
-
-                return Decide(MilterEvent.Body, new EventData { Bytes = frame.Payload }, ProtocolFlags.NoReplyBody);
-            case MilterCommand.EndOfMessage:
-                return OnEndOfMessage(frame.Payload);
-            case MilterCommand.Abort:
-                Begin(frame.Command, null);
-                return OnAbort();
-            case MilterCommand.Unknown:
-            {
-                Begin(frame.Command, null);
-                ReadOnlySpan<byte> payload = frame.Payload;
-                var data = new EventData { Bytes = NulString.ReadLenient(ref payload) };
-                return Decide(MilterEvent.Unknown, data, ProtocolFlags.NoReplyUnknown);
-            }
-
-            case MilterCommand.Quit:
-                return OnQuit(newConnection: false);
-            case MilterCommand.QuitNewConnection:
-                return OnQuit(newConnection: true);
-            default:
-                MilterProtocolException.Throw(MilterProtocolError.UnknownCommand,
-                    $"unknown command 0x{frame.Command:x2}{(frame.Command is >= 0x20 and < 0x7f ? $" ('{(char)frame.Command}')" : "")}");
-                return true;
-        }
-    }
-
-    /// <summary>Goes on with the frame whose callback was pending, after <see cref="CompletePendingAsync"/>.</summary>
-    public bool Resume(MilterFrame frame)
-    {
-        if (!_resuming)
-        {
-            throw new InvalidOperationException("nothing to resume: CompletePendingAsync was not awaited");
-        }
-
-        return Process(frame);
-    }
-
     /// <summary>Waits for the callback that made <see cref="Process"/> return false. A failure becomes the fallback verdict.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask CompletePendingAsync()
@@ -319,7 +212,7 @@ public sealed partial class MilterSession
             case Pending.EndOfMessage:
                 try
                 {
-                    _resumeVerdict = await _pendingDecision.ConfigureAwait(false);
+                    _completed = await _pendingDecision.ConfigureAwait(false);
                     if (_callbackLate)
                     {
                         // Past its deadline the callback's word no longer counts: the MTA is owed the fallback.
@@ -334,14 +227,14 @@ public sealed partial class MilterSession
                         _copy?.ForgetReplacement();
                     }
 
-                    _resumeVerdict = Fail(_pendingFilter, _pendingEvent, ex);
+                    _completed = Fail(_pendingFilter, _pendingEvent, ex);
                 }
 
                 if (_pending == Pending.Decision || _copy is null)
                 {
                     // A chain's end of message counts each filter itself.
                     Metrics.Latency(_pendingEvent, _pendingStarted);
-                    Metrics.Verdict(_pendingFilter, _pendingEvent, _resumeVerdict.Kind);
+                    Metrics.Verdict(_pendingFilter, _pendingEvent, _completed.Kind);
                 }
 
                 break;
@@ -356,7 +249,6 @@ public sealed partial class MilterSession
         _pendingDecision = default;
         _pendingObservers = null;
         _pending = Pending.None;
-        _resuming = true;
         _callbackLate = false;
         ContextControl.RenewCallbackToken();
     }
@@ -429,6 +321,8 @@ public sealed partial class MilterSession
     /// <summary>Ends the SMTP connection's filters (abort, then close), if still open: EOF, errors, shutdown.</summary>
     public async ValueTask CloseSessionAsync()
     {
+        // Whatever frame was in hand is given up (the MTA hung up, or the connection failed).
+        _step = Step.Idle;
         if (!_sessionOpen)
         {
             return;
@@ -445,7 +339,6 @@ public sealed partial class MilterSession
             await CompletePendingAsync().ConfigureAwait(false);
         }
 
-        _resuming = false;
         _sessionOpen = false;
     }
 
@@ -457,13 +350,4 @@ public sealed partial class MilterSession
         VerdictKind.Continue => Verdict.Continue,
         _ => Verdict.TempFail,
     };
-
-    /// <summary>The arguments of one event, whatever its kind.</summary>
-    private ref struct EventData
-    {
-        public ConnectInfo Connect;
-        public ReadOnlySpan<byte> Bytes;
-        public EnvelopeAddress Envelope;
-        public HeaderField Header;
-    }
 }
