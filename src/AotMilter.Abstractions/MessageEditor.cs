@@ -12,6 +12,9 @@ public sealed class MessageEditor : IMessageEditorControl
 {
     private const int WorkingSize = 64 * 1024;
 
+    // The most header edit records kept from one message to the next: one message with many more should not pin them.
+    private const int WorkingHeaderEdits = 64;
+
     private readonly ByteBufferWriter _edits = new(256);
     private readonly ByteBufferWriter _body = new(256);
     private IProgressSender? _progress;
@@ -19,6 +22,8 @@ public sealed class MessageEditor : IMessageEditorControl
     private bool _leadingSpace;
     private bool _freshBody = true;
     private char[] _scratch = new char[128];
+    private HeaderEdit[] _headerEdits = new HeaderEdit[16];
+    private int _headerEditCount;
 
     /// <summary>
     /// An editor for one message at a time. The host creates it (and drives it through <see cref="IMessageEditorControl"/>);
@@ -41,6 +46,9 @@ public sealed class MessageEditor : IMessageEditorControl
 
     ReadOnlySpan<byte> IMessageEditorControl.BodyContent => _body.WrittenSpan;
 
+    ReadOnlySpan<HeaderEdit> IMessageEditorControl.HeaderEditsSince(EditorMark mark)
+        => _headerEdits.AsSpan(mark.HeaderEdits, _headerEditCount - mark.HeaderEdits);
+
     // Each beyond 64 KiB.
     void IMessageEditorControl.UseBudget(IMemoryReservation? budget)
     {
@@ -57,11 +65,13 @@ public sealed class MessageEditor : IMessageEditorControl
         _progress = progress;
     }
 
-    EditorMark IMessageEditorControl.Mark() => new(_edits.WrittenCount, _body.WrittenCount, Count, BodyReplaced, _freshBody, Quarantined);
+    EditorMark IMessageEditorControl.Mark()
+        => new(_edits.WrittenCount, _headerEditCount, _body.WrittenCount, Count, BodyReplaced, _freshBody, Quarantined);
 
     void IMessageEditorControl.Rollback(EditorMark mark)
     {
         _edits.Truncate(mark.Edits);
+        _headerEditCount = mark.HeaderEdits;
         if (_body.WrittenCount >= mark.Body)
         {
             _body.Truncate(mark.Body);
@@ -84,6 +94,12 @@ public sealed class MessageEditor : IMessageEditorControl
         _body.Reset();
         _edits.ShrinkTo(WorkingSize);
         _body.ShrinkTo(WorkingSize);
+        _headerEditCount = 0;
+        if (_headerEdits.Length > WorkingHeaderEdits)
+        {
+            _headerEdits = new HeaderEdit[WorkingHeaderEdits];
+        }
+
         Count = 0;
         BodyReplaced = false;
         Quarantined = false;
@@ -94,7 +110,9 @@ public sealed class MessageEditor : IMessageEditorControl
     {
         Require(ActionFlags.AddHeaders, nameof(AddHeader));
         CheckName(name);
+        int start = _edits.WrittenCount;
         MilterFrameWriter.WriteStrings(_edits, (byte)MilterResponse.AddHeader, name, OutgoingValue(value));
+        RecordHeaderEdit(MilterResponse.AddHeader, 0, start, name.Length);
         Count++;
     }
 
@@ -104,7 +122,9 @@ public sealed class MessageEditor : IMessageEditorControl
         Require(ActionFlags.AddHeaders, nameof(InsertHeader));
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         CheckName(name);
+        int start = _edits.WrittenCount;
         MilterFrameWriter.WriteIndexedStrings(_edits, (byte)MilterResponse.InsertHeader, (uint)index, name, OutgoingValue(value));
+        RecordHeaderEdit(MilterResponse.InsertHeader, (uint)index, start, name.Length);
         Count++;
     }
 
@@ -122,7 +142,9 @@ public sealed class MessageEditor : IMessageEditorControl
             throw new ArgumentException("an empty value deletes the header; call DeleteHeader to say so", nameof(value));
         }
 
+        int start = _edits.WrittenCount;
         MilterFrameWriter.WriteIndexedStrings(_edits, (byte)MilterResponse.ChangeHeader, (uint)occurrence, name, OutgoingValue(value));
+        RecordHeaderEdit(MilterResponse.ChangeHeader, (uint)occurrence, start, name.Length);
         Count++;
     }
 
@@ -132,7 +154,9 @@ public sealed class MessageEditor : IMessageEditorControl
         Require(ActionFlags.ChangeHeaders, nameof(DeleteHeader));
         ArgumentOutOfRangeException.ThrowIfLessThan(occurrence, 1);
         CheckName(name);
+        int start = _edits.WrittenCount;
         MilterFrameWriter.WriteIndexedStrings(_edits, (byte)MilterResponse.ChangeHeader, (uint)occurrence, name, default);
+        RecordHeaderEdit(MilterResponse.ChangeHeader, (uint)occurrence, start, name.Length);
         Count++;
     }
 
@@ -238,6 +262,21 @@ public sealed class MessageEditor : IMessageEditorControl
             throw new InvalidOperationException(
                 $"{operation} needs the {action} action, which was not negotiated with the MTA");
         }
+    }
+
+    // The frame starting at frameStart was just written as [length, command, (index,)] name NUL value NUL. The name
+    // passed CheckName, so it is ASCII and its byte length is its char length; the value ends before the last NUL.
+    // Locating both here spares the host parsing the frame back, and keeps the value byte for byte what the MTA gets.
+    private void RecordHeaderEdit(MilterResponse kind, uint index, int frameStart, int nameLength)
+    {
+        int nameStart = frameStart + MilterFrameReader.HeaderSize + (kind == MilterResponse.AddHeader ? 0 : sizeof(uint));
+        int valueStart = nameStart + nameLength + 1;
+        if (_headerEditCount == _headerEdits.Length)
+        {
+            Array.Resize(ref _headerEdits, _headerEdits.Length * 2);
+        }
+
+        _headerEdits[_headerEditCount++] = new HeaderEdit(kind, index, nameStart, nameLength, valueStart, _edits.WrittenCount - 1 - valueStart);
     }
 
     private static void CheckName(ReadOnlySpan<char> name)

@@ -1,3 +1,4 @@
+using AotMilter.Hosting;
 using AotMilter.Protocol;
 
 namespace AotMilter.Server;
@@ -134,20 +135,26 @@ internal sealed class MessageCopy : IHeaderEditList
     public void ForgetReplacement() => BodyReplaced = false;
 
     /// <summary>
-    /// Applies a filter's header edits (the frames its editor wrote) to the copy, with Postfix's rules
-    /// (<see cref="HeaderEdits"/>). The copy holds only the headers the filters saw, so an insert index counts from
-    /// the first of them where Postfix counts its own Received: too.
+    /// Applies a filter's header edits to the copy, with Postfix's rules (<see cref="HeaderEdits"/>). The copy holds
+    /// only the headers the filters saw, so an insert index counts from the first of them where Postfix counts its
+    /// own Received: too. <paramref name="frames"/> holds the names and values the edits point into.
     /// </summary>
-    public void ApplyHeaderEdits(ReadOnlySpan<byte> frames)
+    public void ApplyHeaderEdits(ReadOnlySpan<HeaderEdit> edits, ReadOnlySpan<byte> frames)
     {
-        while (MilterFrameReader.TryReadFrame(frames, MilterFrameReader.MaxPayloadLimit, out MilterFrame frame, out int length))
+        foreach (ref readonly HeaderEdit edit in edits)
         {
-            if (MilterModification.TryParse(frame.Command, frame.Payload, out MilterModification modification))
+            switch (edit.Kind)
             {
-                HeaderEdits.Apply(this, HeaderEditStyle.Postfix, modification);
+                case MilterResponse.AddHeader:
+                    HeaderEdits.Add(this, HeaderEditStyle.Postfix, edit.Name(frames), edit.Value(frames));
+                    break;
+                case MilterResponse.InsertHeader:
+                    HeaderEdits.Insert(this, HeaderEditStyle.Postfix, edit.Index, edit.Name(frames), edit.Value(frames));
+                    break;
+                case MilterResponse.ChangeHeader:
+                    HeaderEdits.Change(this, HeaderEditStyle.Postfix, edit.Index, edit.Name(frames), edit.Value(frames));
+                    break;
             }
-
-            frames = frames[length..];
         }
     }
 

@@ -205,7 +205,7 @@ public sealed partial class MilterSession
             }
 
             // What the next filter sees: this filter's header edits and body.
-            copy.ApplyHeaderEdits(_edits.EditFrames[mark.Edits..]);
+            copy.ApplyHeaderEdits(_edits.HeaderEditsSince(mark), _edits.EditFrames);
             if (_edits.CurrentFilterReplacedBody)
             {
                 copy.ReplaceBody(_edits.BodyContent);

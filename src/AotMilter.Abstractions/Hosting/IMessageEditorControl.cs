@@ -12,6 +12,13 @@ public interface IMessageEditorControl
     /// <summary>The modifications made so far, as milter reply frames (header and recipient edits, sender, quarantine).</summary>
     ReadOnlySpan<byte> EditFrames { get; }
 
+    /// <summary>
+    /// The header edits made since <paramref name="mark"/>, in order, as values over <see cref="EditFrames"/>. A chain
+    /// applies them to its copy of the message for the next filter; reading them here saves parsing back the frames
+    /// just written. Valid until the next edit, <see cref="Rollback"/> or <see cref="Reset"/>.
+    /// </summary>
+    ReadOnlySpan<HeaderEdit> HeaderEditsSince(EditorMark mark);
+
     /// <summary>The replacement body written so far (empty unless <see cref="MessageEditor.BodyReplaced"/>).</summary>
     ReadOnlySpan<byte> BodyContent { get; }
 
