@@ -317,6 +317,13 @@ public sealed class MessageEditor : IMessageEditorControl
     // headers with their leading space, with a leading space of our own, because the MTA then adds none.
     private ReadOnlySpan<char> OutgoingValue(ReadOnlySpan<char> value)
     {
+        // A NUL ends the value on the wire: the MTA would keep a different value from the one the chain's later
+        // filters are shown, and read what follows it as garbage.
+        if (value.Contains('\0'))
+        {
+            throw new ArgumentException("a header value must not contain NUL", nameof(value));
+        }
+
         bool needsSpace = _leadingSpace && (value.IsEmpty || (value[0] != ' ' && value[0] != '\t'));
         if (!needsSpace && value.IndexOf('\r') < 0)
         {

@@ -55,4 +55,21 @@ public class EditorHeaderEditTests
 
         return described;
     }
+
+    [Fact]
+    public void AHeaderValueWithANulIsRefusedAndLeavesNoEdit()
+    {
+        var editor = new MessageEditor();
+        IMessageEditorControl control = editor;
+        EditorMark empty = control.Mark();
+
+        ArgumentException refused = Assert.Throws<ArgumentException>(() => editor.AddHeader("X-Tag", "cut\0here"));
+        Assert.Throws<ArgumentException>(() => editor.ChangeHeader("Subject", 1, "\0"));
+        Assert.Throws<ArgumentException>(() => editor.InsertHeader(0, "X-Tag", "a\0"));
+
+        Assert.StartsWith("a header value must not contain NUL", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, editor.Count);
+        Assert.True(control.EditFrames.IsEmpty);
+        Assert.True(control.HeaderEditsSince(empty).IsEmpty);
+    }
 }
