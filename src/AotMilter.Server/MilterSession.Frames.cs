@@ -156,7 +156,7 @@ public sealed partial class MilterSession
             case MilterCommand.Quit:
             case MilterCommand.QuitNewConnection:
                 _quitKeepsConnection = frame.Command == (byte)MilterCommand.QuitNewConnection;
-                _step = _sessionOpen && _inMessage && !_messageDecided ? Step.QuitAbort : Step.QuitClose;
+                _step = !_sessionOpen ? Step.QuitDone : _inMessage && !_messageDecided ? Step.QuitAbort : Step.QuitClose;
                 break;
             default:
                 MilterProtocolException.Throw(MilterProtocolError.UnknownCommand,
@@ -224,8 +224,11 @@ public sealed partial class MilterSession
                     Decided(verdict);
                     break;
                 case Step.CloseBeforeNegotiation:
-                    _step = Step.Negotiate;
-                    if (!RunObservers(MilterEvent.Close))
+                case Step.AbortBeforeMail:
+                case Step.QuitAbort:
+                case Step.QuitClose:
+                case Step.Abort:
+                    if (!Observe(_step))
                     {
                         return Suspend(payload, arguments);
                     }
@@ -234,46 +237,11 @@ public sealed partial class MilterSession
                 case Step.Negotiate:
                     Negotiate(arguments.Offered);
                     break;
-                case Step.AbortBeforeMail:
-                    _step = Step.StartMessage;
-                    _inMessage = false;
-                    if (!RunObservers(MilterEvent.Abort))
-                    {
-                        return Suspend(payload, arguments);
-                    }
-
-                    break;
                 case Step.StartMessage:
                     StartMessage();
                     break;
-                case Step.QuitAbort:
-                    _step = Step.QuitClose;
-                    _inMessage = false;
-                    if (!RunObservers(MilterEvent.Abort))
-                    {
-                        return Suspend(payload, arguments);
-                    }
-
-                    break;
-                case Step.QuitClose:
-                    _step = Step.QuitDone;
-                    if (_sessionOpen && !RunObservers(MilterEvent.Close))
-                    {
-                        return Suspend(payload, arguments);
-                    }
-
-                    break;
                 case Step.QuitDone:
                     FinishQuit();
-                    break;
-                case Step.Abort:
-                    _step = Step.AbortDone;
-                    _inMessage = false;
-                    if (!RunObservers(MilterEvent.Abort))
-                    {
-                        return Suspend(payload, arguments);
-                    }
-
                     break;
                 case Step.AbortDone:
                     FinishAbort();
@@ -290,6 +258,28 @@ public sealed partial class MilterSession
                     throw new InvalidOperationException($"step {_step} cannot run before its callback completed");
             }
         }
+    }
+
+    /// <summary>
+    /// Runs every filter's abort or close callback for an observing step, the step moved on to the one after it
+    /// first: these callbacks get no say, so once they complete (now, or when awaited) the frame goes on from there.
+    /// </summary>
+    private bool Observe(Step step)
+    {
+        (MilterEvent e, _step) = step switch
+        {
+            Step.CloseBeforeNegotiation => (MilterEvent.Close, Step.Negotiate),
+            Step.AbortBeforeMail => (MilterEvent.Abort, Step.StartMessage),
+            Step.QuitAbort => (MilterEvent.Abort, Step.QuitClose),
+            Step.QuitClose => (MilterEvent.Close, Step.QuitDone),
+            _ => (MilterEvent.Abort, Step.AbortDone),
+        };
+        if (e == MilterEvent.Abort)
+        {
+            _inMessage = false;
+        }
+
+        return RunObservers(e);
     }
 
     private bool Suspend(ReadOnlySpan<byte> payload, scoped FrameArguments arguments)
