@@ -74,6 +74,26 @@ public sealed class BenchToolTests
         Assert.InRange(objects, 1, (2 * 4) + 1);
     }
 
+    /// <summary>
+    /// An MTA sends the queue id (macro i) at MAIL and again at end of message; the generator's must be the message's own
+    /// both times, or a filter that reads it at end of message (and the daemon's connection line) sees another.
+    /// </summary>
+    [Fact]
+    public async Task EachMessageCarriesItsOwnQueueIdAtMailAndAtEndOfMessage()
+    {
+        using var dir = new TempDirectory("bench-qid");
+        var socket = dir.Combine("milter.sock");
+        var milter = await MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(socket));
+        await using (milter)
+        {
+            ProcessResult run = await BenchAsync(socket, "--connections", "1", "--messages", "3", "--msgs-per-conn", "3");
+            AssertResult(run, milter, 0, ("errors", "0"), ("ok", "3"));
+        }
+
+        // The connection line names the queue id the last message ended with: the third message's.
+        Assert.Matches(@"messages=3 queue_id=0000000003 verdict=accept", milter.Output);
+    }
+
     [Fact]
     public async Task RecipientRejectAtExampleComIsRefusedForEveryMessage()
     {

@@ -26,6 +26,7 @@ internal sealed unsafe partial class BenchConnection
     private readonly int _id;
     private readonly int _token;
     private readonly byte[] _mail;
+    private readonly byte[] _endOfMessage;
     private BenchMessage _message;
     private readonly ByteBufferWriter _out = new(8 * 1024);
     private byte[]? _single;
@@ -57,6 +58,7 @@ internal sealed unsafe partial class BenchConnection
         _packets = run.Packets;
         _id = id;
         _mail = (byte[])_packets.Mail.Clone();
+        _endOfMessage = (byte[])_packets.EndOfMessage.Clone();
         _message = _packets.Messages[0];
         _token = loop.Add(this);
     }

@@ -8,11 +8,12 @@ namespace AotMilter.Hosting.Bench;
 /// Every frame the generator sends, built once per run. The conversation is the one ../shared/bench/milter-load
 /// plays (same macros, headers and body), so the two generators load a milter identically; <c>--message</c> files take
 /// the place of the generated header and body (<see cref="Messages"/>, sent in turn). Only the MAIL frame changes per
-/// message (its queue id macro): each connection patches its own copy of <see cref="Mail"/>.
+/// message (its queue id macro): each connection patches its own copies of <see cref="Mail"/> and
+/// <see cref="EndOfMessage"/>.
 /// </summary>
 internal sealed class BenchPackets
 {
-    /// <summary>Hex digits of the queue id patched into <see cref="Mail"/>.</summary>
+    /// <summary>Hex digits of the queue id patched into <see cref="Mail"/> and <see cref="EndOfMessage"/>.</summary>
     public const int QueueIdLength = 10;
 
     private static readonly (string Name, string Value)[] StandardHeaders =
@@ -46,7 +47,7 @@ internal sealed class BenchPackets
         // MAIL: macros i (the queue id, patched per message), {auth_authen}, {mail_addr}.
         MilterCommandWriter.WriteMacros(w, (byte)MilterCommand.Mail,
             [("i", new string('0', QueueIdLength)), ("{auth_authen}", "bench-user"), ("{mail_addr}", "sender@example.org")]);
-        MailQueueIdOffset = MilterFrameReader.HeaderSize + 1 + 2; // frame header, stage, "i\0"
+        MailQueueIdOffset = QueueIdOffset;
         MilterCommandWriter.WriteMail(w, "<sender@example.org>", ["SIZE=4096"]);
         Mail = Take(w);
 
@@ -105,6 +106,12 @@ internal sealed class BenchPackets
 
     public int MailQueueIdOffset { get; }
 
+    /// <summary>Where the queue id sits in <see cref="EndOfMessage"/> (the same macro frame starts both).</summary>
+    public int EndOfMessageQueueIdOffset => QueueIdOffset;
+
+    // The macro frame that starts MAIL and end of message begins with i: frame header, stage, "i\0".
+    private const int QueueIdOffset = MilterFrameReader.HeaderSize + 1 + 2;
+
     /// <summary>RCPT macros and RCPT.</summary>
     public byte[] Rcpt { get; }
 
@@ -115,7 +122,7 @@ internal sealed class BenchPackets
     /// <summary>The messages sent in turn: the generated one, or each <c>--message</c> file.</summary>
     public BenchMessage[] Messages { get; }
 
-    /// <summary>End-of-message macros and end of message.</summary>
+    /// <summary>End-of-message macros (the queue id again, at <see cref="EndOfMessageQueueIdOffset"/>) and end of message.</summary>
     public byte[] EndOfMessage { get; }
 
     public byte[] Abort { get; }
