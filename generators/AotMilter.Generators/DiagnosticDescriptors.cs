@@ -147,6 +147,11 @@ internal static class DiagnosticDescriptors
         "Macro one MTA does not send at this stage",
         "{0} callback '{1}' reads macro '{2}', which {3} sends by then but {4} does not: {5}; {6}");
 
+    public static readonly DiagnosticDescriptor SpanToString = Warning(
+        "AOTM029",
+        "ToString() of a span of bytes",
+        "'{0}' is a span of bytes: its ToString() gives its type and length (\"System.ReadOnlySpan<Byte>[n]\"), not its text; use {1}, or compare the bytes without a string");
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "AOTM001" => InvalidFilterName,
@@ -177,6 +182,7 @@ internal static class DiagnosticDescriptors
         "AOTM026" => EditorOutsideEndOfMessage,
         "AOTM027" => SkipThroughHelper,
         "AOTM028" => MacroOnOneMta,
+        "AOTM029" => SpanToString,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic ID"),
     };
 

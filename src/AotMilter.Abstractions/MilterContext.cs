@@ -54,7 +54,9 @@ public sealed class MilterContext : IMilterContextControl
     /// Fires when the running callback should give up: its deadline (<c>--callback-timeout</c>) has passed, the MTA
     /// hung up, or the daemon is stopping. An asynchronous callback passes it to whatever it waits for (a scanner's
     /// socket, a store); one that completes later than that has its verdict replaced by the fallback. A callback may
-    /// also declare a <see cref="CancellationToken"/> parameter, which receives this token.
+    /// also declare a <see cref="CancellationToken"/> parameter, which receives this token. The token is the running
+    /// callback's: read it in each callback, never keep it in a field for later ones. Once it has fired, the next
+    /// callback gets a new one, and the kept one stays cancelled for good.
     /// </summary>
     public CancellationToken CallbackAborted => _aborted.Token;
 
