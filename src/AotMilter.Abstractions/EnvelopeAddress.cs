@@ -65,11 +65,16 @@ public readonly ref struct EnvelopeAddress
     /// <summary>The address without angle brackets, as text (allocates): what <c>Address.ToString()</c> returns.</summary>
     public override string ToString() => Address.ToString();
 
+    /// <summary>The parsed MAIL or RCPT command, seen from a filter.</summary>
+    public EnvelopeAddress(EnvelopeCommand command)
+        : this(command.Address, command.Arguments)
+    {
+    }
+
     /// <summary>Parses a MAIL/RCPT payload: the address, then the ESMTP arguments.</summary>
     /// <exception cref="MilterProtocolException">A string of the payload is not NUL-terminated.</exception>
     public static EnvelopeAddress Parse(ReadOnlySpan<byte> payload)
     {
-        EnvelopeCommand command = EnvelopeCommand.Parse(payload);
-        return new EnvelopeAddress(command.Address, command.Arguments);
+        return new EnvelopeAddress(EnvelopeCommand.Parse(payload));
     }
 }

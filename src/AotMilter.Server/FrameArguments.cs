@@ -33,17 +33,17 @@ internal ref struct FrameArguments
     public readonly FrameArgumentPositions Positions(ReadOnlySpan<byte> payload) => Kind switch
     {
         ArgumentKind.Negotiation => new(Kind, default, default, offered: Offered),
-        ArgumentKind.Connect => new(Kind, Span.Of(payload, Connect.HostName), Span.Of(payload, Connect.Address), Connect.Family, Connect.Port),
-        ArgumentKind.Text => new(Kind, Span.Of(payload, Text), default),
-        ArgumentKind.Envelope => new(Kind, Span.Of(payload, Envelope.Address), Span.Of(payload, Envelope.Arguments)),
-        ArgumentKind.Header => new(Kind, Span.Of(payload, Header.Name), Span.Of(payload, Header.Value)),
+        ArgumentKind.Connect => new(Kind, PayloadRange.Of(payload, Connect.HostName), PayloadRange.Of(payload, Connect.Address), Connect.Family, Connect.Port),
+        ArgumentKind.Text => new(Kind, PayloadRange.Of(payload, Text), default),
+        ArgumentKind.Envelope => new(Kind, PayloadRange.Of(payload, Envelope.Address), PayloadRange.Of(payload, Envelope.Arguments)),
+        ArgumentKind.Header => new(Kind, PayloadRange.Of(payload, Header.Name), PayloadRange.Of(payload, Header.Value)),
         _ => default,
     };
 
     /// <summary>An offset and length in a payload.</summary>
-    internal readonly record struct Span(int Offset, int Length)
+    internal readonly record struct PayloadRange(int Offset, int Length)
     {
-        public static Span Of(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> part)
+        public static PayloadRange Of(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> part)
         {
             if (part.IsEmpty)
             {
@@ -56,7 +56,7 @@ internal ref struct FrameArguments
                 throw new InvalidOperationException("a frame argument does not lie inside its frame");
             }
 
-            return new Span(offset, part.Length);
+            return new PayloadRange(offset, part.Length);
         }
 
         public ReadOnlySpan<byte> In(ReadOnlySpan<byte> payload) => payload.Slice(Offset, Length);
@@ -68,7 +68,7 @@ internal ref struct FrameArguments
 /// frame's bytes in place until the frame is done). No spans, so it can wait in a field.
 /// </summary>
 internal readonly struct FrameArgumentPositions(
-    ArgumentKind kind, FrameArguments.Span first, FrameArguments.Span second, ConnectFamily family = default, ushort port = 0, OptionNegotiation offered = default)
+    ArgumentKind kind, FrameArguments.PayloadRange first, FrameArguments.PayloadRange second, ConnectFamily family = default, ushort port = 0, OptionNegotiation offered = default)
 {
     /// <summary>The arguments again, as spans into <paramref name="payload"/>: the same frame's payload.</summary>
     public FrameArguments In(ReadOnlySpan<byte> payload)

@@ -42,7 +42,7 @@ public sealed partial class MilterSession
             Metrics.Verdict(0, MilterEvent.EndOfMessage, verdict.Kind);
         }
 
-        FinishMessage(verdict.Kind == VerdictKind.Skip ? Verdict.Continue : verdict);
+        FinishMessage(verdict);
         return true;
     }
 
@@ -83,9 +83,15 @@ public sealed partial class MilterSession
         }
     }
 
+    /// <summary>Sends the edits and the final verdict (a skip there means continue: the message is accepted).</summary>
     private void FinishMessage(Verdict verdict)
     {
         _step = Step.Idle;
+        if (verdict.Kind == VerdictKind.Skip)
+        {
+            verdict = Verdict.Continue;
+        }
+
         bool replaced = _copy is null ? _editor.BodyReplaced : _copy.BodyReplaced;
         ReadOnlySpan<byte> body = !replaced ? default : _copy is null ? _edits.BodyContent : _copy.Body;
 

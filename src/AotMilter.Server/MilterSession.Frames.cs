@@ -196,7 +196,7 @@ public sealed partial class MilterSession
 
                 break;
             case Step.EndOfMessageWait:
-                FinishMessage(_completed.Kind == VerdictKind.Skip ? Verdict.Continue : _completed);
+                FinishMessage(_completed);
                 break;
 
             // Abort and close callbacks have no say: their step already points past them.

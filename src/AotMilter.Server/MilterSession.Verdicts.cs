@@ -29,8 +29,8 @@ public sealed partial class MilterSession
                 {
                     MilterEvent.Connect => d.ConnectAsync(new ConnectInfo(data.Connect), Context),
                     MilterEvent.Helo => d.HeloAsync(data.Text, Context),
-                    MilterEvent.MailFrom => d.MailFromAsync(new EnvelopeAddress(data.Envelope.Address, data.Envelope.Arguments), Context),
-                    MilterEvent.RcptTo => d.RcptToAsync(new EnvelopeAddress(data.Envelope.Address, data.Envelope.Arguments), Context),
+                    MilterEvent.MailFrom => d.MailFromAsync(new EnvelopeAddress(data.Envelope), Context),
+                    MilterEvent.RcptTo => d.RcptToAsync(new EnvelopeAddress(data.Envelope), Context),
                     MilterEvent.Data => d.DataAsync(Context),
                     MilterEvent.Header => d.HeaderAsync(new HeaderField(data.Header), Context),
                     MilterEvent.EndOfHeaders => d.EndOfHeadersAsync(Context),

@@ -37,14 +37,14 @@ internal sealed partial class BenchConnection
         _message = messages.Length == 1 ? messages[0] : messages[(number - 1) % messages.Length];
 
         // A distinct queue id (macro i) per message, as an MTA sends it at MAIL and again at end of message.
-        Span<byte> id = _mail.AsSpan(_packets.MailQueueIdOffset, BenchPackets.QueueIdLength);
+        Span<byte> id = _mail.AsSpan(BenchPackets.QueueIdOffset, BenchPackets.QueueIdLength);
         for (int i = id.Length - 1; i >= 0; i--)
         {
             id[i] = (byte)"0123456789ABCDEF"[(int)(number & 0xf)];
             number >>= 4;
         }
 
-        id.CopyTo(_endOfMessage.AsSpan(_packets.EndOfMessageQueueIdOffset, BenchPackets.QueueIdLength));
+        id.CopyTo(_endOfMessage.AsSpan(BenchPackets.QueueIdOffset, BenchPackets.QueueIdLength));
     }
 
     /// <summary>

@@ -47,7 +47,6 @@ internal sealed class BenchPackets
         // MAIL: macros i (the queue id, patched per message), {auth_authen}, {mail_addr}.
         MilterCommandWriter.WriteMacros(w, (byte)MilterCommand.Mail,
             [("i", new string('0', QueueIdLength)), ("{auth_authen}", "bench-user"), ("{mail_addr}", "sender@example.org")]);
-        MailQueueIdOffset = QueueIdOffset;
         MilterCommandWriter.WriteMail(w, "<sender@example.org>", ["SIZE=4096"]);
         Mail = Take(w);
 
@@ -101,16 +100,14 @@ internal sealed class BenchPackets
 
     public byte[] Helo { get; }
 
-    /// <summary>MAIL macros and MAIL; the queue id sits at <see cref="MailQueueIdOffset"/>.</summary>
+    /// <summary>MAIL macros and MAIL; the queue id sits at <see cref="QueueIdOffset"/>.</summary>
     public byte[] Mail { get; }
 
-    public int MailQueueIdOffset { get; }
-
-    /// <summary>Where the queue id sits in <see cref="EndOfMessage"/> (the same macro frame starts both).</summary>
-    public int EndOfMessageQueueIdOffset => QueueIdOffset;
-
-    // The macro frame that starts MAIL and end of message begins with i: frame header, stage, "i\0".
-    private const int QueueIdOffset = MilterFrameReader.HeaderSize + 1 + 2;
+    /// <summary>
+    /// Where the queue id sits in <see cref="Mail"/> and in <see cref="EndOfMessage"/>: each starts with a macro frame
+    /// whose first macro is i (frame header, stage, "i\0", then the id).
+    /// </summary>
+    public const int QueueIdOffset = MilterFrameReader.HeaderSize + 1 + 2;
 
     /// <summary>RCPT macros and RCPT.</summary>
     public byte[] Rcpt { get; }
@@ -122,7 +119,7 @@ internal sealed class BenchPackets
     /// <summary>The messages sent in turn: the generated one, or each <c>--message</c> file.</summary>
     public BenchMessage[] Messages { get; }
 
-    /// <summary>End-of-message macros (the queue id again, at <see cref="EndOfMessageQueueIdOffset"/>) and end of message.</summary>
+    /// <summary>End-of-message macros (the queue id again, at <see cref="QueueIdOffset"/>) and end of message.</summary>
     public byte[] EndOfMessage { get; }
 
     public byte[] Abort { get; }
