@@ -26,7 +26,8 @@ internal interface ILoopWork
 /// filters and sending the reply cost one recv and one send, with no thread-pool hop, lock or timer per round trip.
 /// The price is the event-loop rule: a synchronous filter callback must not block (a filter that waits for the
 /// network returns a <see cref="ValueTask{TResult}"/>, and the loop serves other connections meanwhile). Other
-/// threads reach the loop only through <see cref="Post"/>.
+/// threads reach the loop only through <see cref="Post"/>. The network client such a callback waits for can have its
+/// socket served by the loop too (<see cref="LoopIoThread"/>), so that its reply resumes the callback here.
 /// </summary>
 internal sealed unsafe class EventLoop
 {
@@ -38,6 +39,10 @@ internal sealed unsafe class EventLoop
     private readonly int _wakeFd;
     private readonly Thread _thread;
     private readonly ConcurrentQueue<ILoopWork> _posted = new();
+
+    // Work the loop posts to itself (a callback completed by a reply this thread read): run before the next wait,
+    // without the eventfd's two system calls.
+    private readonly Queue<ILoopWork> _postedHere = new();
     private int _wakeSignalled;
 
     // Handlers by slot; a token is (generation << 32 | slot), so a stale event cannot reach a slot's next owner.
@@ -78,9 +83,15 @@ internal sealed unsafe class EventLoop
 
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
 
-    /// <summary>Runs <paramref name="work"/> on the loop's thread, soon. Safe from any thread.</summary>
+    /// <summary>Runs <paramref name="work"/> on the loop's thread, soon (never inside this call). Safe from any thread.</summary>
     public void Post(ILoopWork work)
     {
+        if (Thread.CurrentThread == _thread)
+        {
+            _postedHere.Enqueue(work);
+            return;
+        }
+
         _posted.Enqueue(work);
         if (Interlocked.Exchange(ref _wakeSignalled, 1) == 0)
         {
@@ -178,8 +189,14 @@ internal sealed unsafe class EventLoop
         int size = Libc.EpollEventSize;
         int dataOffset = Libc.EpollDataOffset;
         byte* events = stackalloc byte[MaxEvents * 16];
+        new LoopIoThread(this).Enter();
         while (true)
         {
+            while (_postedHere.TryDequeue(out ILoopWork? work))
+            {
+                Execute(work);
+            }
+
             int timeout = _count == 0 ? -1 : (int)Math.Clamp(_nextTick - Environment.TickCount64, 0, TickMilliseconds);
             int ready = Libc.EpollWait(_epoll, events, MaxEvents, timeout);
             Now = Environment.TickCount64;
@@ -238,14 +255,19 @@ internal sealed unsafe class EventLoop
         Volatile.Write(ref _wakeSignalled, 0);
         while (_posted.TryDequeue(out ILoopWork? work))
         {
-            try
-            {
-                work.Execute();
-            }
-            catch (Exception ex)
-            {
-                AotMilter.Server.Guard.Report(ex);
-            }
+            Execute(work);
+        }
+    }
+
+    private static void Execute(ILoopWork work)
+    {
+        try
+        {
+            work.Execute();
+        }
+        catch (Exception ex)
+        {
+            AotMilter.Server.Guard.Report(ex);
         }
     }
 

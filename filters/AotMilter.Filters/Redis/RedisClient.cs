@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using AotMilter.Hosting;
 
 namespace AotMilter.Filters.Redis;
 
 /// <summary>
 /// What the stores need from Redis, and nothing more: connect (TCP or unix socket), AUTH, SELECT, SCRIPT LOAD and
-/// EVALSHA (loading the script again when the server answers NOSCRIPT), over one pipelined connection per server.
-/// A broken connection is replaced by the next call; while the server refuses connections, calls fail at once for
+/// EVALSHA (loading the script again when the server answers NOSCRIPT), over pipelined connections: one per I/O thread
+/// that calls (<see cref="IoThread"/>), read by that thread, so that a reply resumes its milter callback where it
+/// waits, and one for every other caller, read by a thread of its own. A broken connection is replaced by the next call; while the server refuses connections, calls fail at once for
 /// <see cref="ReconnectDelay"/> after each failed attempt instead of each trying again. Every call has a deadline.
 /// </summary>
 public sealed class RedisClient
@@ -22,10 +24,13 @@ public sealed class RedisClient
     [ThreadStatic]
     private static RespWriter? t_writer;
 
+    // Each I/O thread's connections, by client: read and written by that thread alone, so the lookup takes no lock.
+    [ThreadStatic]
+    private static Dictionary<RedisClient, ConnectionSlot>? t_slots;
+
     private readonly Lock _gate = new();
     private readonly List<RedisScript> _scripts = [];
-    private RedisConnection? _connection;
-    private Task<RedisConnection>? _connecting;
+    private readonly ConnectionSlot _offIoThreads = new(null);
     private long _retryAt;
     private string _lastError = "";
 
@@ -145,8 +150,26 @@ public sealed class RedisClient
 
     private RedisConnection? Connected()
     {
-        RedisConnection? connection = Volatile.Read(ref _connection);
+        RedisConnection? connection = Volatile.Read(ref Slot().Connection);
         return connection is { IsOpen: true } ? connection : null;
+    }
+
+    /// <summary>The calling thread's connection: its I/O thread's, or the one for callers off the I/O threads.</summary>
+    private ConnectionSlot Slot()
+    {
+        if (IoThread.Current is not { } io)
+        {
+            return _offIoThreads;
+        }
+
+        Dictionary<RedisClient, ConnectionSlot> slots = t_slots ??= new(ReferenceEqualityComparer.Instance);
+        if (!slots.TryGetValue(this, out ConnectionSlot? slot))
+        {
+            slot = new ConnectionSlot(io);
+            slots[this] = slot;
+        }
+
+        return slot;
     }
 
     private static ReadOnlySpan<byte> ScriptLoad(RedisScript script) =>
@@ -159,14 +182,15 @@ public sealed class RedisClient
 
     private Task<RedisConnection> ConnectionAsync()
     {
+        ConnectionSlot slot = Slot();
         lock (_gate)
         {
-            if (_connection is { IsOpen: true } open)
+            if (slot.Connection is { IsOpen: true } open)
             {
                 return Task.FromResult(open);
             }
 
-            if (_connecting is null)
+            if (slot.Connecting is null)
             {
                 TimeSpan wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _retryAt);
                 if (wait > TimeSpan.Zero)
@@ -176,20 +200,20 @@ public sealed class RedisClient
                 }
 
                 // On the thread pool: a connect that fails before its first await must not re-enter this lock.
-                _connecting = Task.Run(ConnectAsync);
+                slot.Connecting = Task.Run(() => ConnectAsync(slot));
             }
 
-            return _connecting;
+            return slot.Connecting;
         }
     }
 
-    private async Task<RedisConnection> ConnectAsync()
+    private async Task<RedisConnection> ConnectAsync(ConnectionSlot slot)
     {
         RedisConnection? connection = null;
         try
         {
             using var timeout = new CancellationTokenSource(ConnectTimeout);
-            connection = await RedisConnection.ConnectAsync(Endpoint, ConnectTimeout).ConfigureAwait(false);
+            connection = await RedisConnection.ConnectAsync(Endpoint, ConnectTimeout, slot.Io).ConfigureAwait(false);
             RedisScript[] scripts;
             lock (_gate)
             {
@@ -232,8 +256,8 @@ public sealed class RedisClient
 
             lock (_gate)
             {
-                _connection = connection;
-                _connecting = null;
+                Volatile.Write(ref slot.Connection, connection);
+                slot.Connecting = null;
             }
 
             return connection;
@@ -248,12 +272,21 @@ public sealed class RedisClient
             string reason = ex is OperationCanceledException ? $"no connection within {ConnectTimeout.TotalSeconds:0} s" : ex.Message;
             lock (_gate)
             {
-                _connecting = null;
+                slot.Connecting = null;
                 _retryAt = Stopwatch.GetTimestamp() + (long)(ReconnectDelay.TotalSeconds * Stopwatch.Frequency);
                 _lastError = reason;
             }
 
             throw ex as RedisException ?? new RedisException($"cannot connect to {Endpoint}: {reason}", ex);
         }
+    }
+
+    /// <summary>One connection of this client and the attempt that makes it, for one I/O thread or for the others.</summary>
+    private sealed class ConnectionSlot(IoThread? io)
+    {
+        // Null: read by a reader thread of the connection's own.
+        public readonly IoThread? Io = io;
+        public RedisConnection? Connection;
+        public Task<RedisConnection>? Connecting;
     }
 }

@@ -1,16 +1,18 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using AotMilter.Hosting;
 
 namespace AotMilter.Filters.Redis;
 
 /// <summary>
-/// The socket side: a non-blocking socket driven with poll(2) rather than the runtime's socket engine. A reply wakes
-/// this connection's reader thread directly, which completes the waiting caller: one wake-up per batch of replies,
-/// where the engine would wake its epoll thread, then a thread-pool thread (whose workers spin before they sleep: on a
-/// small machine that spinning cost more CPU than Redis's own work per message). Commands are sent by the caller's
-/// thread as far as the socket takes them; the rest, rare, by a task that waits for the socket to drain.
+/// The socket side: a non-blocking socket read by the I/O thread the connection belongs to (<see cref="IoThread"/>),
+/// or, for a connection made off the I/O threads, by a reader thread of its own waiting in poll(2); never by the
+/// runtime's socket engine, which would wake its epoll thread and then a thread-pool thread for every batch of
+/// replies (whose workers spin before they sleep: on a small machine that spinning cost more CPU than Redis's own
+/// work per message). On an I/O thread a reply completes the callback waiting for it with no other thread woken at
+/// all. Commands are sent by the caller's thread as far as the socket takes them; the rest, rare, by a task that
+/// waits for the socket to drain.
 /// </summary>
 public sealed partial class RedisConnection
 {
@@ -19,8 +21,11 @@ public sealed partial class RedisConnection
     // How long the reader waits in poll(2) before looking whether the connection was closed meanwhile.
     private const int ReaderPollMicroseconds = 500_000;
 
-    /// <summary>Connects within <paramref name="timeout"/>, then starts the reader thread.</summary>
-    public static async Task<RedisConnection> ConnectAsync(RedisEndpoint endpoint, TimeSpan timeout)
+    /// <summary>
+    /// Connects within <paramref name="timeout"/>; then <paramref name="io"/> reads the replies, or, when it is null,
+    /// a reader thread started here.
+    /// </summary>
+    public static async Task<RedisConnection> ConnectAsync(RedisEndpoint endpoint, TimeSpan timeout, IoThread? io = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         EndPoint target = endpoint.UnixPath is not null ? endpoint.ToEndPoint()
@@ -50,8 +55,16 @@ public sealed partial class RedisConnection
             throw;
         }
 
-        var connection = new RedisConnection(socket, endpoint.ToString());
-        new Thread(connection.ReadReplies) { IsBackground = true, Name = "redis reader" }.Start();
+        var connection = new RedisConnection(socket, endpoint.ToString(), io);
+        if (io is null)
+        {
+            new Thread(connection.ReadReplies) { IsBackground = true, Name = "redis reader" }.Start();
+        }
+        else
+        {
+            io.Watch(socket, connection.ReceiveAvailable);
+        }
+
         return connection;
     }
 
@@ -157,33 +170,49 @@ public sealed partial class RedisConnection
         }
     }
 
-    /// <summary>The reader thread: waits in poll(2), reads what came, completes the requests it answers.</summary>
+    /// <summary>The reader thread: waits in poll(2), then reads what came.</summary>
     private void ReadReplies()
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunk);
-        int filled = 0;
-        try
+        while (IsOpen)
         {
-            while (IsOpen)
+            try
             {
                 if (!_socket.Poll(ReaderPollMicroseconds, SelectMode.SelectRead))
                 {
                     continue;
                 }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                Fail(ex);
+                return;
+            }
 
-                if (filled == buffer.Length)
+            ReceiveAvailable();
+        }
+    }
+
+    /// <summary>
+    /// Reads what the socket holds, completes the requests it answers, then sends what callers queued meanwhile.
+    /// Runs on one thread per connection: its reader thread or its I/O thread.
+    /// </summary>
+    private void ReceiveAvailable()
+    {
+        try
+        {
+            while (IsOpen)
+            {
+                if (_receivedCount == _received.Length)
                 {
                     // A reply larger than the buffer: grow, within the reply bound RespReader enforces.
-                    byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, filled).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
+                    Array.Resize(ref _received, _received.Length * 2);
                 }
 
-                int received = _socket.Receive(buffer.AsSpan(filled), SocketFlags.None, out SocketError error);
+                int room = _received.Length - _receivedCount;
+                int received = _socket.Receive(_received.AsSpan(_receivedCount), SocketFlags.None, out SocketError error);
                 if (error == SocketError.WouldBlock)
                 {
-                    continue;
+                    break;
                 }
 
                 if (error != SocketError.Success)
@@ -197,12 +226,18 @@ public sealed partial class RedisConnection
                     return;
                 }
 
-                filled += received;
-                int used = Dispatch(buffer.AsSpan(0, filled));
-                buffer.AsSpan(used, filled - used).CopyTo(buffer);
-                filled -= used;
-                FlushQueued();
+                _receivedCount += received;
+                int used = Dispatch(_received.AsSpan(0, _receivedCount));
+                _received.AsSpan(used, _receivedCount - used).CopyTo(_received);
+                _receivedCount -= used;
+                if (received < room)
+                {
+                    // The socket had less than the buffer could take: it is empty now, and a recv more would only say so.
+                    break;
+                }
             }
+
+            FlushQueued();
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or RedisException)
         {
@@ -212,10 +247,6 @@ public sealed partial class RedisConnection
         {
             // Nothing thrown may end the process: a continuation that threw is the caller's bug, not the daemon's end.
             Fail(new RedisException($"the reader of {Name} failed: {ex.Message}", ex));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

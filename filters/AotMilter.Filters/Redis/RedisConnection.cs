@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
+using AotMilter.Hosting;
 
 namespace AotMilter.Filters.Redis;
 
@@ -9,8 +10,9 @@ namespace AotMilter.Filters.Redis;
 /// does not wait for the ones before it to be answered; what accumulates while requests are in flight goes out in one
 /// write when their replies come), and replies come back in order, each completing the oldest request still waiting.
 /// No caller ever waits on the socket: commands are written without blocking by the caller's thread, and replies are
-/// read by one thread per connection (RedisConnection.Socket.cs), which completes each caller's task itself, with no
-/// further hand-over (a milter callback's continuation only posts its connection back to its event loop); deadlines
+/// read by one thread per connection (RedisConnection.Socket.cs): the I/O thread the connection belongs to, or a
+/// reader thread of its own. That thread completes each caller's task itself, with no further hand-over (a milter
+/// callback's continuation then runs on its own I/O thread, or posts its connection back to it); deadlines
 /// are checked every <see cref="DeadlineCheck"/> by one timer per connection rather than a timer per request.
 /// Bounds: at most <see cref="MaxPending"/> requests wait for a reply and <see cref="MaxOutgoingBytes"/> wait to be
 /// sent (more fail at once), and a reply is at most
@@ -29,6 +31,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public const int MaxOutgoingBytes = 1024 * 1024;
 
     private readonly Socket _socket;
+    private readonly IoThread? _io;
     private readonly Queue<PendingRequest> _pending = new();
     private readonly Timer _deadlines;
     private readonly Lock _gate = new();
@@ -39,9 +42,14 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private Exception? _failure;
     private long _lastReceive;
 
-    private RedisConnection(Socket socket, string name)
+    // Replies read and not yet dispatched; touched only by the thread that reads this connection.
+    private byte[] _received = new byte[ReceiveChunk];
+    private int _receivedCount;
+
+    private RedisConnection(Socket socket, string name, IoThread? io)
     {
         _socket = socket;
+        _io = io;
         Name = name;
         _lastReceive = Stopwatch.GetTimestamp();
         _deadlines = new Timer(static c => ((RedisConnection)c!).CheckDeadlines(), this, DeadlineCheck, DeadlineCheck);
@@ -190,7 +198,17 @@ public sealed partial class RedisConnection : IAsyncDisposable
             _pending.Clear();
         }
 
-        _socket.Dispose();
+        if (_io is null)
+        {
+            _socket.Dispose();
+        }
+        else
+        {
+            // The I/O thread takes the socket out of its set before closing it: closed here, the descriptor's number
+            // could go to a new milter connection before the loop forgot it.
+            _io.Close(_socket);
+        }
+
         _deadlines.Dispose();
         var error = reason as RedisException ?? new RedisException($"the connection to {Name} failed: {reason.Message}", reason);
         foreach (PendingRequest request in waiting)
