@@ -246,6 +246,25 @@ public sealed class BenchToolTests
         AssertResult(run, milter, 0, ("headers", "5"), ("size", "33"), ("header_checked", "20"), ("errors", "0"));
     }
 
+    /// <summary>
+    /// A milter that negotiated header values with their leading space gets them so, as from Postfix and Sendmail:
+    /// generated headers and a file's fields alike (the test filter rejects a message in which one lacks it).
+    /// </summary>
+    [Fact]
+    public async Task AMilterThatAskedForTheLeadingSpaceGetsEveryHeaderValueWithIt()
+    {
+        using var dir = new TempDirectory("bench-leadspace");
+        string file = dir.Combine("spaced.eml");
+        File.WriteAllText(file, "From: Sender <sender@example.org>\nSubject:  two spaces\nTo: Recipient\n <user@example.com>\n\nbody\n");
+        var socket = dir.Combine("milter.sock");
+        await using MilterDaemon milter = await MilterDaemon.StartTestBuildAsync("test-raw-headers", MilterEndpoint.Unix(socket));
+
+        var generated = await BenchAsync(socket, "--connections", "2", "--messages", "20");
+        AssertResult(generated, milter, 0, ("errors", "0"), ("ok", "20"));
+        var fromFile = await BenchAsync(socket, "--connections", "2", "--messages", "20", "--message", file);
+        AssertResult(fromFile, milter, 0, ("errors", "0"), ("ok", "20"));
+    }
+
     [Fact]
     public async Task AMissingMessageFileOrAGeneratedMessageOptionBesideFilesIsRefusedBeforeAnythingIsSent()
     {

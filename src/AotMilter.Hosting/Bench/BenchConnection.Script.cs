@@ -136,7 +136,7 @@ internal sealed partial class BenchConnection
                         break;
                     }
 
-                    Queue(_message.Headers[_header++]);
+                    Queue(((p & ProtocolFlags.HeaderLeadingSpace) != 0 ? _message.HeadersWithLeadingSpace : _message.Headers)[_header++]);
                     if ((p & ProtocolFlags.NoReplyHeader) == 0)
                     {
                         return Step.Header;

@@ -106,10 +106,11 @@ internal sealed record BenchMessageFile(string Path, BenchVerdict Expect)
 /// </summary>
 internal sealed class BenchMessage
 {
-    private BenchMessage(string name, byte[][] headers, byte[][] body, int bodyLength, BenchVerdict expect)
+    private BenchMessage(string name, byte[][] headers, byte[][] headersWithLeadingSpace, byte[][] body, int bodyLength, BenchVerdict expect)
     {
         Name = name;
         Headers = headers;
+        HeadersWithLeadingSpace = headersWithLeadingSpace;
         Body = body;
         BodyLength = bodyLength;
         Expect = expect;
@@ -119,8 +120,14 @@ internal sealed class BenchMessage
     /// <summary>The file (for error messages), or "generated".</summary>
     public string Name { get; }
 
-    /// <summary>One frame per header field.</summary>
+    /// <summary>One frame per header field, its value without the space after the colon (as MTAs send it by default).</summary>
     public byte[][] Headers { get; }
+
+    /// <summary>
+    /// The same with each value as the message has it after the colon, space included: what an MTA sends a milter that
+    /// negotiated <see cref="ProtocolFlags.HeaderLeadingSpace"/>.
+    /// </summary>
+    public byte[][] HeadersWithLeadingSpace { get; }
 
     /// <summary>One frame per body chunk (none for an empty body).</summary>
     public byte[][] Body { get; }
@@ -136,10 +143,13 @@ internal sealed class BenchMessage
     public static BenchMessage Generated(IReadOnlyList<(string Name, string Value)> headers, int bodySize, int chunk, ByteBufferWriter w)
     {
         var frames = new byte[headers.Count][];
+        var spaced = new byte[headers.Count][];
         for (int i = 0; i < frames.Length; i++)
         {
             MilterCommandWriter.WriteHeader(w, headers[i].Name, headers[i].Value);
             frames[i] = Take(w);
+            MilterCommandWriter.WriteHeader(w, headers[i].Name, " " + headers[i].Value);
+            spaced[i] = Take(w);
         }
 
         byte[] body = new byte[bodySize];
@@ -149,23 +159,26 @@ internal sealed class BenchMessage
             body[i] = column == 76 ? (byte)'\r' : column == 77 ? (byte)'\n' : (byte)('A' + (i / 78 % 26));
         }
 
-        return new BenchMessage("generated", frames, Chunks(body, chunk, w), body.Length, BenchVerdict.Accept);
+        return new BenchMessage("generated", frames, spaced, Chunks(body, chunk, w), body.Length, BenchVerdict.Accept);
     }
 
     /// <summary>
     /// A message file as an MTA passes it on: an mbox "From " line is dropped, each header field goes in a frame of
-    /// its own (its value without the one space after the colon, folded lines joined by LF, as <see cref="MtaSession"/>
-    /// sends them), the body with CRLF line ends in chunks.
+    /// its own (its value without the one space after the colon, or with it for a milter that asked for it, folded lines
+    /// joined by LF, as <see cref="MtaSession"/> sends them), the body with CRLF line ends in chunks.
     /// </summary>
     public static BenchMessage Load(BenchMessageFile file, int chunk, ByteBufferWriter w)
     {
         ArgumentNullException.ThrowIfNull(file);
         Email email = Email.Load(file.Path);
         var frames = new byte[email.Headers.Count][];
+        var spaced = new byte[email.Headers.Count][];
         for (int i = 0; i < frames.Length; i++)
         {
             EmailHeader header = email.Headers[i];
             ReadOnlySpan<byte> value = header.ValueBytes;
+            MilterCommandWriter.WriteHeader(w, header.NameBytes, value);
+            spaced[i] = Take(w);
             if (value.Length > 0 && value[0] == (byte)' ')
             {
                 value = value[1..];
@@ -175,7 +188,7 @@ internal sealed class BenchMessage
             frames[i] = Take(w);
         }
 
-        return new BenchMessage(file.Path, frames, Chunks(email.Body, chunk, w), email.Body.Length, file.Expect);
+        return new BenchMessage(file.Path, frames, spaced, Chunks(email.Body, chunk, w), email.Body.Length, file.Expect);
     }
 
     public static byte[] Take(ByteBufferWriter w)
