@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Text;
 using AotMilter.Filters.Matching;
 using AotMilter.Filters.RateLimit;
 using AotMilter.Filters.Redis;
@@ -16,7 +17,7 @@ namespace AotMilter.Filters;
 /// cannot answer in time, the message gets the <c>on-error</c> verdict (tempfail by default).
 /// </summary>
 [Milter("ratelimit", Description = "Messages per sender, client or login in a sliding window; tempfail beyond")]
-public sealed class RateLimitFilter
+public sealed class RateLimitFilter : IResettableFilter
 {
     private readonly RateLimitSettings _settings;
     private readonly List<RateLimitRequest> _requests = [];
@@ -26,81 +27,154 @@ public sealed class RateLimitFilter
     public RateLimitFilter(RateLimitSettings settings) => _settings = settings;
 
     [OnConnect]
-    public void Connect(ConnectInfo client) => _client = IpNetwork.ParseClient(client.Address.ToString());
+    public void Connect(ConnectInfo client)
+    {
+        // Parsed only when a rule or an exemption needs it: the address object is this callback's one allocation.
+        _client = null;
+        if (_settings.UsesClient && client.Address.Length <= MaxAddressText)
+        {
+            Span<char> text = stackalloc char[MaxAddressText];
+            int length = Encoding.UTF8.GetChars(client.Address.Bytes, text);
+            _client = IpNetwork.ParseClient(text[..length]);
+        }
+    }
 
     // RFC 5321: a local part of 64 and a domain of 255 octets.
     private const int MaxKeyValueLength = 320;
+
+    // "IPv6:" and the longest IPv6 text (45), in brackets.
+    private const int MaxAddressText = 64;
 
     /// <summary>
     /// One counter per sender whatever way the MTA lets it be written: case folded, and the domain without the
     /// trailing dot of an absolute name ("a@Example.COM." is "a@example.com"), so a sender cannot double its quota by
     /// alternating spellings.
     /// </summary>
-    internal static string SenderKey(string sender)
-    {
-        int at = sender.LastIndexOf('@');
-        return at < 0 ? sender.ToLowerInvariant() : sender[..(at + 1)].ToLowerInvariant() + DomainKey(sender.AsSpan(at + 1));
-    }
+    internal static string SenderKey(string sender) => TrimDomainDots(sender).ToString().ToLowerInvariant();
 
     /// <summary>A domain as one counter: case folded, without trailing dots.</summary>
     internal static string DomainKey(ReadOnlySpan<char> domain) => domain.TrimEnd('.').ToString().ToLowerInvariant();
 
-    // Asynchronous because a shared store answers over the network: the I/O thread serves other connections
-    // meanwhile, and the wait ends at the store's deadline or when the callback is aborted. The in-process store
-    // answers at once, and then this completes synchronously, allocating nothing more.
-    [OnMailFrom]
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<Verdict> MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
+    /// <summary>The sender without the trailing dots of its domain.</summary>
+    private static ReadOnlySpan<char> TrimDomainDots(ReadOnlySpan<char> sender)
     {
-        if (_settings.Rules.Count == 0 || (_client is not null && _settings.ExemptClients.Any(n => n.Contains(_client))))
+        int at = sender.LastIndexOf('@');
+        return at < 0 ? sender : sender[..(at + 1 + sender[(at + 1)..].TrimEnd('.').Length)];
+    }
+
+    /// <summary>
+    /// The counter of <paramref name="value"/> under <paramref name="rule"/>, case folded. A value longer than SMTP
+    /// allows an address to be shares one counter with every other such value, so that a peer cannot fill the store
+    /// with megabyte-long keys.
+    /// </summary>
+    private static string CounterOf(RateLimitRule rule, ReadOnlySpan<char> value)
+    {
+        if (value.Length > MaxKeyValueLength)
         {
-            return Verdict.Continue;
+            return rule.KeyFor(OverLong);
+        }
+
+        Span<char> folded = stackalloc char[MaxKeyValueLength];
+        return rule.KeyFor(folded[..value.ToLowerInvariant(folded)]);
+    }
+
+    public bool TryReset()
+    {
+        _client = null;
+        _requests.Clear();
+        _applied.Clear();
+        return true;
+    }
+
+    // A shared store answers over the network: then the wait is asynchronous (the I/O thread serves other connections
+    // meanwhile) and ends at the store's deadline or when the callback is aborted. The in-process store answers at
+    // once, and the verdict is returned from here.
+    [OnMailFrom]
+    public ValueTask<Verdict> MailFrom(string sender, [Macro("{auth_authen}")] string? login, MilterContext context)
+    {
+        if (_settings.Rules.Count == 0 || IsExempt())
+        {
+            return new(Verdict.Continue);
         }
 
         _requests.Clear();
         _applied.Clear();
-        foreach (RateLimitRule rule in _settings.Rules)
+        IReadOnlyList<RateLimitRule> rules = _settings.Rules;
+        for (int i = 0; i < rules.Count; i++)
         {
-            string? value = rule.Key switch
+            RateLimitRule rule = rules[i];
+            string? key = rule.Key switch
             {
                 // Bounces (the null sender) are not counted per sender: they all share "<>".
-                RateLimitKey.Sender => sender.Length == 0 ? null : SenderKey(sender),
-                RateLimitKey.SenderDomain => sender.LastIndexOf('@') is int at and >= 0 ? DomainKey(sender.AsSpan(at + 1)) : null,
-                RateLimitKey.Client => _client?.ToString(),
-                _ => string.IsNullOrEmpty(login) ? null : login,
+                RateLimitKey.Sender => sender.Length == 0 ? null : CounterOf(rule, TrimDomainDots(sender)),
+                RateLimitKey.SenderDomain => sender.LastIndexOf('@') is int at and >= 0 ? CounterOf(rule, sender.AsSpan(at + 1).TrimEnd('.')) : null,
+                RateLimitKey.Client => _client is null ? null : ClientCounter(rule, _client),
+                _ => string.IsNullOrEmpty(login) ? null : login.Length > MaxKeyValueLength ? rule.KeyFor(OverLong) : rule.KeyFor(login),
             };
-            if (value is { Length: > MaxKeyValueLength })
-            {
-                // Longer than SMTP allows an address to be: such values share one counter, so a peer cannot fill
-                // the store with megabyte-long keys.
-                value = "(over-long)";
-            }
-
-            if (value is not null)
+            if (key is not null)
             {
                 // Each rule counts on its own key, so 10/1m and 100/1h on the same sender are two counters.
-                _requests.Add(new RateLimitRequest($"{rule.Key}:{rule.Limit}/{(long)rule.Window.TotalSeconds}:{value}", rule.Limit, rule.Window));
+                _requests.Add(new RateLimitRequest(key, rule.Limit, rule.Window));
                 _applied.Add(rule);
             }
         }
 
         if (_requests.Count == 0)
         {
-            return Verdict.Continue;
+            return new(Verdict.Continue);
         }
 
-        int exceeded;
         long start = Stopwatch.GetTimestamp();
+        ValueTask<int> answer = _settings.Store.TryAcquireAsync(_requests, context.CallbackAborted);
+        return answer.IsCompletedSuccessfully ? new(Decide(answer.Result, start, context)) : AwaitAnswerAsync(answer, start, context);
+    }
+
+    private const string OverLong = "(over-long)";
+
+    private static string? ClientCounter(RateLimitRule rule, IPAddress client)
+    {
+        Span<char> text = stackalloc char[MaxAddressText];
+        return client.TryFormat(text, out int written) ? rule.KeyFor(text[..written]) : null;
+    }
+
+    private bool IsExempt()
+    {
+        if (_client is null)
+        {
+            return false;
+        }
+
+        IReadOnlyList<IpNetwork> exempt = _settings.ExemptClients;
+        for (int i = 0; i < exempt.Count; i++)
+        {
+            if (exempt[i].Contains(_client))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Verdict> AwaitAnswerAsync(ValueTask<int> answer, long start, MilterContext context)
+    {
+        int exceeded;
         try
         {
-            exceeded = await _settings.Store.TryAcquireAsync(_requests, context.CallbackAborted).ConfigureAwait(false);
-            _settings.StoreMetrics.Answered(start);
+            exceeded = await answer.ConfigureAwait(false);
         }
         catch (RedisException failure)
         {
             return StoreFailure.Handle(_settings.StoreSettings, _settings.StoreMetrics, failure, context);
         }
 
+        return Decide(exceeded, start, context);
+    }
+
+    private Verdict Decide(int exceeded, long start, MilterContext context)
+    {
+        _settings.StoreMetrics.Answered(start);
         if (exceeded < 0)
         {
             return Verdict.Continue;

@@ -66,6 +66,48 @@ public class RateLimitFilterTests
         Assert.True((await mta.MailFromAsync("<a@example.net>")).IsTemporaryFailure);
     }
 
+    [Theory]
+    [InlineData("sender")]
+    [InlineData("sender-domain")]
+    public async Task SendersAndDomainsLongerThanSmtpAllowsShareOneCounter(string rule)
+    {
+        // A window no other test uses: the in-process store is the process's, and the over-long counter is one.
+        string tag = Guid.NewGuid().ToString("N");
+        await using FilterHost host = FilterHost.Start($"[ratelimit]\n{rule} = 1/7h", "ratelimit");
+        await using MilterClient mta = await host.ConnectAsync();
+        string Long(char c) => rule == "sender" ? $"<{new string(c, 400)}@{tag}.example>" : $"<{tag}@{new string(c, 330)}.example>";
+
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync(Long('a')));
+        Assert.True((await mta.MailFromAsync(Long('b'))).IsTemporaryFailure);
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<a{tag}@b{tag}.example>"));
+    }
+
+    [Fact]
+    public async Task AnExemptClientsConnectionLeavesNoExemptionToTheNextConnection()
+    {
+        string sender = $"<s{Guid.NewGuid():N}@example.net>";
+        await using FilterHost host = FilterHost.Start("[ratelimit]\nsender = 1/1h\nexempt-clients = 203.0.113.0/24", "ratelimit");
+        await using (MilterClient exempt = await host.ConnectAsync("203.0.113.5"))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(MilterReply.Continue, await exempt.MailFromAsync(sender));
+            }
+
+            await exempt.QuitAsync();
+        }
+
+        // The filter instance may serve this connection too (it resets itself): its client is this one's.
+        for (int round = 0; round < 2; round++)
+        {
+            await using MilterClient other = await host.ConnectAsync("198.51.100.1");
+            MilterReply reply = await other.MailFromAsync(sender);
+            Assert.Equal(round == 0, reply == MilterReply.Continue);
+            Assert.Equal(round == 1, reply.IsTemporaryFailure);
+            await other.QuitAsync();
+        }
+    }
+
     [Fact]
     public async Task TheWindowSlidesAndIdleKeysAreEvicted()
     {

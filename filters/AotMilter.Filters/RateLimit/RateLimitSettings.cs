@@ -38,6 +38,11 @@ public sealed class RateLimitSettings : IFilterSettings<RateLimitSettings>
 
     public IReadOnlyList<IpNetwork> ExemptClients { get; init; } = [];
 
+    /// <summary>A rule counts per client address, or some clients are exempt: the filter parses the client's address.</summary>
+    public bool UsesClient => _usesClient ??= ExemptClients.Count > 0 || Rules.Any(r => r.Key == RateLimitKey.Client);
+
+    private bool? _usesClient;
+
     public required IRateLimitStore Store { get; init; }
 
     /// <summary>Which store, and what a message gets when it fails (<c>on-error</c>).</summary>
