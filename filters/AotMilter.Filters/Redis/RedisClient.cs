@@ -7,8 +7,9 @@ namespace AotMilter.Filters.Redis;
 /// What the stores need from Redis, and nothing more: connect (TCP or unix socket), AUTH, SELECT, SCRIPT LOAD and
 /// EVALSHA (loading the script again when the server answers NOSCRIPT), over pipelined connections: one per I/O thread
 /// that calls (<see cref="IoThread"/>), read by that thread, so that a reply resumes its milter callback where it
-/// waits, and one for every other caller, read by a thread of its own. A broken connection is replaced by the next call; while the server refuses connections, calls fail at once for
-/// <see cref="ReconnectDelay"/> after each failed attempt instead of each trying again. Every call has a deadline.
+/// waits, and one for every other caller, read by a thread of its own. A broken connection is replaced by the next
+/// call; while the server refuses connections, calls fail at once for <see cref="ReconnectDelay"/> after each failed
+/// attempt instead of each trying again. Every call has a deadline.
 /// </summary>
 public sealed class RedisClient
 {
