@@ -21,13 +21,8 @@ public class IoThreadTests
         await using TestServer server = TestServer.Start(Register(() => new AskingTheService(service, seen)));
         await using MilterClient mta = await server.ConnectAndNegotiateAsync();
 
-        Task<MilterReply> helo = mta.HeloAsync("client.example.org");
-        using Socket peer = await service.AcceptAsync();
-        Assert.Equal("ping", await service.ReadAsync(peer));
-        await peer.SendAsync("pong"u8.ToArray());
-
         // The callback's verdict is the service's answer: the reply was read and the callback resumed.
-        Assert.Equal(MilterReply.Reject, await helo.WaitAsync(TimeSpan.FromSeconds(10)));
+        using Socket peer = await HeloAnsweredByTheServiceAsync(mta, service);
         Assert.NotEqual(0, seen.Callback);
         Assert.Equal(seen.Callback, seen.Reader);
         Assert.Equal(seen.Callback, seen.Resumed);
@@ -48,11 +43,7 @@ public class IoThreadTests
         for (int round = 0; round < 3; round++)
         {
             await using MilterClient mta = await server.ConnectAndNegotiateAsync();
-            Task<MilterReply> helo = mta.HeloAsync("client.example.org");
-            using Socket peer = await service.AcceptAsync();
-            Assert.Equal("ping", await service.ReadAsync(peer));
-            await peer.SendAsync("pong"u8.ToArray());
-            Assert.Equal(MilterReply.Reject, await helo.WaitAsync(TimeSpan.FromSeconds(10)));
+            using Socket peer = await HeloAnsweredByTheServiceAsync(mta, service);
             Assert.Equal(seen.Callback, seen.Reader);
             Assert.Equal("", await service.ReadAsync(peer));
             Assert.True(SpinWait.SpinUntil(() => seen.Client!.SafeHandle.IsClosed, TimeSpan.FromSeconds(5)), "Close did not dispose the socket");
@@ -61,6 +52,17 @@ public class IoThreadTests
             Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.org>"));
             await mta.QuitAsync();
         }
+    }
+
+    /// <summary>Sends HELO, answers the filter's "ping" with "pong" and checks the verdict that follows; returns the service's side.</summary>
+    private static async Task<Socket> HeloAnsweredByTheServiceAsync(MilterClient mta, Service service)
+    {
+        Task<MilterReply> helo = mta.HeloAsync("client.example.org");
+        Socket peer = await service.AcceptAsync();
+        Assert.Equal("ping", await service.ReadAsync(peer));
+        await peer.SendAsync("pong"u8.ToArray());
+        Assert.Equal(MilterReply.Reject, await helo.WaitAsync(TimeSpan.FromSeconds(10)));
+        return peer;
     }
 
     private static MilterRegistration Register(Func<FilterDispatcher> create)
