@@ -52,9 +52,6 @@ public sealed class RateLimitFilter : IResettableFilter
     /// </summary>
     internal static string SenderKey(string sender) => TrimDomainDots(sender).ToString().ToLowerInvariant();
 
-    /// <summary>A domain as one counter: case folded, without trailing dots.</summary>
-    internal static string DomainKey(ReadOnlySpan<char> domain) => domain.TrimEnd('.').ToString().ToLowerInvariant();
-
     /// <summary>The sender without the trailing dots of its domain.</summary>
     private static ReadOnlySpan<char> TrimDomainDots(ReadOnlySpan<char> sender)
     {
