@@ -156,7 +156,15 @@ internal sealed partial class MilterConnection
         ConnectionSummary.Write(_log, Id, _session.ClientBytes, _session.Messages, _session.QueueIdBytes,
             _session.LastQuarantined ? VerdictNames.Quarantine : VerdictNames.Of(_session.LastVerdict), Stopwatch.GetElapsedTime(_started).TotalMilliseconds);
 
-        FreeBuffer();
+        // A connection going back to the pool keeps its receive buffer at working size for the next one: renting and
+        // returning it per connection overflowed the shared array pool's per-core stacks at 64 concurrent connections
+        // on two I/O threads (~10 bytes allocated per message); the pool lets idle connections go, buffer and all.
+        bool pooled = _pool is not null && _loop.IsCurrentThread && !_abandoned;
+        if (!pooled || _bufferReserved != 0)
+        {
+            FreeBuffer();
+        }
+
         _owner.ConnectionClosed(this);
         if (_abandoned)
         {
@@ -164,9 +172,9 @@ internal sealed partial class MilterConnection
         }
 
         ReleaseSessionBuffers();
-        if (_pool is not null && _loop.IsCurrentThread)
+        if (pooled)
         {
-            _pool.Return(this);
+            _pool!.Return(this);
         }
     }
 }

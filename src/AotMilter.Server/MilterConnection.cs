@@ -130,7 +130,11 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         _fd = fd;
         _socket = null;
         _session.Reuse(connectionId);
-        _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+        if (_buffer.Length == 0)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+        }
+
         _start = 0;
         _end = 0;
         _required = 0;
