@@ -13,6 +13,9 @@ namespace AotMilter.Hosting;
 /// </summary>
 internal static class Logging
 {
+    /// <summary>Log lines waiting for a destination that does not take them; beyond it lines are dropped.</summary>
+    public const int MaxQueuedLines = 16_384;
+
     /// <exception cref="IOException">The log file cannot be opened or is refused (see <see cref="AppendOnlyFile.Open"/>).</exception>
     public static ILoggerFactory Create(LogLevel level, string? file)
     {
@@ -29,7 +32,11 @@ internal static class Logging
             stream = AppendOnlyFile.Open(file);
         }
 
-        var options = new ZLoggerOptions();
+        // Bounded: when the destination stops taking lines (a stalled journal, a full disk, a pipe nobody reads), at
+        // most MaxQueuedLines wait and later ones are dropped until it drains. Growing without bound (ZLogger's
+        // default) let a flood of connections make the daemon hold every pending line: 55 MB per 4 s at 17,000
+        // connections/s with standard error unread. Waiting instead would stop the I/O threads, and the mail.
+        var options = new ZLoggerOptions { FullMode = BackgroundBufferFullMode.Drop, BackgroundBufferCapacity = MaxQueuedLines };
         Format(options);
         ILoggerProvider provider = new ZLoggerStreamLoggerProvider(stream, options);
         var factory = new LoggerFactory([], new LoggerFilterOptions { MinLevel = level });
