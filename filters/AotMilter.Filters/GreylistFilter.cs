@@ -28,7 +28,7 @@ public sealed class GreylistFilter(GreylistSettings settings)
     [OnConnect]
     public void Connect(ConnectInfo client)
     {
-        IPAddress? address = IpNetwork.ParseClient(client.Address.ToString());
+        IPAddress? address = IpNetwork.ParseClient(client.Address.Bytes);
         _network = address is null ? null : GreylistKeys.Network(address, _settings.Ipv4Prefix, _settings.Ipv6Prefix);
         _exemptClient = address is null
             || _settings.ExemptClients.Any(n => n.Contains(address))

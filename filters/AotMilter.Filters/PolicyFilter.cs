@@ -23,7 +23,7 @@ public sealed class PolicyFilter
     [OnConnect]
     public Verdict Connect(ConnectInfo client, MilterContext context)
     {
-        _facts.ClientAddress = IpNetwork.ParseClient(client.Address.ToString());
+        _facts.ClientAddress = IpNetwork.ParseClient(client.Address.Bytes);
         _facts.ClientName = client.HostNameString();
         return Check(PolicyStage.Connect, context);
     }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
-using System.Text;
 using AotMilter.Filters.Matching;
 using AotMilter.Filters.RateLimit;
 using AotMilter.Filters.Redis;
@@ -30,19 +29,13 @@ public sealed class RateLimitFilter : IResettableFilter
     public void Connect(ConnectInfo client)
     {
         // Parsed only when a rule or an exemption needs it: the address object is this callback's one allocation.
-        _client = null;
-        if (_settings.UsesClient && client.Address.Length <= MaxAddressText)
-        {
-            Span<char> text = stackalloc char[MaxAddressText];
-            int length = Encoding.UTF8.GetChars(client.Address.Bytes, text);
-            _client = IpNetwork.ParseClient(text[..length]);
-        }
+        _client = _settings.UsesClient ? IpNetwork.ParseClient(client.Address.Bytes) : null;
     }
 
     // RFC 5321: a local part of 64 and a domain of 255 octets.
     private const int MaxKeyValueLength = 320;
 
-    // "IPv6:" and the longest IPv6 text (45), in brackets.
+    // The longest text of an IPv6 address (45) with its zone.
     private const int MaxAddressText = 64;
 
     /// <summary>

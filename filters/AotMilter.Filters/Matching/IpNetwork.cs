@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace AotMilter.Filters.Matching;
 
@@ -77,6 +78,23 @@ public sealed class IpNetwork
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="ParseClient(ReadOnlySpan{char})"/> of the address as the MTA sent it (UTF-8), decoded on the stack:
+    /// a connect callback gets the address object and no string besides.
+    /// </summary>
+    public static IPAddress? ParseClient(ReadOnlySpan<byte> utf8)
+    {
+        // "IPv6:", brackets, the longest IPv6 text (45) and a zone: longer is no address.
+        const int MaxClientText = 128;
+        if (utf8.Length > MaxClientText)
+        {
+            return null;
+        }
+
+        Span<char> text = stackalloc char[MaxClientText];
+        return ParseClient(text[..Encoding.UTF8.GetChars(utf8, text)]);
     }
 
     /// <summary>The address as the MTA reports it (Sendmail writes "IPv6:" before IPv6 addresses), or null.</summary>
