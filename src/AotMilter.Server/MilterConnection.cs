@@ -72,6 +72,8 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     private bool _frameSuspended;
     private bool _cutRequested;
     private bool _interestStale;
+    private bool _waitingArmed;
+    private uint _flowedEvents;
     private bool _descriptorOpen;
     private bool _hungUp;
     private bool _abandoned;
@@ -228,14 +230,15 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
     {
         if (FlowedContext is { } flowed)
         {
-            ExecutionContext.Run(flowed, static state => ((MilterConnection)state!).HandleEvents(), this);
+            _flowedEvents = events;
+            ExecutionContext.Run(flowed, static state => ((MilterConnection)state!).HandleEvents(((MilterConnection)state!)._flowedEvents), this);
             return;
         }
 
-        HandleEvents();
+        HandleEvents(events);
     }
 
-    private void HandleEvents()
+    private void HandleEvents(uint events)
     {
         try
         {
@@ -252,7 +255,14 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
 
                     break;
                 case State.Waiting:
-                    // Only a hang-up or an error is watched for while a callback runs (one-shot).
+                    if (!_waitingArmed && (events & (Libc.EPOLLRDHUP | Libc.EPOLLHUP | Libc.EPOLLERR)) == 0)
+                    {
+                        // The MTA sent more while the callback runs (commands that take no reply): it waits in the
+                        // socket, and from now on only a hang-up is watched for, once.
+                        ArmWaiting();
+                        break;
+                    }
+
                     OnHangUpWhileWaiting();
                     break;
             }
@@ -488,9 +498,21 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
             return false;
         }
 
-        // One-shot, and only a hang-up: more commands the MTA sends meanwhile wait in the socket until the
-        // callback is done; a hang-up is reported once and cancels the callback.
-        SetState(State.Waiting, Libc.EPOLLRDHUP | Libc.EPOLLONESHOT);
+        if (_state == State.Reading && !_interestStale)
+        {
+            // The descriptor stays as reading left it: the MTA waits for this reply and sends nothing meanwhile, so
+            // the usual wait costs no epoll_ctl either way (two system calls per awaited callback, which on a small
+            // machine are a measurable share of a Redis or scanner round trip). The first event says either that
+            // the MTA hung up, or that it sent more after all; only then is the descriptor narrowed to a hang-up.
+            _state = State.Waiting;
+            _waitingArmed = false;
+        }
+        else
+        {
+            _state = State.Waiting;
+            ArmWaiting();
+        }
+
         long now = Now;
         _callbackCancelled = false;
         _callbackDeadline = now + (long)_options.CallbackTimeout.TotalMilliseconds;
@@ -508,9 +530,10 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
 
     private void StopWaiting()
     {
-        // Back to the loop's own state; Pump picks reading or flushing next and re-arms the descriptor.
+        // Back to the loop's own state; Pump picks reading or flushing next and re-arms the descriptor if the
+        // wait narrowed it.
         _state = State.Reading;
-        _interestStale = true;
+        _interestStale |= _waitingArmed;
         _nextProgressAt = long.MaxValue;
         CompleteWait();
     }
@@ -523,9 +546,20 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         wait.GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// One-shot, and only a hang-up: more commands the MTA sends meanwhile wait in the socket until the callback is
+    /// done (a level-triggered read interest would report them again and again); a hang-up is reported once and
+    /// cancels the callback.
+    /// </summary>
+    private void ArmWaiting()
+    {
+        _waitingArmed = true;
+        _loop.Modify(_fd, _token, Libc.EPOLLRDHUP | Libc.EPOLLONESHOT);
+    }
+
     private void SetState(State state, uint events)
     {
-        if (_state != state || _interestStale || state == State.Waiting)
+        if (_state != state || _interestStale)
         {
             _state = state;
             _interestStale = false;

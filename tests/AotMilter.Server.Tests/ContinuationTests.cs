@@ -104,6 +104,44 @@ public class ContinuationTests
         Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<next@example.org>"));
     }
 
+    [Fact]
+    public async Task CommandsSentWhileACallbackRunsWaitInTheSocketWithoutKeepingTheLoopBusy()
+    {
+        var filter = new GatedMailFrom();
+        await using TestServer server = TestServer.Start(Register("gated", () => filter));
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        Assert.Equal(MilterReply.Continue, await mta.HeloAsync("client.example.org"));
+
+        // MAIL and, without waiting for its answer, RCPT: the second waits in the socket while the first's callback
+        // runs, and the loop thread must sleep meanwhile instead of being told again and again that it can read.
+        await mta.SendFrameAsync((byte)MilterCommand.Mail, "<a@example.org>\0"u8.ToArray());
+        await mta.SendFrameAsync((byte)MilterCommand.Rcpt, "<b@example.net>\0"u8.ToArray());
+        int loopThread = await filter.Started.Task.WaitAsync(MilterClient.DefaultTimeout);
+        await Task.Delay(100);
+        long before = ThreadCpuMilliseconds(loopThread);
+        await Task.Delay(500);
+        long spent = ThreadCpuMilliseconds(loopThread) - before;
+        Assert.True(spent < 100, $"the loop thread used {spent} ms of CPU in 500 ms of waiting");
+
+        filter.Gate.SetResult();
+        Assert.Equal('c', (await mta.ReadFrameAsync())!.Letter);
+        Assert.Equal('c', (await mta.ReadFrameAsync())!.Letter);
+        Assert.Equal(["mailfrom <a@example.org>", "rcptto <b@example.net>"], Snapshot(filter.Seen));
+
+        // The next callback waits the same way; this time the MTA hangs up behind its pipelined command, and the
+        // callback is cancelled at once rather than at its deadline.
+        var second = new GatedMailFrom();
+        await using TestServer other = TestServer.Start(Register("gated", () => second));
+        MilterClient leaving = await other.ConnectAndNegotiateAsync();
+        await leaving.SendFrameAsync((byte)MilterCommand.Mail, "<a@example.org>\0"u8.ToArray());
+        await second.Started.Task.WaitAsync(MilterClient.DefaultTimeout);
+        await leaving.SendFrameAsync((byte)MilterCommand.Rcpt, "<b@example.net>\0"u8.ToArray());
+        await Task.Delay(100);
+        await leaving.DisposeAsync();
+        await second.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await other.Logs.WaitForAsync("hung up while callback of gated in MailFrom ran");
+    }
+
     private static readonly string[] Later =
     [
         "mailfrom <c@example.org>",
@@ -218,4 +256,56 @@ public class ContinuationTests
             return Verdict.Continue;
         }
     }
+
+    /// <summary>A MAIL callback that waits for the test's word (or its token); notes the loop thread it started on.</summary>
+    private sealed class GatedMailFrom : FilterDispatcher
+    {
+        public TaskCompletionSource<int> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public List<string> Seen { get; } = [];
+
+        public override ValueTask<Verdict> MailFromAsync(EnvelopeAddress sender, MilterContext context)
+        {
+            Add(Seen, Describe("mailfrom", sender));
+            Started.TrySetResult(gettid());
+            return Wait(context.CallbackAborted);
+        }
+
+        private async ValueTask<Verdict> Wait(CancellationToken aborted)
+        {
+            try
+            {
+                await Gate.Task.WaitAsync(aborted);
+            }
+            catch (OperationCanceledException)
+            {
+                Cancelled.TrySetResult();
+                throw;
+            }
+
+            return Verdict.Continue;
+        }
+
+        public override Verdict RcptTo(EnvelopeAddress recipient, MilterContext context)
+        {
+            Add(Seen, Describe("rcptto", recipient));
+            return Verdict.Continue;
+        }
+    }
+
+    /// <summary>User and system CPU time of one thread of this process, from /proc.</summary>
+    private static long ThreadCpuMilliseconds(int tid)
+    {
+        string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+        return ticks * 1000 / 100;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int gettid();
 }
