@@ -57,6 +57,39 @@ public sealed class RedisStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheLastWindowsCountWeighsOnTheNextAsMuchAsTheSlidingWindowStillCoversOfIt()
+    {
+        IRateLimitStore store = RateLimitStore();
+        const long window = 2000;
+        RateLimitRequest[] one = [new("slide", 20, TimeSpan.FromMilliseconds(window))];
+
+        // Ten early in one window (by the server's clock, which the script follows)...
+        await WaitForServerTimeAsync(now => now % window < 300);
+        long first = await ServerMillisecondsAsync() / window;
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(-1, await store.TryAcquireAsync(one));
+        }
+
+        Assert.Equal(first, await ServerMillisecondsAsync() / window);
+        Assert.Equal("10", await _redis.CliAsync("HGET", "test:rl:slide", "c"));
+
+        // ...and a quarter into the next, three quarters of them still count: about twelve more pass of the twenty,
+        // where a fixed window (or a lost previous count) would let twenty through, and a previous count taken whole ten.
+        await WaitForServerTimeAsync(now => now >= ((first + 1) * window) + (window / 4));
+        int passed = 0;
+        while (passed < 25 && await store.TryAcquireAsync(one) == -1)
+        {
+            passed++;
+        }
+
+        Assert.InRange(passed, 11, 14);
+        Assert.Equal("10", await _redis.CliAsync("HGET", "test:rl:slide", "p"));
+        long ttl = long.Parse(await _redis.CliAsync("PTTL", "test:rl:slide"));
+        Assert.InRange(ttl, 1, 2 * window);
+    }
+
+    [Fact]
     public async Task RedisStoppedFailsFastAndCountingResumesWhenItIsBackWithoutANewClient()
     {
         var client = new RedisClient(Endpoint(_redis.Url()));
@@ -205,6 +238,23 @@ public sealed class RedisStoreTests : IAsyncLifetime
 
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(5), "the store did not answer again within 5 s");
             await Task.Delay(50);
+        }
+    }
+
+    private async Task<long> ServerMillisecondsAsync()
+    {
+        string[] time = (await _redis.CliAsync("TIME")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return (long.Parse(time[0]) * 1000) + (long.Parse(time[1]) / 1000);
+    }
+
+    /// <summary>Waits (within ten seconds) until <paramref name="ready"/> accepts the server's time.</summary>
+    private async Task WaitForServerTimeAsync(Func<long, bool> ready)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!ready(await ServerMillisecondsAsync()))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the server's clock never reached the moment the test waits for");
+            await Task.Delay(20);
         }
     }
 
