@@ -13,7 +13,7 @@ namespace AotMilter.Hosting;
 /// </summary>
 internal static class Logging
 {
-    /// <summary>Log lines waiting for a destination that does not take them; beyond it lines are dropped.</summary>
+    /// <summary>Log lines waiting for a destination that does not take them; beyond it lines are dropped (and counted, see <see cref="LogQueue"/>).</summary>
     public const int MaxQueuedLines = 16_384;
 
     /// <exception cref="IOException">The log file cannot be opened or is refused (see <see cref="AppendOnlyFile.Open"/>).</exception>
@@ -32,13 +32,16 @@ internal static class Logging
             stream = AppendOnlyFile.Open(file);
         }
 
-        // Bounded: when the destination stops taking lines (a stalled journal, a full disk, a pipe nobody reads), at
-        // most MaxQueuedLines wait and later ones are dropped until it drains. Growing without bound (ZLogger's
-        // default) let a flood of connections make the daemon hold every pending line: 55 MB per 4 s at 17,000
-        // connections/s with standard error unread. Waiting instead would stop the I/O threads, and the mail.
-        var options = new ZLoggerOptions { FullMode = BackgroundBufferFullMode.Drop, BackgroundBufferCapacity = MaxQueuedLines };
-        Format(options);
-        ILoggerProvider provider = new ZLoggerStreamLoggerProvider(stream, options);
+        // Bounded by LogQueue, which counts what it drops. ZLogger's own queue is the backstop, larger by more than the
+        // lines that threads racing past LogQueue's check could add; growing without bound (ZLogger's default) let a
+        // flood of connections make the daemon hold every pending line: 55 MB per 4 s at 17,000 connections/s with
+        // standard error unread.
+        var provider = new LogQueue(MaxQueuedLines, taken =>
+        {
+            var options = new ZLoggerOptions { FullMode = BackgroundBufferFullMode.Drop, BackgroundBufferCapacity = MaxQueuedLines + 4096 };
+            Format(options, taken);
+            return new ZLoggerStreamLoggerProvider(stream, options);
+        });
         var factory = new LoggerFactory([], new LoggerFilterOptions { MinLevel = level });
 
         // Added (not passed to the constructor) so that disposing the factory disposes the provider, which writes out
@@ -47,12 +50,17 @@ internal static class Logging
         return factory;
     }
 
-    private static void Format(ZLoggerOptions options)
+    /// <summary>The line format; <paramref name="taken"/> runs as the writer takes each line off its queue.</summary>
+    private static void Format(ZLoggerOptions options, Action taken)
     {
         options.UsePlainTextFormatter(formatter =>
         {
             formatter.SetPrefixFormatter($"{0:local-longdate} {1:short} ",
-                (in MessageTemplate template, in LogInfo info) => template.Format(info.Timestamp, info.LogLevel));
+                (in MessageTemplate template, in LogInfo info) =>
+                {
+                    taken();
+                    template.Format(info.Timestamp, info.LogLevel);
+                });
         });
     }
 }

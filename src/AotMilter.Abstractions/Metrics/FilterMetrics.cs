@@ -3,9 +3,9 @@ using System.Text;
 namespace AotMilter.Metrics;
 
 /// <summary>
-/// The metric sources of the filters in this process. A filter's instances come and go with connections and settings
-/// reloads, so a source registers once per process (typically from a static field's initialiser) and stays; the
-/// daemon appends every registered source to its own Prometheus text.
+/// The metric sources of the filters in this process (and of the host's log queue). A filter's instances come and go
+/// with connections and settings reloads, so a source registers once per process (typically from a static field's
+/// initialiser) and stays; the daemon appends every registered source to its own Prometheus text.
 /// </summary>
 public static class FilterMetrics
 {
