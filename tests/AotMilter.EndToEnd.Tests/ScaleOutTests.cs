@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AotMilter.EndToEnd.Tests.Fixtures;
+using AotMilter.EndToEnd.Tests.Harness;
 using AotMilter.Mta;
 using AotMilter.Protocol;
 using AotMilter.Testing;
@@ -61,6 +62,31 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
         int greylistedBy = await LoggedByAsync($"g{tag}@example.net -> r{tag}@example.org: New");
         int passedBy = await LoggedByAsync($"g{tag}@example.net -> r{tag}@example.org: passed");
         Assert.True(greylistedBy >= 0 && passedBy >= 0 && greylistedBy != passedBy, $"greylisted by daemon {greylistedBy}, passed by daemon {passedBy}");
+    });
+
+    [Fact]
+    public Task AnIdleDaemonWakesForNothingThoughItsRedisConnectionsStayOpen() => VerifyAsync(async () =>
+    {
+        // Traffic through every daemon opens their Redis connections and starts their deadline checks...
+        string tag = Guid.NewGuid().ToString("N");
+        for (int i = 0; i < 2 * Pool.Daemons.Count; i++)
+        {
+            await using MilterClient mta = await ConnectAsync();
+            Assert.Equal(MilterReply.Continue, await mta.MailFromAsync($"<idle{i}{tag}@ratelimit.test>"));
+        }
+
+        // ...which stop once they have found nothing waiting for a second: then the daemon sleeps. Checking every
+        // 20 ms for ever woke its threads about 470 times a second; with the in-process store it wakes about twice.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        int pid = Pool.Daemons[0]!.ProcessId;
+        long before = ProcStat.ContextSwitches(pid);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        long woke = ProcStat.ContextSwitches(pid) - before;
+        Assert.True(woke < 100, $"an idle daemon's threads woke {woke} times in 3 s");
+
+        // And the next call after the idle spell is answered as before.
+        await using MilterClient next = await ConnectAsync();
+        Assert.Equal(MilterReply.Continue, await next.MailFromAsync($"<after{tag}@ratelimit.test>"));
     });
 
     [Fact]
