@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Collections;
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -67,20 +66,44 @@ internal readonly struct ConnectionSummary : IZLoggerFormattable, IReadOnlyList<
 
     public IZLoggerEntry CreateEntry(in LogInfo info) => ZLoggerEntry<ConnectionSummary>.Create(info, this);
 
+    /// <summary>Entries made ready at start: a backlog of this many lines needs no new one (about 300 bytes each).</summary>
+    internal const int PrefilledEntries = 1024;
+
+    /// <summary>
+    /// Fills ZLogger's pool of entries for this line (each line waiting for the writer holds one; the pool keeps them
+    /// after) with <paramref name="count"/>, so that the backlogs of a busy daemon are served from the pool from the
+    /// first connection on, instead of the pool growing, an entry at a time, to the deepest backlog yet seen while
+    /// mail flows.
+    /// </summary>
+    internal static void PrefillEntryPool(int count)
+    {
+        var entries = new ZLoggerEntry<ConnectionSummary>[count];
+        for (int i = 0; i < count; i++)
+        {
+            entries[i] = ZLoggerEntry<ConnectionSummary>.Create(default, default);
+        }
+
+        foreach (ZLoggerEntry<ConnectionSummary> entry in entries)
+        {
+            entry.Return();
+        }
+    }
+
     public override string ToString()
         => string.Create(CultureInfo.InvariantCulture, $"conn={_connectionId} client={_client} messages={_messages} queue_id={_queueId} verdict={_verdict} duration_ms={_durationMs:F1}");
 
     public void ToString(IBufferWriter<byte> writer)
     {
         Span<byte> number = stackalloc byte[32];
+        Span<byte> escaped = stackalloc byte[LogBytes.EscapedCapacity];
         writer.Write("conn="u8);
         WriteNumber(writer, number, _connectionId);
         writer.Write(" client="u8);
-        writer.Write(_client.Span);
+        writer.Write(_client.Escape(escaped));
         writer.Write(" messages="u8);
         WriteNumber(writer, number, _messages);
         writer.Write(" queue_id="u8);
-        writer.Write(_queueId.Span);
+        writer.Write(_queueId.Escape(escaped));
         writer.Write(" verdict="u8);
         Span<byte> verdict = writer.GetSpan(_verdict.Length);
         writer.Advance(Encoding.UTF8.GetBytes(_verdict, verdict));
@@ -95,10 +118,11 @@ internal readonly struct ConnectionSummary : IZLoggerFormattable, IReadOnlyList<
 
     public void WriteJsonParameterKeyValues(Utf8JsonWriter writer, JsonSerializerOptions jsonSerializerOptions, IKeyNameMutator? keyNameMutator = null)
     {
+        Span<byte> escaped = stackalloc byte[LogBytes.EscapedCapacity];
         writer.WriteNumber(s_connectionId, _connectionId);
-        writer.WriteString(s_client, _client.Span);
+        writer.WriteString(s_client, _client.Escape(escaped));
         writer.WriteNumber(s_messages, _messages);
-        writer.WriteString(s_queueId, _queueId.Span);
+        writer.WriteString(s_queueId, _queueId.Escape(escaped));
         writer.WriteString(s_verdict, _verdict);
         writer.WriteNumber(s_durationMs, _durationMs);
     }
@@ -165,48 +189,64 @@ internal readonly struct ConnectionSummary : IZLoggerFormattable, IReadOnlyList<
     }
 
     /// <summary>
-    /// Up to 64 bytes of a value, by value (longer ones end in "..."), escaped as <see cref="LogText"/> does: the
-    /// client's name and the queue id come from the MTA and the SMTP client, and a CR or LF in them would start a
-    /// forged line. "-" when empty.
+    /// Up to 64 bytes of a value, by value (longer ones end in "..."), escaped as <see cref="LogText"/> does when the
+    /// line is written: the client's name and the queue id come from the MTA and the SMTP client, and a CR or LF in
+    /// them would start a forged line. "-" when empty. The raw bytes are kept rather than their escaped form (up to
+    /// four times as long): each line waiting for the log writer holds this state, and so does each pooled entry.
     /// </summary>
     private readonly struct LogBytes : ISpanFormattable
     {
+        /// <summary>Room for the shown bytes escaped (each can become four, "\xHH"), with the "..." of a longer value.</summary>
+        public const int EscapedCapacity = (Shown * 4) + 32;
+
         private const int Shown = 64;
-        private const int Capacity = (Shown * 4) + 32;
-        private readonly Buffer _bytes;
-        private readonly ushort _length;
+        private readonly Buffer _raw;
+        private readonly byte _length;
+        private readonly bool _cut;
 
         public LogBytes(ReadOnlySpan<byte> value)
         {
-            Span<byte> bytes = _bytes;
-            if (value.IsEmpty)
-            {
-                bytes[0] = (byte)'-';
-                _length = 1;
-            }
-            else if (value.Length <= Shown)
-            {
-                _length = (ushort)LogText.Escape(value, bytes);
-            }
-            else
-            {
-                int length = LogText.Escape(value[..(Shown - 3)], bytes);
-                "..."u8.CopyTo(bytes[length..]);
-                _length = (ushort)(length + 3);
-            }
+            _cut = value.Length > Shown;
+            ReadOnlySpan<byte> kept = _cut ? value[..(Shown - 3)] : value;
+            kept.CopyTo(_raw);
+            _length = (byte)kept.Length;
         }
 
-        [UnscopedRef]
-        public ReadOnlySpan<byte> Span => ((ReadOnlySpan<byte>)_bytes)[.._length];
+        /// <summary>The value as the line shows it, written into <paramref name="scratch"/> (<see cref="EscapedCapacity"/> bytes).</summary>
+        public ReadOnlySpan<byte> Escape(Span<byte> scratch)
+        {
+            ReadOnlySpan<byte> raw = ((ReadOnlySpan<byte>)_raw)[.._length];
+            if (raw.IsEmpty && !_cut)
+            {
+                scratch[0] = (byte)'-';
+                return scratch[..1];
+            }
 
-        public override string ToString() => Encoding.UTF8.GetString(Span);
+            int length = LogText.Escape(raw, scratch);
+            if (_cut)
+            {
+                "..."u8.CopyTo(scratch[length..]);
+                length += 3;
+            }
+
+            return scratch[..length];
+        }
+
+        public override string ToString()
+        {
+            Span<byte> scratch = stackalloc byte[EscapedCapacity];
+            return Encoding.UTF8.GetString(Escape(scratch));
+        }
 
         public string ToString(string? format, IFormatProvider? formatProvider) => ToString();
 
         public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
-            => Encoding.UTF8.TryGetChars(Span, destination, out charsWritten);
+        {
+            Span<byte> scratch = stackalloc byte[EscapedCapacity];
+            return Encoding.UTF8.TryGetChars(Escape(scratch), destination, out charsWritten);
+        }
 
-        [InlineArray(Capacity)]
+        [InlineArray(Shown)]
         private struct Buffer
         {
             private byte _first;

@@ -39,6 +39,10 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         _filterLog = loggerFactory.CreateLogger("filter");
         _budget = new MemoryBudget(options.MaxMemory);
         Metrics = new MilterMetrics(chain) { Budget = _budget };
+        if (_log.IsEnabled(LogLevel.Information))
+        {
+            ConnectionSummary.PrefillEntryPool(ConnectionSummary.PrefilledEntries);
+        }
     }
 
     /// <summary>The bytes peers may make this server hold beyond each connection's working set (<see cref="MilterServerOptions.MaxMemory"/>).</summary>

@@ -79,4 +79,12 @@ public class ConnectionSummaryTests
         Assert.Equal(expected, Encoding.UTF8.GetString(utf8.WrittenSpan));
         Assert.Equal(expected, summary.ToString());
     }
+
+    [Fact]
+    public void EachLineWaitingForTheLogWriterHoldsAtMostTwoHundredBytesOfSummary()
+    {
+        // Up to Logging.MaxQueuedLines (16,384) summaries can wait for a stalled log destination, each in a pooled
+        // entry that keeps this state: the raw client and queue id bytes (64 each), not their escaped form (up to 288).
+        Assert.InRange(System.Runtime.CompilerServices.Unsafe.SizeOf<ConnectionSummary>(), 1, 200);
+    }
 }
