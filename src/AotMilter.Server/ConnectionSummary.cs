@@ -69,16 +69,24 @@ internal readonly struct ConnectionSummary : IZLoggerFormattable, IReadOnlyList<
     /// <summary>Entries made ready at start: a backlog of this many lines needs no new one (about 300 bytes each).</summary>
     internal const int PrefilledEntries = 1024;
 
+    private static int s_prefilled;
+
     /// <summary>
     /// Fills ZLogger's pool of entries for this line (each line waiting for the writer holds one; the pool keeps them
-    /// after) with <paramref name="count"/>, so that the backlogs of a busy daemon are served from the pool from the
-    /// first connection on, instead of the pool growing, an entry at a time, to the deepest backlog yet seen while
-    /// mail flows.
+    /// after) with <see cref="PrefilledEntries"/>, once per process (the pool is static: a second server in the same
+    /// process, a test host's, say, finds it filled), so that the backlogs of a busy daemon are served from the pool
+    /// from the first connection on, instead of the pool growing, an entry at a time, to the deepest backlog yet seen
+    /// while mail flows.
     /// </summary>
-    internal static void PrefillEntryPool(int count)
+    internal static void PrefillEntryPool()
     {
-        var entries = new ZLoggerEntry<ConnectionSummary>[count];
-        for (int i = 0; i < count; i++)
+        if (Interlocked.Exchange(ref s_prefilled, 1) != 0)
+        {
+            return;
+        }
+
+        var entries = new ZLoggerEntry<ConnectionSummary>[PrefilledEntries];
+        for (int i = 0; i < entries.Length; i++)
         {
             entries[i] = ZLoggerEntry<ConnectionSummary>.Create(default, default);
         }

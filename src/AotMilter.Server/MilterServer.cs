@@ -41,7 +41,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         Metrics = new MilterMetrics(chain) { Budget = _budget };
         if (_log.IsEnabled(LogLevel.Information))
         {
-            ConnectionSummary.PrefillEntryPool(ConnectionSummary.PrefilledEntries);
+            ConnectionSummary.PrefillEntryPool();
         }
     }
 
