@@ -231,7 +231,11 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
         if (FlowedContext is { } flowed)
         {
             _flowedEvents = events;
-            ExecutionContext.Run(flowed, static state => ((MilterConnection)state!).HandleEvents(((MilterConnection)state!)._flowedEvents), this);
+            ExecutionContext.Run(flowed, static state =>
+            {
+                var connection = (MilterConnection)state!;
+                connection.HandleEvents(connection._flowedEvents);
+            }, this);
             return;
         }
 
@@ -498,18 +502,16 @@ internal sealed partial class MilterConnection : IEventHandler, ILoopWork, IProg
             return false;
         }
 
-        if (_state == State.Reading && !_interestStale)
+        // The descriptor stays as reading left it when it is armed for reading: the MTA waits for this reply and sends
+        // nothing meanwhile, so the usual wait costs no epoll_ctl either way (two system calls per awaited callback,
+        // which on a small machine are a measurable share of a Redis or scanner round trip). The first event says
+        // either that the MTA hung up, or that it sent more after all; only then is the descriptor narrowed to a
+        // hang-up. From any other interest (writing, or stale) it is narrowed at once.
+        bool armedForReading = _state == State.Reading && !_interestStale;
+        _state = State.Waiting;
+        _waitingArmed = false;
+        if (!armedForReading)
         {
-            // The descriptor stays as reading left it: the MTA waits for this reply and sends nothing meanwhile, so
-            // the usual wait costs no epoll_ctl either way (two system calls per awaited callback, which on a small
-            // machine are a measurable share of a Redis or scanner round trip). The first event says either that
-            // the MTA hung up, or that it sent more after all; only then is the descriptor narrowed to a hang-up.
-            _state = State.Waiting;
-            _waitingArmed = false;
-        }
-        else
-        {
-            _state = State.Waiting;
             ArmWaiting();
         }
 
