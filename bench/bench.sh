@@ -144,7 +144,7 @@ alloc_per_message() { # name mpc args...
            for _ in $(seq 1 50); do [ "$(grep -c 'statistics (SIGUSR1)' "$log" 2>/dev/null)" -gt "$lines" ] && return; sleep 0.1; done; }
   # A first SIGUSR1 before the warm-up: its one-time set-up (~11 KB) must not be counted against messages. The
   # warm-up (three runs' length) lets the connection pool reach its high-water mark: the MTA's connections plus those
-  # whose QUIT is still in flight while the next one is accepted (each time that peak grows, one ~7 KB connection).
+  # whose QUIT is still in flight while the next one is accepted, plus the four spares made ahead of each new peak.
   # After the measured window, one more without load: what the instrument itself allocates (the signal's dispatch in
   # the runtime and the statistics line), subtracted from the measured window.
   usr1; load "$((DURATION * 3))"; usr1; load "$DURATION"; usr1; sleep 1; usr1
@@ -221,7 +221,7 @@ daemon_figures() {
             printf "| split of the two runs above, %s: per connection / per further message of an open connection | %.0f B / %.1f B | |\n", n, conn, msg } }' \
     "$WORK/alloc.split" | sort >> "$FIGURES"
   echo >> "$FIGURES"
-  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up three times as long as the run (pools and buffers reach their working size), less what the instrument itself allocates (the runtime's dispatch of the signal, about 120 bytes, and the statistics line: measured right after, as the same two lines around one second without load), divided by the messages in between; load from $gen with 8 connections. A new pooled connection object (about 7 KB with its first conversation) is made only when more connections are open at once than ever before (the MTA's, plus any whose end is still being read while the next is accepted): growth to a new peak, not a cost per message; the count in the window says when it happened." >> "$FIGURES"
+  echo "Allocated bytes are managed bytes (GC.GetTotalAllocatedBytes) of the whole process between two SIGUSR1 log lines, after a warm-up three times as long as the run (pools and buffers reach their working size), less what the instrument itself allocates (the runtime's dispatch of the signal, about 120 bytes, and the statistics line: measured right after, as the same two lines around one second without load), divided by the messages in between; load from $gen with 8 connections. Connection objects (about 13 KB each with their first conversation) are made only when more connections are open at once than ever before (the MTA's, plus any whose end is still being read while the next is accepted), five at a time (the one needed and four spares for the next peaks): growth to a new peak, not a cost per message; the count in the window says when it happened." >> "$FIGURES"
 }
 
 # ------------------------------------------------------------------ generators side by side

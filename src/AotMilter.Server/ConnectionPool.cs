@@ -8,6 +8,13 @@ namespace AotMilter.Server;
 /// new connection object, about 7 KB, whenever a loop met more connections at once than it ever had). The lock is
 /// taken once per connection, uncontended nearly always, and unlike a lock-free stack allocates nothing.
 /// <para>
+/// First in, first out: the connection that waited longest serves next, so every pooled connection serves in turn and
+/// has made its filters and grown its buffers long before a peak needs it. Last in, first out kept the spares cold
+/// until the next peak, whose first conversation on them then allocated kilobytes in the middle of a steady load.
+/// When the pool is found empty (more connections open at once than ever before), the server makes
+/// <see cref="AheadOfPeak"/> spares with the connection it needed.
+/// </para>
+/// <para>
 /// Bounded twice: never more than its capacity, and connections that waited through a whole trim interval
 /// (<see cref="MilterServerOptions.PoolTrimInterval"/>) without being needed are let go (the fewest that were waiting
 /// at any moment of the interval, less a few spares), so a burst of a few hundred connections (each tens of KiB with
@@ -19,8 +26,11 @@ internal sealed class ConnectionPool(int capacity, TimeSpan trimInterval)
     /// <summary>Connections kept beyond the ones needed during the last interval.</summary>
     internal const int Spares = 16;
 
+    /// <summary>Connections made ahead of need each time the pool is found empty.</summary>
+    internal const int AheadOfPeak = 4;
+
     private readonly Lock _gate = new();
-    private readonly Stack<MilterConnection> _free = new();
+    private readonly Queue<MilterConnection> _free = new();
     private long _intervalStart = Environment.TickCount64;
     private int _fewestWaiting;
 
@@ -40,7 +50,7 @@ internal sealed class ConnectionPool(int capacity, TimeSpan trimInterval)
     {
         lock (_gate)
         {
-            bool rented = _free.TryPop(out connection!);
+            bool rented = _free.TryDequeue(out connection!);
             _fewestWaiting = Math.Min(_fewestWaiting, _free.Count);
             return rented;
         }
@@ -53,7 +63,7 @@ internal sealed class ConnectionPool(int capacity, TimeSpan trimInterval)
             // Bounded: after a burst, memory goes back to the GC instead of staying pooled for ever.
             if (_free.Count < capacity)
             {
-                _free.Push(connection);
+                _free.Enqueue(connection);
             }
 
             TrimIfDue(Environment.TickCount64);
@@ -72,7 +82,7 @@ internal sealed class ConnectionPool(int capacity, TimeSpan trimInterval)
         // make new connection objects (and garbage) every minute under a steady load.
         for (int unneeded = Math.Min(_fewestWaiting - Spares, _free.Count); unneeded > 0; unneeded--)
         {
-            _free.Pop();
+            _free.Dequeue();
         }
 
         _intervalStart = now;

@@ -24,6 +24,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private ConnectionPool? _pool;
     private TaskCompletionSource? _drained;
     private int _abandoned;
+    private long _reused;
     private Socket? _listener;
     private bool _inherited;
     private string? _inheritedPath;
@@ -58,7 +59,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     public long ConnectionsAccepted => Metrics.ConnectionsAccepted;
 
     /// <summary>Accepted connections served by a pooled connection of an earlier one.</summary>
-    internal long ConnectionsReused => Metrics.ConnectionsAccepted - Metrics.ConnectionObjects;
+    internal long ConnectionsReused => Interlocked.Read(ref _reused);
 
     /// <summary>Closed connections kept for the next ones.</summary>
     internal int PooledConnections => _pool?.Count ?? 0;
@@ -252,16 +253,30 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         ConnectionPool pool = _pool!;
         if (pool.TryRent(out MilterConnection? connection))
         {
+            Interlocked.Increment(ref _reused);
             connection.Reuse(loop, fd, id);
         }
         else
         {
-            Metrics.ConnectionObjectMade();
-            var session = new MilterSession(_chain, _options, _log, _filterLog, id, Metrics, _budget);
-            connection = new MilterConnection(loop, fd, null, session, _options, _log, this, pool, _budget);
+            connection = MakeConnection(loop, fd, id, pool);
+
+            // The pool was empty: more connections are open at once than ever before. A few spares made now serve the
+            // next peaks from the pool (the number open at once wanders by a few under a steady load), so the objects
+            // are made while the load grows, not one at a time for the rest of the run.
+            for (int spare = 0; spare < ConnectionPool.AheadOfPeak; spare++)
+            {
+                pool.Return(MakeConnection(loop, fd: -1, connectionId: 0, pool));
+            }
         }
 
         connection.Start();
+    }
+
+    private MilterConnection MakeConnection(EventLoop loop, int fd, long connectionId, ConnectionPool pool)
+    {
+        Metrics.ConnectionObjectMade();
+        var session = new MilterSession(_chain, _options, _log, _filterLog, connectionId, Metrics, _budget);
+        return new MilterConnection(loop, fd, null, session, _options, _log, this, pool, _budget);
     }
 
     void IConnectionOwner.ConnectionClosed(MilterConnection connection)

@@ -158,7 +158,7 @@ public class ConnectionReuseTests
             () => new CountingFilter(() => Interlocked.Increment(ref plainMade), null));
         await using TestServer server = TestServer.Start(resettable, plain);
 
-        const int Connections = 6;
+        const int Connections = 12;
         for (int i = 0; i < Connections; i++)
         {
             await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
@@ -171,10 +171,70 @@ public class ConnectionReuseTests
             await server.WaitForNoConnectionsAsync();
         }
 
-        // One instance per I/O thread that served a connection, reset for each later connection there; the plain one is new every time.
+        // One instance per pooled connection, made by its first session and reset for each later one; the plain one is
+        // new every time.
         Assert.Equal(Connections, plainMade);
-        Assert.InRange(resettableMade, 1, EventLoopGroup.Shared.ThreadCount);
+        Assert.InRange(resettableMade, 1, server.Server.Metrics.ConnectionObjects);
+        Assert.True(resettableMade < Connections, $"{resettableMade} instances for {Connections} connections: none was reused");
         Assert.Equal(Connections - resettableMade, resets);
+    }
+
+    [Fact]
+    public async Task APoolFoundEmptyMakesSparesAheadAndEveryPooledConnectionServesInTurn()
+    {
+        int made = 0;
+        var counted = new MilterRegistration("counted", null, "C", ProtocolFlags.None, ActionFlags.None,
+            () => new CountingFilter(() => Interlocked.Increment(ref made), () => true));
+        await using TestServer server = TestServer.Start(counted);
+        MilterMetrics metrics = server.Server.Metrics;
+
+        // The first connection finds the pool empty: it is made, and the spares with it.
+        var open = new List<MilterClient> { await server.ConnectAndNegotiateAsync() };
+        Assert.Equal(1 + ConnectionPool.AheadOfPeak, metrics.ConnectionObjects);
+        Assert.Equal(ConnectionPool.AheadOfPeak, server.Server.PooledConnections);
+
+        // As many more at once are served by the spares; one beyond them finds the pool empty again.
+        for (int i = 0; i < ConnectionPool.AheadOfPeak; i++)
+        {
+            open.Add(await server.ConnectAndNegotiateAsync());
+        }
+
+        Assert.Equal(1 + ConnectionPool.AheadOfPeak, metrics.ConnectionObjects);
+        open.Add(await server.ConnectAndNegotiateAsync());
+        Assert.Equal(2 * (1 + ConnectionPool.AheadOfPeak), metrics.ConnectionObjects);
+        foreach (MilterClient mta in open)
+        {
+            await mta.QuitAsync();
+            await mta.DisposeAsync();
+        }
+
+        using var deadline = new CancellationTokenSource(MilterClient.DefaultTimeout);
+        long objects = metrics.ConnectionObjects;
+        while (server.Server.PooledConnections < objects)
+        {
+            await Task.Delay(10, deadline.Token);
+        }
+
+        // One connection at a time: the pool hands out the one that waited longest, so every pooled connection serves
+        // in turn and each made its filters once (a spare that served only at the next peak would make them then,
+        // allocating in the middle of a steady load).
+        for (int i = 0; i < objects; i++)
+        {
+            await using (MilterClient mta = await server.ConnectAndNegotiateAsync())
+            {
+                await Transcript.MessageAsync(mta, "<a@example.org>", "<b@example.org>");
+                await mta.QuitAsync();
+                Assert.True(await mta.WaitForCloseAsync());
+            }
+
+            while (server.Server.PooledConnections < objects)
+            {
+                await Task.Delay(10, deadline.Token);
+            }
+        }
+
+        Assert.Equal(objects, metrics.ConnectionObjects);
+        Assert.Equal(objects, made);
     }
 
     private sealed class CountingFilter : FilterDispatcher
