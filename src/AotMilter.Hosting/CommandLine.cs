@@ -148,6 +148,19 @@ internal static class CommandLine
                 r.AddError("--io-threads must be between 0 and 1024");
             }
         });
+        var busyPoll = new Option<int>("--busy-poll")
+        {
+            Description = "Microseconds an I/O thread under load looks for its next event before it sleeps (0: never)",
+            DefaultValueFactory = _ => (int)EventLoopGroup.DefaultBusyPoll.TotalMicroseconds,
+            HelpName = "MICROSECONDS",
+        };
+        busyPoll.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0 || r.GetValueOrDefault<int>() > EventLoopGroup.MaxBusyPoll.TotalMicroseconds)
+            {
+                r.AddError($"--busy-poll must be between 0 and {EventLoopGroup.MaxBusyPoll.TotalMicroseconds:0} microseconds");
+            }
+        });
         var chainLimit = new Option<long>("--max-chain-message-size")
         {
             Description = "Largest message body a chain of filters keeps to show its later filters, in bytes",
@@ -227,7 +240,7 @@ internal static class CommandLine
         var root = new RootCommand($"{ProgramName.Value}: {options.Description}")
         {
             socket, filter, config, checkConfig, daemon, pidFile, socketMode, socketGroup, user, allowRoot, listFilters, printConfig, logLevel, logFile,
-            fallback, maxPacket, timeout, negotiationTimeout, frameTimeout, callbackTimeout, grace, progress, ioThreads, chainLimit,
+            fallback, maxPacket, timeout, negotiationTimeout, frameTimeout, callbackTimeout, grace, progress, ioThreads, busyPoll, chainLimit,
             maxConnections, maxMemory, metrics, alwaysReply,
         };
 
@@ -304,6 +317,7 @@ internal static class CommandLine
                 LogLevel = parse.GetValue(logLevel),
                 LogFile = parse.GetValue(logFile),
                 IoThreads = parse.GetValue(ioThreads),
+                BusyPoll = TimeSpan.FromMicroseconds(parse.GetValue(busyPoll)),
             };
             if (parse.GetValue(printConfig) is { } mta)
             {

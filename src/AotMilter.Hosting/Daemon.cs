@@ -90,7 +90,7 @@ internal static class Daemon
         var reloader = new ConfigReloader(settings, chain, log);
         // With -u the socket file is the user's, so that it can remove it at exit even from a sticky directory.
         MilterServerOptions serverOptions = (drop ? settings.Server with { SocketOwner = uid } : settings.Server)
-            with { EventLoops = settings.IoThreads > 0 ? new EventLoopGroup(settings.IoThreads) : EventLoopGroup.Shared };
+            with { EventLoops = settings.IoThreads > 0 || settings.BusyPoll != EventLoopGroup.DefaultBusyPoll ? new EventLoopGroup(settings.IoThreads, settings.BusyPoll) : EventLoopGroup.Shared };
         var server = new MilterServer(chain, serverOptions, loggerFactory);
         MilterMetrics metrics = server.Metrics;
 

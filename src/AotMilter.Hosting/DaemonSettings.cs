@@ -35,4 +35,7 @@ internal sealed record DaemonSettings
 
     /// <summary>Event-loop threads (0: one per core).</summary>
     public int IoThreads { get; init; }
+
+    /// <summary>How long an I/O thread under load looks for its next event before it sleeps (zero: never).</summary>
+    public TimeSpan BusyPoll { get; init; } = EventLoopGroup.DefaultBusyPoll;
 }

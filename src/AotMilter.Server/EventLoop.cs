@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using AotMilter.Server.Interop;
 
 namespace AotMilter.Server;
@@ -53,9 +54,13 @@ internal sealed unsafe class EventLoop
     private int _used;
     private int _count;
     private long _nextTick;
+    private BusyPoll _busyPoll;
 
-    public EventLoop(int index)
+    /// <param name="index">The loop's number in its group (its thread's name).</param>
+    /// <param name="busyPoll">How long the loop looks for ready descriptors before it sleeps, under load (<see cref="BusyPoll"/>; zero: never).</param>
+    public EventLoop(int index, TimeSpan busyPoll = default)
     {
+        _busyPoll = new BusyPoll((long)(busyPoll.TotalSeconds * Stopwatch.Frequency));
         _epoll = Libc.EpollCreate1(Libc.EPOLL_CLOEXEC);
         if (_epoll < 0)
         {
@@ -198,7 +203,7 @@ internal sealed unsafe class EventLoop
             }
 
             int timeout = _count == 0 ? -1 : (int)Math.Clamp(_nextTick - Environment.TickCount64, 0, TickMilliseconds);
-            int ready = Libc.EpollWait(_epoll, events, MaxEvents, timeout);
+            int ready = Wait(events, timeout);
             Now = Environment.TickCount64;
             if (ready < 0)
             {
@@ -244,6 +249,37 @@ internal sealed unsafe class EventLoop
                 }
             }
         }
+    }
+
+    /// <summary>epoll_wait, after looking for ready descriptors without sleeping for a while when the loop is under load.</summary>
+    private int Wait(byte* events, int timeout)
+    {
+        int ready;
+        long started = Stopwatch.GetTimestamp();
+        if (timeout != 0 && _count > 0 && _busyPoll.ShouldPoll())
+        {
+            long until = started + _busyPoll.Budget;
+            do
+            {
+                ready = Libc.EpollWait(_epoll, events, MaxEvents, 0);
+                if (ready != 0)
+                {
+                    _busyPoll.Polled(found: true);
+                    _busyPoll.Waited(Stopwatch.GetTimestamp() - started);
+                    return ready;
+                }
+
+                // sched_yield: whatever else can run on this core (the MTA, the store) goes first.
+                Thread.Yield();
+            }
+            while (Stopwatch.GetTimestamp() < until);
+
+            _busyPoll.Polled(found: false);
+        }
+
+        ready = Libc.EpollWait(_epoll, events, MaxEvents, timeout);
+        _busyPoll.Waited(Stopwatch.GetTimestamp() - started);
+        return ready;
     }
 
     private void DrainPosted()

@@ -12,15 +12,29 @@ public sealed class EventLoopGroup
 
     private readonly object _gate = new();
     private readonly int _threadCount;
+    private readonly TimeSpan _busyPoll;
     private EventLoop[]? _loops;
     private int _next;
 
     /// <param name="threadCount">How many I/O threads (0: one per core).</param>
-    public EventLoopGroup(int threadCount = 0)
+    /// <param name="busyPoll">
+    /// How long a loop under load looks for its next event before it sleeps (null: <see cref="DefaultBusyPoll"/>;
+    /// zero: never; see <see cref="BusyPoll"/>).
+    /// </param>
+    public EventLoopGroup(int threadCount = 0, TimeSpan? busyPoll = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threadCount);
+        _busyPoll = busyPoll ?? DefaultBusyPoll;
+        ArgumentOutOfRangeException.ThrowIfLessThan(_busyPoll, TimeSpan.Zero, nameof(busyPoll));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_busyPoll, MaxBusyPoll, nameof(busyPoll));
         _threadCount = threadCount > 0 ? threadCount : Environment.ProcessorCount;
     }
+
+    /// <summary>How long a loop under load looks for its next event before it sleeps, unless told otherwise.</summary>
+    public static TimeSpan DefaultBusyPoll { get; } = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>The longest busy poll a group takes: beyond it a poll costs more than any wake-up it saves.</summary>
+    public static TimeSpan MaxBusyPoll { get; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>The process's default group, one thread per core.</summary>
     public static EventLoopGroup Shared => s_shared.Value;
@@ -44,7 +58,7 @@ public sealed class EventLoopGroup
                     var created = new EventLoop[_threadCount];
                     for (int i = 0; i < created.Length; i++)
                     {
-                        created[i] = new EventLoop(i);
+                        created[i] = new EventLoop(i, _busyPoll);
                     }
 
                     Volatile.Write(ref _loops, created);

@@ -189,6 +189,8 @@ public class PublishedDaemonTests
     [InlineData("-f", "no-such-filter")]
     [InlineData("--socket-mode", "999")]
     [InlineData("--fallback", "maybe")]
+    [InlineData("--busy-poll", "5000")]
+    [InlineData("--busy-poll", "-1")]
     [InlineData("--no-such-option")]
     public async Task ABadArgumentSaysWhatIsWrongAndExitsNonZero(params string[] arguments)
     {

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using AotMilter.EndToEnd.Tests.Harness;
+using AotMilter.Mta;
+using AotMilter.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AotMilter.EndToEnd.Tests;
+
+/// <summary>
+/// The published daemon's I/O thread with <c>--busy-poll</c>: under a stream of frames it looks for the next one
+/// instead of sleeping, and an MTA that pauses between frames costs it no polling. How often the loop's thread slept
+/// is its voluntary context switches (/proc/PID/task/TID/status: a thread that yields the core while it polls is
+/// not counted there, one that sleeps in epoll_wait is).
+/// </summary>
+public class BusyPollTests(ITestOutputHelper output)
+{
+    /// <summary>The daemon's only event loop with --io-threads 1 (its thread's name).</summary>
+    private const string LoopThread = "aotmilter-io-0";
+
+    [Fact]
+    public async Task UnderAStreamOfFramesTheLoopPollsInsteadOfSleeping()
+    {
+        using var dir = new TempDirectory("busy-poll-stream");
+        await using MilterDaemon polling = await StartAsync(dir, "polling", 1000);
+        await using MilterDaemon sleeping = await StartAsync(dir, "sleeping", 0);
+
+        const int Frames = 2000;
+        long pollingSlept = await SleepsDuringAsync(polling, () => SendHeadersAsync(polling, Frames, pause: TimeSpan.Zero));
+        long sleepingSlept = await SleepsDuringAsync(sleeping, () => SendHeadersAsync(sleeping, Frames, pause: TimeSpan.Zero));
+
+        output.WriteLine($"{Frames} header frames back to back: the loop slept {pollingSlept} times with --busy-poll 1000, {sleepingSlept} with 0");
+        Assert.True(sleepingSlept >= Frames / 2, $"without polling the loop slept only {sleepingSlept} times for {Frames} frames: the measure does not see its waits");
+        Assert.True(pollingSlept * 4 < sleepingSlept, $"with polling the loop slept {pollingSlept} times, without {sleepingSlept}");
+    }
+
+    [Fact]
+    public async Task AnMtaThatPausesBetweenFramesCostsNoPolling()
+    {
+        using var dir = new TempDirectory("busy-poll-paced");
+        await using MilterDaemon daemon = await StartAsync(dir, "paced", 1000);
+
+        // Hot first (a stream of frames), then 150 frames 3 ms apart: a loop that kept polling for its whole budget
+        // before each would spend about 150 ms; one that stops once the waits grow long spends its frames' own work.
+        await SendHeadersAsync(daemon, 2000, pause: TimeSpan.Zero);
+        TimeSpan before = ProcStat.CpuTime(daemon.ProcessId);
+        await SendHeadersAsync(daemon, 150, pause: TimeSpan.FromMilliseconds(3));
+        TimeSpan cpu = ProcStat.CpuTime(daemon.ProcessId) - before;
+
+        output.WriteLine($"150 frames 3 ms apart: {cpu.TotalMilliseconds:0} ms of CPU");
+        Assert.True(cpu < TimeSpan.FromMilliseconds(75), $"the daemon used {cpu.TotalMilliseconds:0} ms of CPU for 150 paced frames");
+    }
+
+    private static Task<MilterDaemon> StartAsync(TempDirectory dir, string name, int busyPoll) =>
+        MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(dir.Combine($"{name}.sock")), "--always-reply", "--io-threads", "1",
+            "--busy-poll", busyPoll.ToString(CultureInfo.InvariantCulture), "--log-level", "Warning");
+
+    private static async Task SendHeadersAsync(MilterDaemon daemon, int count, TimeSpan pause)
+    {
+        await using MilterClient mta = await MilterClient.ConnectAsync(daemon.Endpoint.ForAotMilter);
+        await mta.NegotiateAsync();
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.org>"));
+        Assert.Equal(MilterReply.Continue, await mta.RcptToAsync("<b@example.org>"));
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(MilterReply.Continue, await mta.HeaderAsync("X-Frame", i.ToString(CultureInfo.InvariantCulture)));
+            if (pause > TimeSpan.Zero)
+            {
+                Thread.Sleep(pause);
+            }
+        }
+
+        await mta.QuitAsync();
+    }
+
+    private static async Task<long> SleepsDuringAsync(MilterDaemon daemon, Func<Task> load)
+    {
+        string status = LoopStatusPath(daemon.ProcessId);
+        long before = VoluntarySwitches(status);
+        await load();
+        return VoluntarySwitches(status) - before;
+    }
+
+    private static string LoopStatusPath(int pid)
+    {
+        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == LoopThread)
+            {
+                return Path.Combine(task, "status");
+            }
+        }
+
+        throw new InvalidOperationException($"no thread {LoopThread} in process {pid}");
+    }
+
+    private static long VoluntarySwitches(string status)
+    {
+        string line = File.ReadLines(status).First(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal));
+        return long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+    }
+}
