@@ -150,7 +150,7 @@ internal static class CommandLine
         });
         var busyPoll = new Option<int>("--busy-poll")
         {
-            Description = "Microseconds an I/O thread under load looks for its next event before it sleeps (0: never)",
+            Description = "Microseconds an I/O thread under load looks for its next event before it sleeps (0: never; by default none when the process may use only one CPU)",
             DefaultValueFactory = _ => (int)EventLoopGroup.DefaultBusyPoll.TotalMicroseconds,
             HelpName = "MICROSECONDS",
         };

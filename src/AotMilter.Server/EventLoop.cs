@@ -264,7 +264,7 @@ internal sealed unsafe class EventLoop
                 ready = Libc.EpollWait(_epoll, events, MaxEvents, 0);
                 if (ready != 0)
                 {
-                    _busyPoll.Polled(found: true);
+                    _busyPoll.Polled(found: ready > 0);
                     _busyPoll.Waited(Stopwatch.GetTimestamp() - started);
                     return ready;
                 }

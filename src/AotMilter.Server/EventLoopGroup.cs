@@ -30,8 +30,12 @@ public sealed class EventLoopGroup
         _threadCount = threadCount > 0 ? threadCount : Environment.ProcessorCount;
     }
 
-    /// <summary>How long a loop under load looks for its next event before it sleeps, unless told otherwise.</summary>
-    public static TimeSpan DefaultBusyPoll { get; } = TimeSpan.FromMicroseconds(50);
+    /// <summary>
+    /// How long a loop under load looks for its next event before it sleeps, unless told otherwise: 50 µs, or never
+    /// when the process may use only one CPU (its affinity or its CPU quota), where a loop that polls only takes the
+    /// core from the MTA or the load it waits for, or spends the quota.
+    /// </summary>
+    public static TimeSpan DefaultBusyPoll { get; } = Environment.ProcessorCount > 1 ? TimeSpan.FromMicroseconds(50) : TimeSpan.Zero;
 
     /// <summary>The longest busy poll a group takes: beyond it a poll costs more than any wake-up it saves.</summary>
     public static TimeSpan MaxBusyPoll { get; } = TimeSpan.FromMilliseconds(1);

@@ -73,7 +73,7 @@ public sealed class MilterMetrics : IDisposable
 
     /// <summary>
     /// Connection objects (connection, session, context, buffers) made because the pool of closed connections had
-    /// none to reuse: it follows the most connections open at once.
+    /// none to reuse, with the spares made ahead at the same time: it follows the most connections open at once.
     /// </summary>
     public long ConnectionObjects => Interlocked.Read(ref _connectionObjects);
 

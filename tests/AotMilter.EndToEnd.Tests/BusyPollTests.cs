@@ -12,8 +12,10 @@ namespace AotMilter.EndToEnd.Tests;
 /// The published daemon's I/O thread with <c>--busy-poll</c>: under a stream of frames it looks for the next one
 /// instead of sleeping, and an MTA that pauses between frames costs it no polling. How often the loop's thread slept
 /// is its voluntary context switches (/proc/PID/task/TID/status: a thread that yields the core while it polls is
-/// not counted there, one that sleeps in epoll_wait is).
+/// not counted there, one that sleeps in epoll_wait is). Alone, like the other measurements of how a loop waits:
+/// the suite's other daemons would stretch the MTA's turn between frames past the budget.
 /// </summary>
+[Collection(LatencyCollection.Name)]
 public class BusyPollTests(ITestOutputHelper output)
 {
     /// <summary>The daemon's only event loop with --io-threads 1 (its thread's name).</summary>
@@ -50,6 +52,19 @@ public class BusyPollTests(ITestOutputHelper output)
 
         output.WriteLine($"150 frames 3 ms apart: {cpu.TotalMilliseconds:0} ms of CPU");
         Assert.True(cpu < TimeSpan.FromMilliseconds(75), $"the daemon used {cpu.TotalMilliseconds:0} ms of CPU for 150 paced frames");
+    }
+
+    [Fact]
+    public async Task ADaemonThatMayUseOneCpuDoesNotPollUnlessTold()
+    {
+        // Polling on the only CPU the daemon may run on would take it from the MTA the loop waits for.
+        ProcessResult one = await ProcessRunner.RunAsync("taskset", ["-c", "0", RepoPaths.AotMilterBinary(), "--help"], TimeSpan.FromSeconds(30));
+        one.EnsureSuccess("taskset -c 0 aotmilter --help");
+        Assert.Matches(@"--busy-poll <MICROSECONDS>[^\[]*\[default: 0\]", one.StdOut);
+
+        ProcessResult all = await ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(), ["--help"], TimeSpan.FromSeconds(30));
+        all.EnsureSuccess("aotmilter --help");
+        Assert.Matches(Environment.ProcessorCount > 1 ? @"--busy-poll <MICROSECONDS>[^\[]*\[default: 50\]" : @"--busy-poll <MICROSECONDS>[^\[]*\[default: 0\]", all.StdOut);
     }
 
     private static Task<MilterDaemon> StartAsync(TempDirectory dir, string name, int busyPoll) =>
