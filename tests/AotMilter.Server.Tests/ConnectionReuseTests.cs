@@ -11,6 +11,9 @@ namespace AotMilter.Server.Tests;
 /// </summary>
 public class ConnectionReuseTests
 {
+    // A group's threads live as long as the process: one for this class, made when first needed.
+    private static readonly Lazy<EventLoopGroup> BlockedLoop = new(() => new EventLoopGroup(1));
+
     [Fact]
     public async Task PooledConnectionsNotNeededForAWholeIntervalAreLetGo()
     {
@@ -138,7 +141,9 @@ public class ConnectionReuseTests
                 return Verdict.Continue;
             },
         };
-        await using TestServer server = TestServer.Start(probe.Register());
+        // On an I/O thread of its own: held for 1.2 s, a thread of the shared group would hold up the other tests'
+        // connections on it (an end of message waiting for its progress frames, say).
+        await using TestServer server = TestServer.Start(o => o with { EventLoops = BlockedLoop.Value }, probe.Register());
         await using MilterClient mta = await server.ConnectAndNegotiateAsync();
         await mta.ConnectAsync("client.example.org", ConnectFamily.IPv4, 25, "192.0.2.1");
 
