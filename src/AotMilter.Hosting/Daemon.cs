@@ -90,7 +90,7 @@ internal static class Daemon
         var reloader = new ConfigReloader(settings, chain, log);
         // With -u the socket file is the user's, so that it can remove it at exit even from a sticky directory.
         MilterServerOptions serverOptions = (drop ? settings.Server with { SocketOwner = uid } : settings.Server)
-            with { EventLoops = settings.IoThreads > 0 || settings.BusyPoll != EventLoopGroup.DefaultBusyPoll ? new EventLoopGroup(settings.IoThreads, settings.BusyPoll) : EventLoopGroup.Shared };
+            with { EventLoops = new EventLoopGroup(settings.IoThreads, settings.BusyPoll, static () => Logging.LinesWaiting) };
         var server = new MilterServer(chain, serverOptions, loggerFactory);
         MilterMetrics metrics = server.Metrics;
 

@@ -16,6 +16,11 @@ internal static class Logging
     /// <summary>Log lines waiting for a destination that does not take them; beyond it lines are dropped (and counted, see <see cref="LogQueue"/>).</summary>
     public const int MaxQueuedLines = 16_384;
 
+    private static LogQueue? s_queue;
+
+    /// <summary>True while lines wait for the log writer (of the factory made last): its thread needs a core.</summary>
+    public static bool LinesWaiting => Volatile.Read(ref s_queue)?.Queued > 0;
+
     /// <exception cref="IOException">The log file cannot be opened or is refused (see <see cref="AppendOnlyFile.Open"/>).</exception>
     public static ILoggerFactory Create(LogLevel level, string? file)
     {
@@ -42,6 +47,7 @@ internal static class Logging
             Format(options, taken);
             return new ZLoggerStreamLoggerProvider(stream, options);
         });
+        Volatile.Write(ref s_queue, provider);
         var factory = new LoggerFactory([], new LoggerFilterOptions { MinLevel = level });
 
         // Added (not passed to the constructor) so that disposing the factory disposes the provider, which writes out

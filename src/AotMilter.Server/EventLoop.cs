@@ -55,11 +55,14 @@ internal sealed unsafe class EventLoop
     private int _count;
     private long _nextTick;
     private BusyPoll _busyPoll;
+    private readonly Func<bool>? _otherWorkWaiting;
 
     /// <param name="index">The loop's number in its group (its thread's name).</param>
     /// <param name="busyPoll">How long the loop looks for ready descriptors before it sleeps, under load (<see cref="BusyPoll"/>; zero: never).</param>
-    public EventLoop(int index, TimeSpan busyPoll = default)
+    /// <param name="otherWorkWaiting">Whether other threads of the process wait for a core: then the loop does not poll.</param>
+    public EventLoop(int index, TimeSpan busyPoll = default, Func<bool>? otherWorkWaiting = null)
     {
+        _otherWorkWaiting = otherWorkWaiting;
         _busyPoll = new BusyPoll((long)(busyPoll.TotalSeconds * Stopwatch.Frequency));
         _epoll = Libc.EpollCreate1(Libc.EPOLL_CLOEXEC);
         if (_epoll < 0)
@@ -256,7 +259,7 @@ internal sealed unsafe class EventLoop
     {
         int ready;
         long started = Stopwatch.GetTimestamp();
-        if (timeout != 0 && _count > 0 && _busyPoll.ShouldPoll())
+        if (timeout != 0 && _count > 0 && _busyPoll.ShouldPoll() && _otherWorkWaiting?.Invoke() != true)
         {
             long until = started + _busyPoll.Budget;
             do

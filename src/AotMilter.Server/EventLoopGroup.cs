@@ -13,6 +13,7 @@ public sealed class EventLoopGroup
     private readonly object _gate = new();
     private readonly int _threadCount;
     private readonly TimeSpan _busyPoll;
+    private readonly Func<bool>? _otherWorkWaiting;
     private EventLoop[]? _loops;
     private int _next;
 
@@ -21,8 +22,13 @@ public sealed class EventLoopGroup
     /// How long a loop under load looks for its next event before it sleeps (null: <see cref="DefaultBusyPoll"/>;
     /// zero: never; see <see cref="BusyPoll"/>).
     /// </param>
-    public EventLoopGroup(int threadCount = 0, TimeSpan? busyPoll = null)
+    /// <param name="otherWorkWaiting">
+    /// Whether other threads of the process have work waiting (the log writer's lines): then a loop sleeps at once
+    /// instead of polling, so that they get the core (null: no such work).
+    /// </param>
+    public EventLoopGroup(int threadCount = 0, TimeSpan? busyPoll = null, Func<bool>? otherWorkWaiting = null)
     {
+        _otherWorkWaiting = otherWorkWaiting;
         ArgumentOutOfRangeException.ThrowIfNegative(threadCount);
         _busyPoll = busyPoll ?? DefaultBusyPoll;
         ArgumentOutOfRangeException.ThrowIfLessThan(_busyPoll, TimeSpan.Zero, nameof(busyPoll));
@@ -62,7 +68,7 @@ public sealed class EventLoopGroup
                     var created = new EventLoop[_threadCount];
                     for (int i = 0; i < created.Length; i++)
                     {
-                        created[i] = new EventLoop(i, _busyPoll);
+                        created[i] = new EventLoop(i, _busyPoll, _otherWorkWaiting);
                     }
 
                     Volatile.Write(ref _loops, created);
