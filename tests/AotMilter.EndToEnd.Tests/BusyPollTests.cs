@@ -55,6 +55,44 @@ public class BusyPollTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WhileLogLinesWaitForTheWriterTheLoopSleepsInsteadOfPolling()
+    {
+        // Standard error redirected and never read: the writer thread blocks on the full pipe and the log queue keeps
+        // lines waiting for it, as when the writer needs a core the polling loops would take.
+        using var dir = new TempDirectory("busy-poll-log");
+        string socket = dir.Combine("m.sock");
+        var start = new ProcessStartInfo(RepoPaths.AotMilterBinary()) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string argument in new[] { "-p", $"unix:{socket}", "-f", "bench", "--always-reply", "--allow-root", "--io-threads", "1", "--busy-poll", "1000" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process daemon = Process.Start(start)!;
+        try
+        {
+            for (int i = 0; i < 100 && !File.Exists(socket); i++)
+            {
+                await Task.Delay(50);
+            }
+
+            // A line per connection fills the pipe's buffer within the second.
+            ProcessResult flood = await ProcessRunner.RunAsync(RepoPaths.AotMilterBinary(),
+                ["bench", "--socket", $"unix:{socket}", "--connections", "8", "--duration", "1"], TimeSpan.FromSeconds(60));
+            Assert.True(flood.Succeeded, flood.ToString());
+
+            const int Frames = 2000;
+            long slept = await SleepsDuringAsync(daemon.Id, () => SendHeadersAsync($"unix:{socket}", Frames, pause: TimeSpan.Zero));
+            output.WriteLine($"{Frames} header frames back to back with log lines waiting: the loop slept {slept} times with --busy-poll 1000");
+            Assert.True(slept >= Frames / 2, $"the loop slept only {slept} times for {Frames} frames: it polled while the log writer's lines waited");
+        }
+        finally
+        {
+            daemon.Kill();
+            await daemon.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task ADaemonThatMayUseOneCpuDoesNotPollUnlessTold()
     {
         // Polling on the only CPU the daemon may run on would take it from the MTA the loop waits for.
@@ -71,9 +109,11 @@ public class BusyPollTests(ITestOutputHelper output)
         MilterDaemon.StartAsync("bench", MilterEndpoint.Unix(dir.Combine($"{name}.sock")), "--always-reply", "--io-threads", "1",
             "--busy-poll", busyPoll.ToString(CultureInfo.InvariantCulture), "--log-level", "Warning");
 
-    private static async Task SendHeadersAsync(MilterDaemon daemon, int count, TimeSpan pause)
+    private static Task SendHeadersAsync(MilterDaemon daemon, int count, TimeSpan pause) => SendHeadersAsync(daemon.Endpoint.ForAotMilter, count, pause);
+
+    private static async Task SendHeadersAsync(string socket, int count, TimeSpan pause)
     {
-        await using MilterClient mta = await MilterClient.ConnectAsync(daemon.Endpoint.ForAotMilter);
+        await using MilterClient mta = await MilterClient.ConnectAsync(socket);
         await mta.NegotiateAsync();
         Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.org>"));
         Assert.Equal(MilterReply.Continue, await mta.RcptToAsync("<b@example.org>"));
@@ -89,9 +129,11 @@ public class BusyPollTests(ITestOutputHelper output)
         await mta.QuitAsync();
     }
 
-    private static async Task<long> SleepsDuringAsync(MilterDaemon daemon, Func<Task> load)
+    private static Task<long> SleepsDuringAsync(MilterDaemon daemon, Func<Task> load) => SleepsDuringAsync(daemon.ProcessId, load);
+
+    private static async Task<long> SleepsDuringAsync(int pid, Func<Task> load)
     {
-        string status = LoopStatusPath(daemon.ProcessId);
+        string status = LoopStatusPath(pid);
         long before = VoluntarySwitches(status);
         await load();
         return VoluntarySwitches(status) - before;
