@@ -156,7 +156,8 @@ internal static class CommandLine
         };
         busyPoll.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() < 0 || r.GetValueOrDefault<int>() > EventLoopGroup.MaxBusyPoll.TotalMicroseconds)
+            int microseconds = r.GetValueOrDefault<int>();
+            if (microseconds < 0 || microseconds > EventLoopGroup.MaxBusyPoll.TotalMicroseconds)
             {
                 r.AddError($"--busy-poll must be between 0 and {EventLoopGroup.MaxBusyPoll.TotalMicroseconds:0} microseconds");
             }

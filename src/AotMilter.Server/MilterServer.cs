@@ -24,7 +24,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     private ConnectionPool? _pool;
     private TaskCompletionSource? _drained;
     private int _abandoned;
-    private long _reused;
+    private long _madeForAccepts;
     private Socket? _listener;
     private bool _inherited;
     private string? _inheritedPath;
@@ -59,7 +59,7 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
     public long ConnectionsAccepted => Metrics.ConnectionsAccepted;
 
     /// <summary>Accepted connections served by a pooled connection of an earlier one.</summary>
-    internal long ConnectionsReused => Interlocked.Read(ref _reused);
+    internal long ConnectionsReused => Metrics.ConnectionsAccepted - Interlocked.Read(ref _madeForAccepts);
 
     /// <summary>Closed connections kept for the next ones.</summary>
     internal int PooledConnections => _pool?.Count ?? 0;
@@ -253,11 +253,13 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         ConnectionPool pool = _pool!;
         if (pool.TryRent(out MilterConnection? connection))
         {
-            Interlocked.Increment(ref _reused);
             connection.Reuse(loop, fd, id);
         }
         else
         {
+            // Counted here, on the rare path, rather than each reuse: spares are made too, so objects made are not
+            // accepts that found the pool empty.
+            Interlocked.Increment(ref _madeForAccepts);
             connection = MakeConnection(loop, fd, id, pool);
 
             // The pool was empty: more connections are open at once than ever before. A few spares made now serve the

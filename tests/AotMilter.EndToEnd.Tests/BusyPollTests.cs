@@ -133,28 +133,8 @@ public class BusyPollTests(ITestOutputHelper output)
 
     private static async Task<long> SleepsDuringAsync(int pid, Func<Task> load)
     {
-        string status = LoopStatusPath(pid);
-        long before = VoluntarySwitches(status);
+        long before = ProcFs.ThreadSleeps(pid, LoopThread);
         await load();
-        return VoluntarySwitches(status) - before;
-    }
-
-    private static string LoopStatusPath(int pid)
-    {
-        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
-        {
-            if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == LoopThread)
-            {
-                return Path.Combine(task, "status");
-            }
-        }
-
-        throw new InvalidOperationException($"no thread {LoopThread} in process {pid}");
-    }
-
-    private static long VoluntarySwitches(string status)
-    {
-        string line = File.ReadLines(status).First(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal));
-        return long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+        return ProcFs.ThreadSleeps(pid, LoopThread) - before;
     }
 }

@@ -1,6 +1,6 @@
 namespace AotMilter.EndToEnd.Tests.Harness;
 
-/// <summary>What the kernel counts for a process (/proc/PID): resident memory, and the CPU time of one of its threads.</summary>
+/// <summary>What the kernel counts for a process (/proc/PID): resident memory, and the CPU time and sleeps of one of its threads.</summary>
 internal static class ProcFs
 {
     /// <summary>
@@ -9,12 +9,29 @@ internal static class ProcFs
     /// </summary>
     public static TimeSpan ThreadCpu(int pid, string threadName)
     {
+        string task = ThreadDirectory(pid, threadName);
+        long nanoseconds = long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        return TimeSpan.FromTicks(nanoseconds / 100);
+    }
+
+    /// <summary>
+    /// How often the thread named <paramref name="threadName"/> has gone to sleep so far (voluntary_ctxt_switches of
+    /// its status): a thread that yields the core while it polls is not counted, one that waits in epoll_wait is.
+    /// </summary>
+    public static long ThreadSleeps(int pid, string threadName)
+    {
+        string status = Path.Combine(ThreadDirectory(pid, threadName), "status");
+        string line = File.ReadLines(status).First(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal));
+        return long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string ThreadDirectory(int pid, string threadName)
+    {
         foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
         {
             if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == threadName)
             {
-                long nanoseconds = long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-                return TimeSpan.FromTicks(nanoseconds / 100);
+                return task;
             }
         }
 
