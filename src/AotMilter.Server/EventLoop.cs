@@ -44,6 +44,9 @@ internal sealed unsafe class EventLoop
     // Work the loop posts to itself (a callback completed by a reply this thread read): run before the next wait,
     // without the eventfd's two system calls.
     private readonly Queue<ILoopWork> _postedHere = new();
+
+    // Actions for the end of this wake-up (LoopIoThread.BeforeWaiting): run after everything ready was handled.
+    private readonly Queue<Action> _beforeWaiting = new();
     private int _wakeSignalled;
 
     // Handlers by slot; a token is (generation << 32 | slot), so a stale event cannot reach a slot's next owner.
@@ -107,6 +110,12 @@ internal sealed unsafe class EventLoop
             Libc.Write(_wakeFd, (byte*)&one, sizeof(ulong));
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once, after the events and work of this wake-up and before the loop waits again.
+    /// Loop thread only.
+    /// </summary>
+    public void BeforeWaiting(Action action) => _beforeWaiting.Enqueue(action);
 
     /// <summary>Adds <paramref name="fd"/> for <paramref name="events"/>; returns the token for later calls. Loop thread only.</summary>
     public ulong Register(IEventHandler handler, int fd, uint events)
@@ -200,11 +209,7 @@ internal sealed unsafe class EventLoop
         new LoopIoThread(this).Enter();
         while (true)
         {
-            while (_postedHere.TryDequeue(out ILoopWork? work))
-            {
-                Execute(work);
-            }
-
+            RunWorkOfThisWakeUp();
             int timeout = _count == 0 ? -1 : (int)Math.Clamp(_nextTick - Environment.TickCount64, 0, TickMilliseconds);
             int ready = Wait(events, timeout);
             Now = Environment.TickCount64;
@@ -252,6 +257,27 @@ internal sealed unsafe class EventLoop
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// What the loop posted to itself, then the before-waiting actions; again while either made more (an action that
+    /// completes a callback posts its connection).
+    /// </summary>
+    private void RunWorkOfThisWakeUp()
+    {
+        do
+        {
+            while (_postedHere.TryDequeue(out ILoopWork? work))
+            {
+                Execute(work);
+            }
+
+            while (_beforeWaiting.TryDequeue(out Action? action))
+            {
+                Execute(action);
+            }
+        }
+        while (_postedHere.Count > 0);
     }
 
     /// <summary>epoll_wait, after looking for ready descriptors without sleeping for a while when the loop is under load.</summary>
@@ -303,6 +329,18 @@ internal sealed unsafe class EventLoop
         try
         {
             work.Execute();
+        }
+        catch (Exception ex)
+        {
+            AotMilter.Server.Guard.Report(ex);
+        }
+    }
+
+    private static void Execute(Action action)
+    {
+        try
+        {
+            action();
         }
         catch (Exception ex)
         {

@@ -45,6 +45,18 @@ internal sealed class LoopIoThread(EventLoop loop) : IoThread
         _watched[socket] = loop.Register(new ReadableSocket(onReadable), fd, Libc.EPOLLIN);
     }
 
+    public override void BeforeWaiting(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        if (!loop.IsCurrentThread)
+        {
+            loop.Post(new LoopAction(action));
+            return;
+        }
+
+        loop.BeforeWaiting(action);
+    }
+
     public override void Close(Socket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);

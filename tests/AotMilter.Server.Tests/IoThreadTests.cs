@@ -54,6 +54,27 @@ public class IoThreadTests
         }
     }
 
+    [Fact]
+    public async Task AnActionForBeforeWaitingRunsOnceOnTheIoThreadAfterTheCallbackNotInsideIt()
+    {
+        var seen = new Deferred();
+        await using TestServer server = TestServer.Start(Register(() => new DeferringAtHelo(seen)));
+        await using MilterClient mta = await server.ConnectAndNegotiateAsync();
+        Assert.Equal(MilterReply.Continue, await mta.HeloAsync("client.example.org"));
+
+        // One action asked for by the callback itself, one from another thread: both run on the callback's I/O
+        // thread, neither inside the call that asked for it.
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref seen.Runs) == 2, TimeSpan.FromSeconds(5)), $"{seen.Runs} of 2 actions ran");
+        Assert.Equal(0, seen.RunsWhenAsked);
+        Assert.NotEqual(0, seen.Callback);
+        Assert.Equal(new[] { seen.Callback, seen.Callback }, seen.RanOn);
+
+        // Once each: the loop's next wake-ups do not run them again.
+        Assert.Equal(MilterReply.Continue, await mta.MailFromAsync("<a@example.org>"));
+        Assert.Equal(MilterReply.Continue, await mta.RcptToAsync("<b@example.org>"));
+        Assert.Equal(2, Volatile.Read(ref seen.Runs));
+    }
+
     /// <summary>Sends HELO, answers the filter's "ping" with "pong" and checks the verdict that follows; returns the service's side.</summary>
     private static async Task<Socket> HeloAnsweredByTheServiceAsync(MilterClient mta, Service service)
     {
@@ -128,6 +149,40 @@ public class IoThreadTests
             }
 
             return said == "pong" ? Verdict.Reject : Verdict.TempFail;
+        }
+    }
+
+    private sealed class Deferred
+    {
+        public int Callback;
+        public int Runs;
+        public int RunsWhenAsked = -1;
+        public readonly List<int> RanOn = [];
+    }
+
+    /// <summary>Asks its I/O thread at HELO for two actions before it waits: one from the callback, one from another thread.</summary>
+    private sealed class DeferringAtHelo(Deferred seen) : FilterDispatcher
+    {
+        public override ValueTask<Verdict> HeloAsync(ReadOnlySpan<byte> name, MilterContext context) => DeferAsync();
+
+        private async ValueTask<Verdict> DeferAsync()
+        {
+            IoThread io = IoThread.Current ?? throw new InvalidOperationException("a callback runs on an I/O thread");
+            seen.Callback = Environment.CurrentManagedThreadId;
+            io.BeforeWaiting(Ran);
+            seen.RunsWhenAsked = Volatile.Read(ref seen.Runs);
+            await Task.Run(() => io.BeforeWaiting(Ran)).ConfigureAwait(false);
+            return Verdict.Continue;
+        }
+
+        private void Ran()
+        {
+            lock (seen.RanOn)
+            {
+                seen.RanOn.Add(Environment.CurrentManagedThreadId);
+            }
+
+            Interlocked.Increment(ref seen.Runs);
         }
     }
 

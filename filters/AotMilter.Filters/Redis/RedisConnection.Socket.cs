@@ -105,6 +105,17 @@ public sealed partial class RedisConnection
         }
     }
 
+    /// <summary>The I/O thread's end of a wake-up in which its callbacks queued commands: they go out together.</summary>
+    private void FlushDeferred()
+    {
+        lock (_gate)
+        {
+            _flushDeferred = false;
+        }
+
+        FlushQueued();
+    }
+
     /// <summary>Sends what is queued, on the calling thread, as far as the socket takes it without blocking.</summary>
     private void Flush()
     {

@@ -8,7 +8,8 @@ namespace AotMilter.Filters.Redis;
 /// <summary>
 /// One connection to Redis, shared by every caller: commands are pipelined (each caller appends its command and
 /// does not wait for the ones before it to be answered; what accumulates while requests are in flight goes out in one
-/// write when their replies come), and replies come back in order, each completing the oldest request still waiting.
+/// write when their replies come, and what the callbacks of one wake-up of the connection's I/O thread queue goes out
+/// in one write at the end of that wake-up), and replies come back in order, each completing the oldest request still waiting.
 /// No caller ever waits on the socket: commands are written without blocking by the caller's thread, and replies are
 /// read by one thread per connection (RedisConnection.Socket.cs): the I/O thread the connection belongs to, or a
 /// reader thread of its own. That thread completes each caller's task itself, with no further hand-over (a milter
@@ -41,6 +42,8 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private ArrayBufferWriter<byte> _outgoing = new(4096);
     private ArrayBufferWriter<byte> _sending = new(4096);
     private bool _flushing;
+    private bool _flushDeferred;
+    private readonly Action _flushDeferredAction;
     private int _sent;
     private Exception? _failure;
     private long _lastReceive;
@@ -55,6 +58,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         _io = io;
         Name = name;
         _lastReceive = Stopwatch.GetTimestamp();
+        _flushDeferredAction = FlushDeferred;
         _deadlines = new Timer(static c => ((RedisConnection)c!).CheckDeadlines(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -82,7 +86,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public Task<RedisReply> Send(ReadOnlySpan<byte> command, TimeSpan deadline, CancellationToken cancellationToken)
     {
         var request = new PendingRequest(Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency), deadline);
-        bool startFlush;
+        bool startFlush, deferFlush = false;
         lock (_gate)
         {
             if (_failure is not null)
@@ -98,8 +102,17 @@ public sealed partial class RedisConnection : IAsyncDisposable
             // With requests in flight, the command waits for the reader thread, which sends everything queued once it
             // has read the next replies: commands issued meanwhile by any caller go out in one write, and Redis reads
             // and answers them together (that halved Redis's CPU per call, at concurrency 8 and 64 alike). With at
-            // most one in flight the command goes out at once, from this thread: nothing would come to batch it with.
+            // most one in flight the command goes out now: from another thread at once, and from the I/O thread this
+            // connection belongs to at the end of its wake-up, with the commands of the other connections it serves in
+            // that wake-up.
             startFlush = _pending.Count < BatchAbove && !_flushing;
+            if (startFlush && _io is not null && IoThread.Current == _io)
+            {
+                startFlush = false;
+                deferFlush = !_flushDeferred;
+                _flushDeferred = true;
+            }
+
             _flushing |= startFlush;
             _pending.Enqueue(request);
             command.CopyTo(_outgoing.GetSpan(command.Length));
@@ -121,6 +134,10 @@ public sealed partial class RedisConnection : IAsyncDisposable
         if (startFlush)
         {
             Flush();
+        }
+        else if (deferFlush)
+        {
+            _io!.BeforeWaiting(_flushDeferredAction);
         }
 
         return request.Task;

@@ -32,6 +32,19 @@ public abstract class IoThread
     /// </summary>
     public abstract void Close(Socket socket);
 
+    /// <summary>
+    /// Calls <paramref name="action"/> on this I/O thread once, after the events it is handling now and before it
+    /// waits for more: a client whose callbacks each queue a command can send all those of one wake-up in one write
+    /// (one system call here, one read for the server) instead of one each. Each call queues one more call, so a
+    /// client asks once per wake-up (it keeps a flag). On another thread the action runs soon on this one. This base
+    /// class, for threads that never defer, calls it at once.
+    /// </summary>
+    public virtual void BeforeWaiting(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        action();
+    }
+
     /// <summary>Makes <paramref name="thread"/> the <see cref="Current"/> one of the calling thread: the host calls it once, on the thread itself.</summary>
     protected static void MakeCurrent(IoThread thread) => t_current = thread;
 }
