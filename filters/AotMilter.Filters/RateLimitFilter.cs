@@ -32,39 +32,22 @@ public sealed class RateLimitFilter : IResettableFilter
         _client = _settings.UsesClient ? IpNetwork.ParseClient(client.Address.Bytes) : null;
     }
 
-    // RFC 5321: a local part of 64 and a domain of 255 octets.
-    private const int MaxKeyValueLength = 320;
-
     // The longest text of an IPv6 address (45) with its zone.
     private const int MaxAddressText = 64;
 
     /// <summary>
-    /// One counter per sender whatever way the MTA lets it be written: case folded, and the domain without the
-    /// trailing dot of an absolute name ("a@Example.COM." is "a@example.com"), so a sender cannot double its quota by
-    /// alternating spellings.
-    /// </summary>
-    internal static string SenderKey(string sender) => TrimDomainDots(sender).ToString().ToLowerInvariant();
-
-    /// <summary>The sender without the trailing dots of its domain.</summary>
-    private static ReadOnlySpan<char> TrimDomainDots(ReadOnlySpan<char> sender)
-    {
-        int at = sender.LastIndexOf('@');
-        return at < 0 ? sender : sender[..(at + 1 + sender[(at + 1)..].TrimEnd('.').Length)];
-    }
-
-    /// <summary>
-    /// The counter of <paramref name="value"/> under <paramref name="rule"/>, case folded. A value longer than SMTP
-    /// allows an address to be shares one counter with every other such value, so that a peer cannot fill the store
-    /// with megabyte-long keys.
+    /// The counter of <paramref name="value"/> under <paramref name="rule"/>, spelled as <see cref="StoreKeys"/> says:
+    /// one counter per sender whatever way the MTA lets it be written (a sender cannot double its quota by alternating
+    /// spellings), and one for every value longer than an address can be.
     /// </summary>
     private static string CounterOf(RateLimitRule rule, ReadOnlySpan<char> value)
     {
-        if (value.Length > MaxKeyValueLength)
+        if (value.Length > StoreKeys.MaxValueLength)
         {
-            return rule.KeyFor(OverLong);
+            return rule.KeyFor(StoreKeys.OverLong);
         }
 
-        Span<char> folded = stackalloc char[MaxKeyValueLength];
+        Span<char> folded = stackalloc char[StoreKeys.MaxValueLength];
         return rule.KeyFor(folded[..value.ToLowerInvariant(folded)]);
     }
 
@@ -96,10 +79,10 @@ public sealed class RateLimitFilter : IResettableFilter
             string? key = rule.Key switch
             {
                 // Bounces (the null sender) are not counted per sender: they all share "<>".
-                RateLimitKey.Sender => sender.Length == 0 ? null : CounterOf(rule, TrimDomainDots(sender)),
+                RateLimitKey.Sender => sender.Length == 0 ? null : CounterOf(rule, StoreKeys.TrimDomainDots(sender)),
                 RateLimitKey.SenderDomain => sender.LastIndexOf('@') is int at and >= 0 ? CounterOf(rule, sender.AsSpan(at + 1).TrimEnd('.')) : null,
                 RateLimitKey.Client => _client is null ? null : ClientCounter(rule, _client),
-                _ => string.IsNullOrEmpty(login) ? null : login.Length > MaxKeyValueLength ? rule.KeyFor(OverLong) : rule.KeyFor(login),
+                _ => string.IsNullOrEmpty(login) ? null : login.Length > StoreKeys.MaxValueLength ? rule.KeyFor(StoreKeys.OverLong) : rule.KeyFor(login),
             };
             if (key is not null)
             {
@@ -118,8 +101,6 @@ public sealed class RateLimitFilter : IResettableFilter
         ValueTask<int> answer = _settings.Store.TryAcquireAsync(_requests, context.CallbackAborted);
         return answer.IsCompletedSuccessfully ? new(Decide(answer.Result, start, context)) : AwaitAnswerAsync(answer, start, context);
     }
-
-    private const string OverLong = "(over-long)";
 
     private static string? ClientCounter(RateLimitRule rule, IPAddress client)
     {

@@ -30,6 +30,24 @@ public class GreylistFilterTests
     }
 
     [Fact]
+    public void ATripletSpellsEachAddressOneWayAndLongerThanAnAddressCanBeAsOneSharedKey()
+    {
+        // One triplet whatever way the MTA writes the addresses: case, and the trailing dot of an absolute domain.
+        Assert.Equal(
+            GreylistKeys.Triplet("192.0.2.0/24", "a@example.org", "b@example.net"),
+            GreylistKeys.Triplet("192.0.2.0/24", "A@Example.ORG.", "B@EXAMPLE.net"));
+
+        // Up to the longest address SMTP allows, each its own; longer ones, whatever they say, one key.
+        string longest = new string('a', 64) + "@" + new string('d', 255);
+        Assert.Equal(320, longest.Length);
+        Assert.Contains(longest, GreylistKeys.Triplet("n", longest, "b@example.net"), StringComparison.Ordinal);
+        string first = GreylistKeys.Triplet("n", new string('a', 400) + "@example.org", "b@example.net");
+        Assert.Equal(first, GreylistKeys.Triplet("n", new string('c', 500) + "@example.org", "b@example.net"));
+        Assert.Equal("n (over-long) b@example.net", first);
+        Assert.Equal("n  b@example.net", GreylistKeys.Triplet("n", "", "b@example.net"));
+    }
+
+    [Fact]
     public async Task ARetryAfterTheWindowClosedStartsOver()
     {
         var time = new ManualTime();

@@ -1,18 +1,16 @@
 using System.Net;
 using System.Net.Sockets;
+using AotMilter.Filters.Stores;
 
 namespace AotMilter.Filters.Greylist;
 
 /// <summary>
 /// The keys greylisting remembers: the client's network (its address with the host bits cleared, so that a sender's
 /// pool of outbound servers in one /24 counts as one client) and the triplet of that network, the sender and the
-/// recipient, each address folded as the rate limiter folds it.
+/// recipient, each address spelled as the stores spell it (<see cref="StoreKeys"/>).
 /// </summary>
 public static class GreylistKeys
 {
-    // RFC 5321: a local part of 64 and a domain of 255 octets. Longer addresses share one key, as in the rate limiter.
-    private const int MaxAddressLength = 320;
-
     /// <summary>The client network, <c>192.0.2.0/24</c> or <c>2001:db8:1:2::/64</c>.</summary>
     public static string Network(IPAddress address, int ipv4Prefix, int ipv6Prefix)
     {
@@ -32,8 +30,5 @@ public static class GreylistKeys
 
     /// <summary>The triplet: network, sender (empty for bounces) and recipient, separated by spaces (no address has one unquoted).</summary>
     public static string Triplet(string network, string sender, string recipient) =>
-        $"{network} {Address(sender)} {Address(recipient)}";
-
-    private static string Address(string address) =>
-        address.Length > MaxAddressLength ? "(over-long)" : RateLimitFilter.SenderKey(address);
+        $"{network} {StoreKeys.Address(sender)} {StoreKeys.Address(recipient)}";
 }
