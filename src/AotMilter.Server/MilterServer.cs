@@ -40,10 +40,6 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
         _filterLog = loggerFactory.CreateLogger("filter");
         _budget = new MemoryBudget(options.MaxMemory);
         Metrics = new MilterMetrics(chain) { Budget = _budget };
-        if (_log.IsEnabled(LogLevel.Information))
-        {
-            ConnectionSummary.PrefillEntryPool();
-        }
     }
 
     /// <summary>The bytes peers may make this server hold beyond each connection's working set (<see cref="MilterServerOptions.MaxMemory"/>).</summary>
@@ -156,6 +152,13 @@ public sealed partial class MilterServer : IAsyncDisposable, IConnectionOwner
             }
 
             await Task.WhenAll(acceptors.Select(a => a.Started)).ConfigureAwait(false);
+            if (_log.IsEnabled(LogLevel.Information))
+            {
+                // Here, with the loops already serving, not before the socket listens: filling the pool was a fifth
+                // of the managed start-up (1-1.7 ms of 18 on a 2-core VM), and mail need not wait for it.
+                ConnectionSummary.PrefillEntryPool();
+            }
+
             try
             {
                 await Task.Delay(Timeout.Infinite, stopping).ConfigureAwait(false);
