@@ -66,7 +66,10 @@ internal readonly struct ConnectionSummary : IZLoggerFormattable, IReadOnlyList<
 
     public IZLoggerEntry CreateEntry(in LogInfo info) => ZLoggerEntry<ConnectionSummary>.Create(info, this);
 
-    /// <summary>Entries made ready once the server accepts connections: a backlog of this many lines needs no new one (about 300 bytes each).</summary>
+    /// <summary>
+    /// Entries made ready once the server accepts connections: a backlog of this many lines needs no new one (about
+    /// 300 bytes each).
+    /// </summary>
     internal const int PrefilledEntries = 1024;
 
     private static int s_prefilled;

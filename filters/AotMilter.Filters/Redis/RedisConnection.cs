@@ -9,7 +9,8 @@ namespace AotMilter.Filters.Redis;
 /// One connection to Redis, shared by every caller: commands are pipelined (each caller appends its command and
 /// does not wait for the ones before it to be answered; what accumulates while requests are in flight goes out in one
 /// write when their replies come, and what the callbacks of one wake-up of the connection's I/O thread queue goes out
-/// in one write at the end of that wake-up), and replies come back in order, each completing the oldest request still waiting.
+/// in one write at the end of that wake-up), and replies come back in order, each completing the oldest request still
+/// waiting.
 /// No caller ever waits on the socket: commands are written without blocking by the caller's thread, and replies are
 /// read by one thread per connection (RedisConnection.Socket.cs): the I/O thread the connection belongs to, or a
 /// reader thread of its own. That thread completes each caller's task itself, with no further hand-over (a milter
