@@ -7,7 +7,8 @@ public sealed class MilterHostOptions
 {
     /// <summary>
     /// The program's name in its messages (<c>NAME: error ...</c>, <c>Try 'NAME --help'</c>) and in the command line
-    /// <c>--print-config</c> writes. Default: the entry assembly's name, which is the executable's file name.
+    /// <c>--print-config</c> writes. Default: the entry assembly's name, which is the executable's file name; found by
+    /// reflection, which costs a Native AOT binary about half a millisecond of start-up that naming it here saves.
     /// </summary>
     public string? Name { get; init; }
 
