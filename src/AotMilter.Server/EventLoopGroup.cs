@@ -28,12 +28,12 @@ public sealed class EventLoopGroup
     /// </param>
     public EventLoopGroup(int threadCount = 0, TimeSpan? busyPoll = null, Func<bool>? otherWorkWaiting = null)
     {
-        _otherWorkWaiting = otherWorkWaiting;
         ArgumentOutOfRangeException.ThrowIfNegative(threadCount);
         _busyPoll = busyPoll ?? DefaultBusyPoll;
         ArgumentOutOfRangeException.ThrowIfLessThan(_busyPoll, TimeSpan.Zero, nameof(busyPoll));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(_busyPoll, MaxBusyPoll, nameof(busyPoll));
         _threadCount = threadCount > 0 ? threadCount : Environment.ProcessorCount;
+        _otherWorkWaiting = otherWorkWaiting;
     }
 
     /// <summary>
